@@ -28,6 +28,12 @@ export function readState(dir: string): LabState | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as LabState;
 }
 
+export function writeState(dir: string, state: LabState): void {
+  const file = stateFile(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
 export class LabContext {
   readonly state: LabState;
 
@@ -52,9 +58,7 @@ export class LabContext {
   }
 
   save(): void {
-    const file = stateFile(this.dir);
-    writeFileSync(`${file}.tmp`, JSON.stringify(this.state, null, 2) + '\n', { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeState(this.dir, this.state);
   }
 
   /** Starts a long-running process and records it before anything else can fail. */

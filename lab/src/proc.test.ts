@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, runToCompletion, startProcess, startTicks, stopProcess, waitUntil } from './proc.js';
+import {
+  isAlive,
+  runToCompletion,
+  startProcess,
+  startTicks,
+  stopProcess,
+  waitUntil,
+} from './proc.js';
 import { LabError } from './errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kachiku-proc-'));

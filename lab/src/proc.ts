@@ -3,7 +3,7 @@
 // directory, and is recorded with its kernel start time so that `lab down` stops exactly the
 // processes the lab started, never a later process that reused the PID.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from './errors.js';
 
@@ -24,6 +24,8 @@ export interface ProcRecord {
   startTicks: string;
   command: string;
   log: string;
+  /** How it was started, so that it can be started again (`lab` tests stop and restart parts). */
+  spec: ProcSpec;
 }
 
 export function commandLine(spec: Pick<ProcSpec, 'command' | 'args'>): string {
@@ -73,6 +75,7 @@ export function startProcess(spec: ProcSpec, log: string): ProcRecord {
       startTicks: ticks,
       command: commandLine(spec),
       log,
+      spec,
     };
   } finally {
     closeSync(fd);
@@ -159,15 +162,43 @@ export async function waitUntil(
   }
 }
 
-/** Stops a recorded process group: SIGTERM, then SIGKILL after `graceMs`. Harmless if gone. */
+/**
+ * Stops a recorded process and its process group: SIGTERM, then SIGKILL after `graceMs`, and
+ * waits until no member of the group is left (zombies, which this container's init may never
+ * reap, count as gone). Harmless if it is already gone.
+ */
 export async function stopProcess(rec: ProcRecord, graceMs = 10_000): Promise<void> {
-  if (!isAlive(rec)) return;
-  signalGroup(rec.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isAlive(rec) && Date.now() < deadline) await sleep(100);
-  if (isAlive(rec)) signalGroup(rec.pid, 'SIGKILL');
-  // The leader may be gone while forked children of its group linger: sweep the group.
-  signalGroup(rec.pid, 'SIGKILL');
+  if (!isAlive(rec)) {
+    // Another process holds the PID now: neither it nor its group is ours.
+    if (startTicks(rec.pid) !== undefined) return;
+    // The leader is gone; forked children of its group may linger. Linux does not hand out a
+    // PID still used as a process group ID, so the members of this group are ours.
+    if (groupMembers(rec.pid).length > 0) signalGroup(rec.pid, 'SIGKILL');
+  } else {
+    signalGroup(rec.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isAlive(rec) && Date.now() < deadline) await sleep(100);
+    signalGroup(rec.pid, 'SIGKILL');
+  }
+  const deadline = Date.now() + 5000;
+  while (groupMembers(rec.pid).length > 0 && Date.now() < deadline) await sleep(20);
+}
+
+/** Live (not zombie) processes whose process group is `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (rest[2] === String(pgid) && rest[0] !== 'Z' && rest[0] !== 'X')
+        members.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return members;
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {

@@ -13,6 +13,7 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { labState } from '../support/lab.js';
+import { until } from '../support/wait.js';
 
 const lab = labState();
 const kube = lab.kube!;
@@ -23,20 +24,6 @@ function config(name: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
   return kc;
-}
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test('the lab has a control-plane cluster and two member clusters, on-prem and EKS', () => {
@@ -92,6 +79,11 @@ test('control plane: apply a CRD, create an object, watch it, update its status 
     });
     const objects = kc.makeApiClient(CustomObjectsApi);
     const base = { group, version: 'v1', namespace: 'default', plural };
+    // A new resource's watch cache answers 429 while it initializes; a list at
+    // resourceVersion 0 is served from that cache, so once it works a watch will too.
+    await until('watch cache ready', () =>
+      objects.listNamespacedCustomObject({ ...base, resourceVersion: '0' }),
+    );
 
     const events: { type: string; phase?: string }[] = [];
     const watch = new Watch(kc);

@@ -26,7 +26,8 @@ export async function startAlertmanager(lab: LabContext): Promise<AlertmanagerSt
   const proc = lab.start({
     name: 'alertmanager',
     part: PART,
-    command: 'prometheus-alertmanager',
+    // Overridable for hosts that install it elsewhere (and for the lab's own failure test).
+    command: process.env.KACHIKU_LAB_ALERTMANAGER_BIN || 'prometheus-alertmanager',
     args: [
       `--config.file=${config}`,
       `--storage.path=${lab.path('alertmanager', 'data', '.keep').replace(/\/\.keep$/, '')}`,

@@ -1,0 +1,247 @@
+// `kachiku lab up | down | status | env`: starts the local hybrid cloud, reports on it, stops it.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { LabContext, cacheDir, readState, writeState } from './context.js';
+import { LabError } from './errors.js';
+import { isAlive, startProcess, stopProcess, tail, type ProcRecord } from './proc.js';
+import { labRoot } from './paths.js';
+import type { LabState, PartHealth } from './state.js';
+import { defaultClusters, kubeEnv, kubeHealth, startKube } from './parts/kube.js';
+import { openstackEnv, openstackHealth, startOpenStack } from './parts/openstack.js';
+import { awsEnv, awsHealth, startAws } from './parts/aws.js';
+import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
+
+export interface UpOptions {
+  dir: string;
+  members?: number;
+  log?: (msg: string) => void;
+}
+
+/**
+ * Brings the lab up, or returns the one already running healthy in `dir`. A lab that is
+ * half-started or partly dead is stopped first. If any part fails, everything started is
+ * stopped again and the error names the part, its command and its log.
+ */
+export async function labUp(opts: UpOptions): Promise<LabState> {
+  const log = opts.log ?? (() => {});
+  const existing = readState(opts.dir);
+  if (existing?.readyAt) {
+    const health = await labHealth(existing);
+    if (health.every((h) => h.ok)) {
+      log(`lab already running in ${opts.dir}`);
+      return existing;
+    }
+    log('lab in this directory is unhealthy: stopping it and starting afresh');
+  }
+  if (existing) await labDown(opts.dir);
+  rmSync(join(opts.dir, 'logs'), { recursive: true, force: true });
+
+  const lab = new LabContext(opts.dir, cacheDir(), log);
+  lab.save();
+  const t0 = Date.now();
+  const binDir = await install(lab);
+  log(`installed (${((Date.now() - t0) / 1000).toFixed(1)} s); starting the parts`);
+  const members = opts.members ?? 2;
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const v = await f();
+    log(`${name} up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return v;
+  };
+  const results = await Promise.allSettled([
+    timed('kubernetes', () =>
+      startKube(lab, binDir, kubeVersion(binDir), defaultClusters(members)),
+    ).then((s) => {
+      lab.state.kube = s;
+    }),
+    timed('openstack', () => startOpenStack(lab)).then((s) => {
+      lab.state.openstack = s;
+    }),
+    timed('aws', () => startAws(lab)).then((s) => {
+      lab.state.aws = s;
+    }),
+    timed('alertmanager', () => startAlertmanager(lab)).then((s) => {
+      lab.state.alertmanager = s;
+    }),
+  ]);
+  lab.save();
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    log('a part failed to start: stopping everything the lab started');
+    await stopAll(lab.state.processes);
+    cleanup(opts.dir, lab.state);
+    throw failed.reason;
+  }
+  lab.state.readyAt = new Date().toISOString();
+  lab.save();
+  log(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return lab.state;
+}
+
+/** Installs what the lab needs (idempotent, quick when done) and returns the Kubernetes bin dir. */
+async function install(lab: LabContext): Promise<string> {
+  const logFile = lab.logPath('install');
+  const run = (script: string) =>
+    new Promise<string>((resolve, reject) => {
+      const fd = openSync(logFile, 'a');
+      const child = spawn('bash', [join(labRoot, 'scripts', script)], {
+        stdio: ['ignore', 'pipe', fd],
+      });
+      closeSync(fd);
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        code === 0
+          ? resolve(out.trim())
+          : reject(
+              new LabError(
+                'install',
+                `${script} exited ${code}${tail(logFile)}`,
+                `bash lab/scripts/${script}`,
+                logFile,
+              ),
+            ),
+      );
+    });
+  await run('install-system.sh');
+  const binDir = (await run('build-kube.sh')).split('\n').pop() ?? '';
+  if (!existsSync(join(binDir, 'kube-apiserver'))) {
+    throw new LabError(
+      'install',
+      `no kube-apiserver in "${binDir}"`,
+      'bash lab/scripts/build-kube.sh',
+      logFile,
+    );
+  }
+  return binDir;
+}
+
+function kubeVersion(binDir: string): string {
+  return /^kube-(v[0-9.]+)-/.exec(basename(binDir))?.[1] ?? 'unknown';
+}
+
+/** Stops one recorded process of a running lab (to test how kachiku copes with a part down). */
+export async function stopLabProcess(dir: string, name: string): Promise<void> {
+  await stopProcess(recorded(dir, name).rec);
+}
+
+/** Starts a stopped process of a running lab again, as it was started first, and records it. */
+export async function startLabProcess(dir: string, name: string): Promise<ProcRecord> {
+  const { state, rec, index } = recorded(dir, name);
+  if (isAlive(rec)) return rec;
+  const fresh = startProcess(rec.spec, rec.log);
+  state.processes[index] = fresh;
+  writeState(dir, state);
+  return fresh;
+}
+
+function recorded(dir: string, name: string): { state: LabState; rec: ProcRecord; index: number } {
+  const state = readState(dir);
+  const index = state?.processes.findIndex((p) => p.name === name) ?? -1;
+  const rec = state?.processes[index];
+  if (!state || !rec) throw new Error(`no process "${name}" in the lab at ${dir}`);
+  return { state, rec, index };
+}
+
+/** Stops exactly the processes the lab in `dir` started; harmless when nothing runs. */
+export async function labDown(
+  dir: string,
+  log: (msg: string) => void = () => {},
+): Promise<boolean> {
+  const state = readState(dir);
+  if (!state) {
+    log(`no lab in ${dir}`);
+    return false;
+  }
+  await stopAll(state.processes);
+  cleanup(dir, state);
+  log(`lab in ${dir} stopped`);
+  return true;
+}
+
+async function stopAll(processes: ProcRecord[]): Promise<void> {
+  // etcd last, so the apiservers can shut down cleanly; the rest at once.
+  const isEtcd = (p: ProcRecord) => p.name === 'etcd';
+  await Promise.all(processes.filter((p) => !isEtcd(p)).map((p) => stopProcess(p)));
+  await Promise.all(processes.filter(isEtcd).map((p) => stopProcess(p)));
+}
+
+/**
+ * Removes the lab's state except its logs, which stay for a look after a failed start, with the
+ * record of what was started beside them (logs/lab.json).
+ */
+function cleanup(dir: string, state: LabState): void {
+  if (state.kube?.etcd.dataDir) rmSync(state.kube.etcd.dataDir, { recursive: true, force: true });
+  if (!existsSync(dir)) return;
+  writeState(join(dir, 'logs'), state);
+  for (const entry of readdirSync(dir)) {
+    if (entry !== 'logs') rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+export async function labHealth(state: LabState): Promise<PartHealth[]> {
+  const out: PartHealth[] = [];
+  if (state.kube) out.push(...(await kubeHealth(state.kube, state.processes)));
+  if (state.openstack) out.push(...(await openstackHealth(state.openstack)));
+  if (state.aws) out.push(...(await awsHealth(state.aws)));
+  if (state.alertmanager) out.push(...(await alertmanagerHealth(state.alertmanager)));
+  const dead = state.processes.filter((p) => !isAlive(p)).map((p) => p.name);
+  out.push({
+    part: 'processes',
+    ok: dead.length === 0,
+    detail: `${state.processes.length - dead.length}/${state.processes.length} running${dead.length ? `; exited: ${dead.join(', ')}` : ''}`,
+  });
+  return out;
+}
+
+/** Shell exports for every part, as `lab env` prints them. */
+export function labEnv(state: LabState): Record<string, string> {
+  return {
+    KACHIKU_LAB_DIR: state.dir,
+    ...(state.kube ? kubeEnv(state.kube) : {}),
+    ...(state.openstack ? openstackEnv(state.openstack) : {}),
+    ...(state.aws ? awsEnv(state.aws) : {}),
+    ...(state.alertmanager ? alertmanagerEnv(state.alertmanager) : {}),
+  };
+}
+
+export function shellExports(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`)
+    .join('\n');
+}
+
+/** How to reach every part: printed by `lab up` and the demo. */
+export function describeLab(state: LabState): string {
+  const lines: string[] = [`kachiku lab in ${state.dir}`];
+  if (state.kube) {
+    lines.push(
+      `Kubernetes ${state.kube.version} (etcd ${state.kube.etcd.url}); kubeconfig with every context: ${state.kube.kubeconfig}`,
+    );
+    for (const c of state.kube.clusters) {
+      lines.push(
+        `  ${c.name.padEnd(10)} ${c.role.padEnd(13)} ${c.server}  nodes: ${c.nodes.length ? c.nodes.join(', ') : '-'}`,
+      );
+    }
+  }
+  if (state.openstack) {
+    const o = state.openstack;
+    lines.push(
+      `OpenStack: Keystone ${o.keystoneUrl}, Octavia ${o.octaviaUrl} (region ${o.region})`,
+    );
+    lines.push(
+      `  clouds.yaml ${o.cloudsYaml}: clouds "${o.cloud}" (password) and "${o.appCredentialCloud}" (application credential)`,
+    );
+  }
+  if (state.aws) {
+    const a = state.aws;
+    lines.push(`AWS (moto): ${a.endpoint} region ${a.region}, VPC ${a.vpc.id} ${a.vpc.cidr}`);
+    for (const s of a.subnets) lines.push(`  subnet ${s.id} ${s.cidr} ${s.availabilityZone}`);
+  }
+  if (state.alertmanager) lines.push(`Alertmanager: ${state.alertmanager.url}`);
+  lines.push(`Logs: ${join(state.dir, 'logs')}`);
+  lines.push(`Shell: eval "$(kachiku lab env --dir ${state.dir})"`);
+  return lines.join('\n');
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs and builds everything kachiku and its lab need, idempotently: Debian packages and
+# moto (lab/scripts/install-system.sh), Kubernetes and kwok from the Go module proxy
+# (lab/scripts/build-kube.sh, cached outside the repo), npm packages (npm ci when the lockfile
+# changed), and the TypeScript build. Quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash lab/scripts/install-system.sh
+bash lab/scripts/build-kube.sh >/dev/null
+lock=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat node_modules/.kachiku-lock 2>/dev/null)" != "$lock" ]; then
+  npm ci --no-fund --no-audit --loglevel=error
+  echo "$lock" > node_modules/.kachiku-lock
+fi
+npm run --silent build

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: sets up what is missing, lints, starts the test lab (or reuses one already
+# running in $KACHIKU_LAB_DIR), runs unit and integration tests with Node's test runner, and
+# stops the lab if it started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run --silent lint
+export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-test}
+kachiku() { node dist/src/cli/main.js "$@"; }
+started=
+if kachiku lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
+  echo "reusing the lab running in $KACHIKU_LAB_DIR"
+else
+  started=1
+  trap 'kachiku lab down --dir "$KACHIKU_LAB_DIR"' EXIT
+  kachiku lab up --dir "$KACHIKU_LAB_DIR" >/dev/null
+fi
+node --test --test-reporter=spec dist/

@@ -1,0 +1,32 @@
+// `kachiku demo`: kachiku on its embedded default. For now it brings the lab up, prints how to
+// reach every part, and keeps running until Ctrl-C, then tears everything down.
+import { Command, Option } from 'commander';
+import { defaultLabDir } from '../../lab/src/context.js';
+import { describeLab, labDown, labUp } from '../../lab/src/lab.js';
+import { positiveInt } from './lab.js';
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      'run kachiku on its embedded default (the local lab) until Ctrl-C, then tear it all down',
+    )
+    .addOption(new Option('--dir <path>', 'state directory of the lab').default(defaultLabDir()))
+    .addOption(
+      new Option('--members <n>', 'number of member clusters').default(2).argParser(positiveInt),
+    )
+    .action(async (o: { dir: string; members: number }) => {
+      const log = (msg: string) => console.error(`demo: ${msg}`);
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      try {
+        const state = await labUp({ dir: o.dir, members: o.members, log });
+        console.log(describeLab(state));
+        console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
+        log(`received ${await stopped}`);
+      } finally {
+        await labDown(o.dir, log);
+      }
+    });
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The `kachiku` command: one binary, a subcommand per job.
+import { Command } from 'commander';
+import { labCommand } from './lab.js';
+import { demoCommand } from './demo.js';
+import { controllerCommand } from './controller.js';
+import { crdsCommand } from './crds.js';
+
+const program = new Command('kachiku')
+  .description(
+    'Kubernetes-native hybrid-cloud control plane: load balancers and production environments as cattle',
+  )
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addCommand(demoCommand())
+  .addCommand(controllerCommand())
+  .addCommand(crdsCommand())
+  .addCommand(labCommand());
+
+await program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exitCode = 1;
+});
