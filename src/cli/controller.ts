@@ -1,0 +1,143 @@
+// `kachiku controller`: every registered controller under one manager.
+import { Command, Option } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Manager, LeadershipLostError } from '../runtime/manager.js';
+import { newLogger } from '../runtime/log.js';
+import { parseDuration } from '../runtime/duration.js';
+import { controllers } from '../controllers/index.js';
+
+interface Options {
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  identity?: string;
+}
+
+const disabled = (address: string) => (address === '0' ? undefined : address);
+
+export function controllerCommand(): Command {
+  return new Command('controller')
+    .description(
+      'run every kachiku controller under one manager (leader election, metrics, health)',
+    )
+    .addOption(
+      new Option(
+        '--kubeconfig <path>',
+        'kubeconfig of the control-plane cluster (default: KUBECONFIG, then in-cluster)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--namespace <ns>',
+        'watch namespaced kinds in this namespace only (default: all)',
+      ).env('KACHIKU_NAMESPACE'),
+    )
+    .addOption(new Option('--no-leader-elect', 'run without leader election (a single replica)'))
+    .addOption(
+      new Option('--leader-election-namespace <ns>', 'namespace of the leader election Lease')
+        .env('POD_NAMESPACE')
+        .default('kachiku-system'),
+    )
+    .addOption(
+      new Option('--leader-election-id <name>', 'name of the leader election Lease').default(
+        'kachiku-controller',
+      ),
+    )
+    .addOption(
+      new Option('--lease-duration <d>', 'how long a lease lasts without renewal')
+        .default(15_000, '15s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option('--renew-deadline <d>', 'the leader steps down if it cannot renew within this')
+        .default(10_000, '10s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option('--retry-period <d>', 'how often to try to acquire or renew the lease')
+        .default(2_000, '2s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option('--metrics-bind-address <addr>', 'host:port for /metrics, 0 to disable')
+        .env('KACHIKU_METRICS_ADDRESS')
+        .default(':8080'),
+    )
+    .addOption(
+      new Option(
+        '--health-probe-bind-address <addr>',
+        'host:port for /healthz and /readyz, 0 to disable',
+      )
+        .env('KACHIKU_HEALTH_ADDRESS')
+        .default(':8081'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .env('KACHIKU_LOG_LEVEL')
+        .default('info'),
+    )
+    .addOption(
+      new Option(
+        '--identity <id>',
+        "this replica's identity in the Lease (default: hostname and a random suffix)",
+      ).env('POD_NAME'),
+    )
+    .action(async (o: Options) => {
+      const log = newLogger(o.logLevel);
+      const config = new KubeConfig();
+      if (o.kubeconfig) config.loadFromFile(o.kubeconfig);
+      else config.loadFromDefault();
+      const mgr = new Manager({
+        config,
+        log,
+        namespace: o.namespace,
+        identity: o.identity,
+        metricsAddress: disabled(o.metricsBindAddress),
+        healthAddress: disabled(o.healthProbeBindAddress),
+        leaderElection: o.leaderElect
+          ? {
+              namespace: o.leaderElectionNamespace,
+              name: o.leaderElectionId,
+              leaseDurationMs: o.leaseDuration,
+              renewDeadlineMs: o.renewDeadline,
+              retryPeriodMs: o.retryPeriod,
+            }
+          : undefined,
+      });
+      for (const c of controllers) c.register(mgr);
+      const stop = new AbortController();
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(sig, () => {
+          log.info({ signal: sig }, 'shutting down');
+          stop.abort();
+        });
+      }
+      log.info(
+        {
+          identity: mgr.identity,
+          controllers: controllers.map((c) => c.name),
+          metrics: o.metricsBindAddress,
+          health: o.healthProbeBindAddress,
+        },
+        'kachiku controller starting',
+      );
+      try {
+        await mgr.run(stop.signal);
+      } catch (err) {
+        if (err instanceof LeadershipLostError) {
+          log.error('leader election lost: exiting so a fresh process can compete again');
+          process.exit(1);
+        }
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,385 @@
+// A list-and-watch cache of one resource, with what client-node's makeInformer lacks
+// (kubernetes.md): resourceVersion continuity across reconnects, relist on 410 Gone, backoff on
+// any other error instead of stopping, indexers, and a watchdog against watches that silently
+// stop delivering: a server-side watch timeout, an inactivity timer that aborts a dead
+// connection, and a periodic relist that delivers only real differences.
+import { Watch } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from './backoff.js';
+import { ApiError, isGone, resourcePath, type Gvr, type KubeObject, type Rest } from './rest.js';
+import type { Logger } from './log.js';
+import type { RuntimeMetrics } from './metrics.js';
+
+export interface EventHandler<T> {
+  add?(obj: T): void;
+  update?(old: T, obj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions<T> {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side bound of one watch request, jittered ±20%. */
+  watchTimeoutSeconds?: number;
+  /** Abort a watch that has said nothing (not even a bookmark) for this long. */
+  inactivityMs?: number;
+  /** A full relist this often, as a watchdog; 0 turns it off. */
+  relistIntervalMs?: number;
+  pageSize?: number;
+  /** Applied to every object before it is cached; by default drops managedFields (memory). */
+  transform?: (obj: T) => T;
+  log?: Logger;
+  metrics?: RuntimeMetrics;
+}
+
+/** What the manager needs of an informer of any kind: run it and wait for its first sync. */
+export interface SyncSource {
+  readonly resource: string;
+  start(): void;
+  stop(): Promise<void>;
+  hasSynced(): boolean;
+  waitForSync(): Promise<void>;
+}
+
+export function keyOf(obj: KubeObject): string {
+  return obj.metadata.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name}`
+    : obj.metadata.name;
+}
+
+const stripManagedFields = <T extends KubeObject>(obj: T): T => {
+  delete obj.metadata.managedFields;
+  return obj;
+};
+
+interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject & { code?: number; reason?: string; message?: string };
+}
+
+export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
+  private store = new Map<string, T>();
+  private readonly handlers: EventHandler<T>[] = [];
+  private readonly indexers = new Map<string, (obj: T) => string[]>();
+  private indices = new Map<string, Map<string, Set<string>>>();
+  private resourceVersion = '';
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private running?: Promise<void>;
+  private stopper = new AbortController();
+  private currentWatch?: AbortController;
+  private readonly opts: Required<
+    Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'log' | 'metrics'>
+  > &
+    InformerOptions<T>;
+
+  constructor(
+    private readonly rest: Rest,
+    readonly gvr: Gvr,
+    options: InformerOptions<T> = {},
+  ) {
+    this.opts = {
+      watchTimeoutSeconds: 300,
+      inactivityMs: 0,
+      relistIntervalMs: 10 * 60_000,
+      pageSize: 500,
+      transform: stripManagedFields,
+      ...options,
+    };
+    if (!this.opts.inactivityMs)
+      this.opts.inactivityMs = (this.opts.watchTimeoutSeconds * 1.2 + 30) * 1000;
+  }
+
+  get resource(): string {
+    return this.gvr.group ? `${this.gvr.resource}.${this.gvr.group}` : this.gvr.resource;
+  }
+
+  addHandler(handler: EventHandler<T>): void {
+    this.handlers.push(handler);
+    // A handler added after the initial sync still hears about every cached object.
+    if (this.synced) for (const obj of this.store.values()) handler.add?.(obj);
+  }
+
+  /** Adds an index: `fn` gives the values an object is found under. Add before start(). */
+  addIndex(name: string, fn: (obj: T) => string[]): void {
+    this.indexers.set(name, fn);
+    this.indices = this.buildIndices(this.store);
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indices.get(name)?.get(value);
+    return keys
+      ? [...keys].map((k) => this.store.get(k)).filter((o): o is T => o !== undefined)
+      : [];
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  waitForSync(): Promise<void> {
+    return this.synced
+      ? Promise.resolve()
+      : new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.stopper = new AbortController();
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.currentWatch?.abort();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(800, 30_000);
+    let needList = true;
+    let relistAt = 0;
+    while (!this.stopped) {
+      try {
+        if (needList || (this.opts.relistIntervalMs > 0 && Date.now() >= relistAt)) {
+          await this.relist();
+          needList = false;
+          relistAt = Date.now() + this.opts.relistIntervalMs;
+        }
+        const started = Date.now();
+        await this.watchOnce(this.opts.relistIntervalMs > 0 ? relistAt : Infinity);
+        // A watch the server ends at once, again and again, must not become a hot loop.
+        if (Date.now() - started > 1000) backoff.reset();
+        else await this.pause(backoff.next());
+      } catch (err) {
+        if (this.stopped) break;
+        if (isGone(err)) {
+          this.opts.log?.debug({ resource: this.resource }, 'watch expired (410 Gone): relisting');
+          needList = true;
+          continue;
+        }
+        this.opts.metrics?.informerWatchErrors.inc({ resource: this.resource });
+        const delay = backoff.next();
+        this.opts.log?.warn(
+          { resource: this.resource, err: String(err), retryInMs: delay },
+          'list/watch failed: retrying',
+        );
+        await this.pause(delay);
+      }
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.stopper.signal }).catch(() => {});
+  }
+
+  /** A full, paged list: the cache becomes exactly the list; only differences are delivered. */
+  private async relist(): Promise<void> {
+    this.opts.metrics?.informerRelists.inc({ resource: this.resource });
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.rest.list<T>(this.gvr, this.opts.namespace, {
+        limit: this.opts.pageSize,
+        continue: cont,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      });
+      for (const item of page.items) {
+        // List items carry no apiVersion/kind; put them back so handlers see whole objects.
+        const obj = this.opts.transform({
+          ...item,
+          apiVersion: item.apiVersion ?? this.apiVersion,
+          kind: item.kind ?? this.kind(page),
+        });
+        fresh.set(keyOf(obj), obj);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+
+    const old = this.store;
+    this.store = fresh;
+    this.indices = this.buildIndices(fresh);
+    this.resourceVersion = rv;
+    for (const [key, obj] of fresh) {
+      const prev = old.get(key);
+      if (!prev) this.emit('add', obj);
+      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion)
+        this.emit('update', obj, prev);
+    }
+    for (const [key, prev] of old) if (!fresh.has(key)) this.emit('delete', prev);
+    if (!this.synced) {
+      this.synced = true;
+      this.syncWaiters.splice(0).forEach((f) => f());
+    }
+  }
+
+  private get apiVersion(): string {
+    return this.gvr.group ? `${this.gvr.group}/${this.gvr.version}` : this.gvr.version;
+  }
+
+  private kind(page: { kind?: string }): string | undefined {
+    return page.kind?.replace(/List$/, '');
+  }
+
+  /** One watch from the cached resourceVersion; resolves when it ends normally. */
+  private watchOnce(deadline: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timeout = Math.round(this.opts.watchTimeoutSeconds * (0.8 + Math.random() * 0.4));
+      let failure: unknown;
+      let inactivity: NodeJS.Timeout | undefined;
+      const controller = { current: undefined as AbortController | undefined };
+      const end = (err?: unknown) => {
+        failure ??= err;
+        controller.current?.abort();
+      };
+      const poke = () => {
+        clearTimeout(inactivity);
+        inactivity = setTimeout(
+          () => end(new Error(`watch silent for ${this.opts.inactivityMs} ms`)),
+          this.opts.inactivityMs,
+        );
+      };
+      const relistTimer = Number.isFinite(deadline)
+        ? setTimeout(() => end(), Math.max(0, deadline - Date.now()))
+        : undefined;
+      poke();
+      const finish = (err: unknown) => {
+        clearTimeout(inactivity);
+        clearTimeout(relistTimer);
+        this.currentWatch = undefined;
+        const cause = failure ?? (this.stopped ? undefined : err);
+        if (cause) reject(cause);
+        else resolve();
+      };
+      new Watch(this.rest.config)
+        .watch(
+          resourcePath(this.gvr, this.opts.namespace),
+          {
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: timeout,
+            labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
+          },
+          (type: string, object: WatchEvent['object']) => {
+            poke();
+            if (type === 'ERROR') {
+              end(
+                new ApiError(
+                  object.code ?? 500,
+                  object.reason ?? 'Error',
+                  object.message ?? 'watch error',
+                ),
+              );
+              return;
+            }
+            this.onEvent({ type: type as WatchEvent['type'], object });
+          },
+          (err: unknown) => finish(isAbort(err) ? undefined : err),
+        )
+        .then((c) => {
+          controller.current = c;
+          this.currentWatch = c;
+          if (failure || this.stopped) c.abort();
+        }, finish);
+    });
+  }
+
+  private onEvent(ev: WatchEvent): void {
+    const rv = ev.object.metadata?.resourceVersion;
+    if (ev.type === 'BOOKMARK') {
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
+    const obj = this.opts.transform(ev.object as unknown as T);
+    const key = keyOf(obj);
+    const prev = this.store.get(key);
+    if (rv) this.resourceVersion = rv;
+    if (ev.type === 'DELETED') {
+      if (!prev) return;
+      this.store.delete(key);
+      this.unindex(key, prev);
+      this.emit('delete', obj);
+      return;
+    }
+    if (prev && prev.metadata.resourceVersion === rv) return;
+    this.store.set(key, obj);
+    if (prev) this.unindex(key, prev);
+    this.index(key, obj);
+    if (prev) this.emit('update', obj, prev);
+    else this.emit('add', obj);
+  }
+
+  private emit(what: 'add' | 'update' | 'delete', obj: T, prev?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (what === 'add') h.add?.(obj);
+        else if (what === 'update') h.update?.(prev as T, obj);
+        else h.delete?.(obj);
+      } catch (err) {
+        this.opts.log?.error(
+          { resource: this.resource, key: keyOf(obj), err: String(err) },
+          'event handler failed',
+        );
+      }
+    }
+  }
+
+  private buildIndices(store: Map<string, T>): Map<string, Map<string, Set<string>>> {
+    const indices = new Map<string, Map<string, Set<string>>>();
+    for (const name of this.indexers.keys()) indices.set(name, new Map());
+    for (const [key, obj] of store) this.index(key, obj, indices);
+    return indices;
+  }
+
+  private index(key: string, obj: T, indices = this.indices): void {
+    for (const [name, fn] of this.indexers) {
+      const index = indices.get(name);
+      if (!index) continue;
+      for (const value of fn(obj)) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of this.indexers) {
+      const index = this.indices.get(name);
+      for (const value of fn(obj)) {
+        const keys = index?.get(value);
+        keys?.delete(key);
+        if (keys?.size === 0) index?.delete(value);
+      }
+    }
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { name?: string }).name === 'AbortError'
+  );
+}

@@ -1,0 +1,131 @@
+// Leader election between real `kachiku controller` processes on the lab's control plane:
+// one leads; a killed leader is replaced within the lease duration; a graceful stop hands over
+// at once.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Rest, type KubeObject } from '../../src/runtime/rest.js';
+import { leaseGvr } from '../../src/runtime/leader.js';
+import { labState } from '../support/lab.js';
+import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import { until } from '../support/wait.js';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const kubeconfig = labState().kube!.clusters.find((c) => c.role === 'control-plane')!.kubeconfig;
+const rest = new Rest(controlPlaneConfig());
+const children: ChildProcess[] = [];
+after(() => children.forEach((c) => c.kill('SIGKILL')));
+
+interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; leaseTransitions?: number };
+}
+
+function controller(
+  ns: string,
+  identity: string,
+): ChildProcess & { lines: string[]; exited: Promise<number | null> } {
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      'controller',
+      '--kubeconfig',
+      kubeconfig,
+      '--identity',
+      identity,
+      '--leader-election-namespace',
+      ns,
+      '--leader-election-id',
+      'kachiku-test',
+      '--lease-duration',
+      '3s',
+      '--renew-deadline',
+      '2s',
+      '--retry-period',
+      '500ms',
+      '--metrics-bind-address',
+      '0',
+      '--health-probe-bind-address',
+      '127.0.0.1:0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  const lines: string[] = [];
+  child.stdout.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return Object.assign(child, { lines, exited });
+}
+
+const holder = (ns: string) =>
+  rest.get<Lease>(leaseGvr, ns, 'kachiku-test').then(
+    (l) => l.spec?.holderIdentity,
+    () => undefined,
+  );
+const leads = (c: { lines: string[] }) => c.lines.some((l) => l.includes('"became leader"'));
+
+test('only one of two managers leads; a killed leader is replaced within the lease; a graceful stop hands over at once', async () => {
+  const ns = await testNamespace(rest, 'leader');
+  try {
+    const a = controller(ns, 'replica-a');
+    await until(
+      'replica-a leads',
+      async () => ((await holder(ns)) === 'replica-a' ? true : undefined),
+      30_000,
+    );
+    const b = controller(ns, 'replica-b');
+    await until(
+      'replica-b is waiting',
+      () => (b.lines.some((l) => l.includes('"waiting to lead"')) ? true : undefined),
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(await holder(ns), 'replica-a', 'the lease stays with the leader while it renews');
+    assert.ok(leads(a) && !leads(b), 'only one replica leads');
+
+    // A crash: no release. The standby waits for the lease to expire by its own clock (3 s).
+    const killedAt = Date.now();
+    a.kill('SIGKILL');
+    await until(
+      'replica-b takes over',
+      async () => ((await holder(ns)) === 'replica-b' ? true : undefined),
+      15_000,
+      50,
+    );
+    const takeover = Date.now() - killedAt;
+    assert.ok(
+      takeover >= 1500 && takeover <= 3000 + 500 + 1500,
+      `took over after ${takeover} ms (lease 3 s, retry 0.5 s)`,
+    );
+
+    // A graceful stop releases the lease: the next standby takes it at its next retry.
+    const c = controller(ns, 'replica-c');
+    await until(
+      'replica-c is waiting',
+      () => (c.lines.some((l) => l.includes('"waiting to lead"')) ? true : undefined),
+      30_000,
+    );
+    const stoppedAt = Date.now();
+    b.kill('SIGTERM');
+    await until(
+      'replica-c takes over',
+      async () => ((await holder(ns)) === 'replica-c' ? true : undefined),
+      15_000,
+      50,
+    );
+    const handover = Date.now() - stoppedAt;
+    assert.ok(handover < 1500, `handed over in ${handover} ms, well inside the 3 s lease`);
+    assert.equal(await b.exited, 0, 'the stopped replica exits cleanly');
+    assert.ok(b.lines.some((l) => l.includes('"released the lease"')));
+    const lease = await rest.get<Lease>(leaseGvr, ns, 'kachiku-test');
+    assert.equal(lease.spec?.leaseTransitions, 2);
+    c.kill('SIGTERM');
+    await c.exited;
+  } finally {
+    await rest.delete(namespaceGvr, undefined, ns);
+  }
+});
