@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
+import { allKinds, crdFor, renderCrds } from './crds.js';
+import { renderRbac, rbacObjects } from './rbac.js';
+import { structuralErrors, type JSONSchemaProps } from './schema.js';
+
+// This file runs as dist/src/api/crds.test.js.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const REGENERATE =
+  'run `kachiku crds --write` (npm run build && node dist/src/cli/main.js crds --write)';
+const generated = [...renderCrds(), ...renderRbac()];
+
+test('the committed deploy/ files are exactly what the generator writes', () => {
+  for (const f of generated) {
+    const path = join(root, f.filename);
+    assert.ok(existsSync(path), `${f.filename} is missing: ${REGENERATE}`);
+    assert.ok(readFileSync(path, 'utf8') === f.yaml, `${f.filename} is stale: ${REGENERATE}`);
+  }
+  for (const dir of ['deploy/crds', 'deploy/rbac']) {
+    const extra = readdirSync(join(root, dir))
+      .map((name) => `${dir}/${name}`)
+      .filter((name) => !generated.some((f) => f.filename === name));
+    assert.deepEqual(extra, [], `files no kind generates: ${REGENERATE}`);
+  }
+});
+
+test('every CRD schema is structural', () => {
+  for (const k of allKinds) {
+    const schema = crdFor(k).spec.versions[0]!.schema.openAPIV3Schema;
+    assert.deepEqual(structuralErrors(schema), [], k.kind);
+  }
+});
+
+test('names, scopes and short names', () => {
+  const crds = allKinds.map(crdFor);
+  assert.deepEqual(
+    crds.map((c) => [c.metadata.name, c.spec.scope, c.spec.names.shortNames]),
+    [
+      ['loadbalancermirrors.kachiku.io', 'Namespaced', ['lbm']],
+      ['memberclusters.kachiku.io', 'Cluster', ['mc']],
+      ['prods.kachiku.io', 'Namespaced', ['prod']],
+    ],
+  );
+  for (const c of crds) {
+    assert.deepEqual(c.spec.names.categories, ['kachiku']);
+    assert.deepEqual(c.spec.versions[0]!.subresources, { status: {} });
+  }
+});
+
+/** The schema node at a printer column's JSONPath (filters like [?(@.type=="Ready")] skipped). */
+function nodeAt(schema: JSONSchemaProps, jsonPath: string): JSONSchemaProps | undefined {
+  let node: JSONSchemaProps | undefined = schema;
+  for (const part of jsonPath
+    .replace(/\[\?\(.*?\)\]/g, '')
+    .split('.')
+    .slice(1)) {
+    if (node?.type === 'array') node = node.items as JSONSchemaProps;
+    node = (node?.properties as Record<string, JSONSchemaProps> | undefined)?.[part];
+  }
+  return node;
+}
+
+test('every printer column points at a field of the schema, of its type', () => {
+  for (const k of allKinds) {
+    const version = crdFor(k).spec.versions[0]!;
+    const schema = version.schema.openAPIV3Schema;
+    for (const col of version.additionalPrinterColumns) {
+      if (col.jsonPath === '.metadata.creationTimestamp') continue;
+      const node = nodeAt(schema, col.jsonPath);
+      assert.ok(node, `${k.kind} column ${col.name}: no field at ${col.jsonPath}`);
+      const type = node.type === 'array' ? (node.items as JSONSchemaProps).type : node.type;
+      assert.equal(type === 'object' ? 'string' : type, col.type, `${k.kind} column ${col.name}`);
+    }
+  }
+});
+
+test('every CEL rule has a message', () => {
+  const rules: { rule: string; message?: string }[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object')
+      for (const [key, sub] of Object.entries(v))
+        if (key === 'x-kubernetes-validations') rules.push(...(sub as typeof rules));
+        else walk(sub);
+  };
+  allKinds.forEach((k) => walk(crdFor(k)));
+  assert.ok(rules.length >= 10, `${rules.length} rules`);
+  for (const r of rules) assert.ok(r.message && r.message.length > 10, r.rule);
+});
+
+test("client-node's serializer keeps every field of the CRDs (what --apply sends)", () => {
+  // KubernetesObjectApi serializes from client-node's model form; loadAllYaml reads into it.
+  for (const f of renderCrds()) {
+    const plain = parseAllDocuments(f.yaml).map((d) => d.toJS());
+    const roundTrip = loadAllYaml(f.yaml).map((o) => parseAllDocuments(dumpYaml(o))[0]!.toJS());
+    assert.deepEqual(roundTrip, plain, f.filename);
+  }
+});
+
+test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount', () => {
+  const o = rbacObjects();
+  const can = (group: string, resource: string, verb: string) =>
+    o.clusterRole.rules.some(
+      (r) =>
+        r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+    );
+  for (const k of allKinds) {
+    for (const verb of ['get', 'list', 'watch', 'update', 'patch'])
+      assert.ok(can(k.group, k.plural, verb));
+    assert.ok(can(k.group, `${k.plural}/status`, 'patch'));
+    assert.ok(can(k.group, `${k.plural}/finalizers`, 'update'));
+    assert.ok(!can(k.group, k.plural, 'create') && !can(k.group, k.plural, 'delete'));
+  }
+  assert.ok(can('', 'secrets', 'get') && !can('', 'secrets', 'update'));
+  assert.ok(can('events.k8s.io', 'events', 'create'));
+  assert.ok(!can('coordination.k8s.io', 'leases', 'get'), 'leases only in the namespace');
+  for (const r of [...o.clusterRole.rules, ...o.role.rules])
+    assert.ok(![...r.apiGroups, ...r.resources, ...r.verbs].includes('*'), 'no wildcards');
+  assert.deepEqual(o.role.rules, [
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'create', 'update'],
+    },
+  ]);
+  for (const b of [o.clusterRoleBinding, o.roleBinding])
+    assert.deepEqual(b.subjects, [
+      { kind: 'ServiceAccount', name: 'kachiku', namespace: 'kachiku-system' },
+    ]);
+  assert.equal(o.serviceAccount.metadata.namespace, 'kachiku-system');
+});

@@ -1,0 +1,90 @@
+// The controller's least-privilege RBAC, generated from one table so that a new kind or a new
+// need is one line here (and a regenerate), never a hand-edited YAML.
+import { allKinds } from './crds.js';
+import { GROUP } from './kind.js';
+import { generatedFile, type GeneratedFile } from './render.js';
+
+export const CONTROLLER_NAMESPACE = 'kachiku-system';
+export const SERVICE_ACCOUNT = 'kachiku';
+export const CLUSTER_ROLE = 'kachiku-controller';
+export const LEADER_ELECTION_ROLE = 'kachiku-leader-election';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+const plurals = allKinds.map((k) => k.plural);
+
+/** Cluster-wide: what every controller reads and writes. */
+export const clusterRules: PolicyRule[] = [
+  // Controllers never create their own primary objects; they read them, add finalizers
+  // (update/patch) and write status.
+  { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update', 'patch'] },
+  { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
+  // Cloud credentials (LoadBalancerMirror) and member-cluster kubeconfigs.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** In the controller's namespace only: the leader-election Lease. */
+export const namespaceRules: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+const labels = { 'app.kubernetes.io/part-of': 'kachiku' };
+const subject = { kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE };
+const roleRef = (kind: string, name: string) => ({
+  apiGroup: 'rbac.authorization.k8s.io',
+  kind,
+  name,
+});
+const rbacV1 = 'rbac.authorization.k8s.io/v1';
+
+export const rbacObjects = () => ({
+  serviceAccount: {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE, labels },
+  },
+  clusterRole: {
+    apiVersion: rbacV1,
+    kind: 'ClusterRole',
+    metadata: { name: CLUSTER_ROLE, labels },
+    rules: clusterRules,
+  },
+  clusterRoleBinding: {
+    apiVersion: rbacV1,
+    kind: 'ClusterRoleBinding',
+    metadata: { name: CLUSTER_ROLE, labels },
+    roleRef: roleRef('ClusterRole', CLUSTER_ROLE),
+    subjects: [subject],
+  },
+  role: {
+    apiVersion: rbacV1,
+    kind: 'Role',
+    metadata: { name: LEADER_ELECTION_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
+    rules: namespaceRules,
+  },
+  roleBinding: {
+    apiVersion: rbacV1,
+    kind: 'RoleBinding',
+    metadata: { name: LEADER_ELECTION_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
+    roleRef: roleRef('Role', LEADER_ELECTION_ROLE),
+    subjects: [subject],
+  },
+});
+
+export function renderRbac(): GeneratedFile[] {
+  const o = rbacObjects();
+  return [
+    generatedFile('deploy/rbac/service_account.yaml', [o.serviceAccount]),
+    generatedFile('deploy/rbac/role.yaml', [o.clusterRole]),
+    generatedFile('deploy/rbac/role_binding.yaml', [o.clusterRoleBinding]),
+    generatedFile('deploy/rbac/leader_election_role.yaml', [o.role]),
+    generatedFile('deploy/rbac/leader_election_role_binding.yaml', [o.roleBinding]),
+  ];
+}
