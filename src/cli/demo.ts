@@ -16,15 +16,19 @@ export function demoCommand(): Command {
     )
     .action(async (o: { dir: string; members: number }) => {
       const log = (msg: string) => console.error(`demo: ${msg}`);
+      // Ctrl-C, a kill, or the terminal closing (SIGHUP): each tears the lab down.
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, resolve);
       });
       try {
         const state = await labUp({ dir: o.dir, members: o.members, log });
         console.log(describeLab(state));
         console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
+        // Signal handlers do not keep Node's event loop alive: without this the demo would
+        // return at once and leave the lab running.
+        const keepAlive = setInterval(() => {}, 60_000);
         log(`received ${await stopped}`);
+        clearInterval(keepAlive);
       } finally {
         await labDown(o.dir, log);
       }

@@ -1,0 +1,53 @@
+// `kachiku demo` keeps running until Ctrl-C, then tears down everything it started.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readState } from '../../lab/src/context.js';
+import { groupMembers, isAlive } from '../../lab/src/proc.js';
+import { until } from '../support/wait.js';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+test('the demo runs until Ctrl-C, then stops every process of its lab', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kachiku-demo-'));
+  const demo = spawn(process.execPath, [main, 'demo', '--dir', dir, '--members', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  demo.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  demo.stderr.resume();
+  const exited = new Promise<number | null>((resolve) =>
+    demo.once('exit', (code) => resolve(code)),
+  );
+  try {
+    await until(
+      'the demo banner',
+      () => (out.includes('Press Ctrl-C') ? true : undefined),
+      180_000,
+      200,
+    );
+    assert.match(out, /Kubernetes v1\.33\.13/);
+    assert.match(out, /OpenStack: Keystone http:\/\/127\.0\.0\.1:\d+\/v3/);
+    await sleep(2000);
+    assert.equal(demo.exitCode, null, 'still running after the lab is up');
+    const running = readState(dir);
+    assert.ok(running?.processes.every((p) => isAlive(p)));
+    demo.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const record = readState(join(dir, 'logs'));
+    assert.ok(record && record.processes.length > 10);
+    assert.deepEqual(
+      record.processes
+        .filter((p) => isAlive(p) || groupMembers(p.pid).length > 0)
+        .map((p) => p.name),
+      [],
+    );
+  } finally {
+    demo.kill('SIGKILL');
+  }
+});
