@@ -113,6 +113,17 @@ export class Manager {
    * the lease could not be renewed (the process should exit and be restarted).
    */
   async run(signal: AbortSignal): Promise<void> {
+    // Waiting on a signal does not keep Node's event loop alive; with no server and no
+    // informer nothing else would, and the process would just end.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      await this.runUntil(signal);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async runUntil(signal: AbortSignal): Promise<void> {
     await this.startServers();
     this.started = true;
     for (const s of this.sources) s.start();

@@ -21,34 +21,30 @@ interface Lease extends KubeObject {
   spec?: { holderIdentity?: string; leaseTransitions?: number };
 }
 
+/** A `kachiku controller` process with a short lease in `ns`, or with `args` instead. */
 function controller(
   ns: string,
   identity: string,
+  args = [
+    '--leader-election-namespace',
+    ns,
+    '--leader-election-id',
+    'kachiku-test',
+    '--lease-duration',
+    '3s',
+    '--renew-deadline',
+    '2s',
+    '--retry-period',
+    '500ms',
+    '--metrics-bind-address',
+    '0',
+    '--health-probe-bind-address',
+    '127.0.0.1:0',
+  ],
 ): ChildProcess & { lines: string[]; exited: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [
-      main,
-      'controller',
-      '--kubeconfig',
-      kubeconfig,
-      '--identity',
-      identity,
-      '--leader-election-namespace',
-      ns,
-      '--leader-election-id',
-      'kachiku-test',
-      '--lease-duration',
-      '3s',
-      '--renew-deadline',
-      '2s',
-      '--retry-period',
-      '500ms',
-      '--metrics-bind-address',
-      '0',
-      '--health-probe-bind-address',
-      '127.0.0.1:0',
-    ],
+    [main, 'controller', '--kubeconfig', kubeconfig, '--identity', identity, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
@@ -128,4 +124,24 @@ test('only one of two managers leads; a killed leader is replaced within the lea
   } finally {
     await rest.delete(namespaceGvr, undefined, ns);
   }
+});
+
+test('a controller with nothing to watch and no servers keeps running until SIGTERM', async () => {
+  const c = controller('', 'lonely', [
+    '--no-leader-elect',
+    '--metrics-bind-address',
+    '0',
+    '--health-probe-bind-address',
+    '0',
+  ]);
+  await until(
+    'started',
+    () => (c.lines.some((l) => l.includes('"starting controllers"')) ? true : undefined),
+    30_000,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(c.exitCode, null, 'still running');
+  c.kill('SIGTERM');
+  assert.equal(await c.exited, 0);
+  assert.ok(c.lines.some((l) => l.includes('"manager stopped"')));
 });
