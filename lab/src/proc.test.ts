@@ -97,3 +97,28 @@ test('runToCompletion throws a LabError on a non-zero exit and on a timeout', as
     /missing failed \(spawn \/nonexistent\/bin ENOENT\)/,
   );
 });
+
+test('a process that ends at once is reported with its log; a missing command cannot start', async () => {
+  for (let i = 0; i < 20; i++) {
+    const log = join(dir, `instant-${i}.log`);
+    const rec = startProcess(
+      { name: 'instant', part: 'p', command: 'bash', args: ['-c', 'echo gone-at-once; exit 1'] },
+      log,
+    );
+    const err = await waitUntil('p', 'readiness', async () => false, {
+      proc: rec,
+      timeoutMs: 5000,
+    }).catch((e: unknown) => e);
+    assert.ok(err instanceof LabError);
+    assert.match(err.message, /instant exited while waiting for readiness/);
+    assert.match(err.message, /gone-at-once/);
+  }
+  assert.throws(
+    () =>
+      startProcess(
+        { name: 'ghost', part: 'p', command: '/nonexistent/ghost', args: [] },
+        join(dir, 'ghost.log'),
+      ),
+    /lab part "p": could not start ghost/,
+  );
+});

@@ -64,15 +64,17 @@ export function startProcess(spec: ProcSpec, log: string): ProcRecord {
     });
     child.unref();
     const pid = child.pid;
-    const ticks = pid ? startTicks(pid) : undefined;
-    if (!pid || !ticks) {
+    if (!pid) {
+      child.once('error', () => {}); // ENOENT and the like: reported here, not as a crash
       throw new LabError(spec.part, `could not start ${spec.name}`, commandLine(spec), log);
     }
     return {
       name: spec.name,
       part: spec.part,
       pid,
-      startTicks: ticks,
+      // A process that already ended gets no start time: it is recorded as not alive, and
+      // waiting on it reports its exit with its log.
+      startTicks: startTicks(pid) ?? 'exited',
       command: commandLine(spec),
       log,
       spec,
