@@ -1,10 +1,10 @@
 // The runtime against the lab's real control-plane apiserver, with a test CRD (the runtime
 // knows no kachiku kinds).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound } from '../../src/runtime/rest.js';
+import { isNotFound } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { itemExponential } from '../../src/runtime/ratelimit.js';
 import {
@@ -14,32 +14,15 @@ import {
   removeFinalizer,
   updateStatus,
 } from '../../src/runtime/objects.js';
-import {
-  controlPlaneConfig,
-  ensureWidgetCrd,
-  namespaceGvr,
-  testNamespace,
-  widget,
-  widgetGvr,
-  type Widget,
-} from '../support/kube.js';
+import { widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-let ns = '';
-
-before(async () => {
-  await ensureWidgetCrd(rest);
-  ns = await testNamespace(rest, 'runtime');
-});
-after(async () => {
-  await rest.delete(namespaceGvr, undefined, ns);
-});
+const bed = widgetTestbed('runtime');
+const { config, rest } = bed;
 
 /** A manager scoped to the test namespace, no leader election, no servers; stopped by the returned function. */
 function startManager(setup: (mgr: Manager) => void): { mgr: Manager; stop: () => Promise<void> } {
-  const mgr = new Manager({ config, namespace: ns, log: newLogger('silent') });
+  const mgr = new Manager({ config, namespace: bed.ns, log: newLogger('silent') });
   setup(mgr);
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
@@ -59,11 +42,11 @@ test('a reconciler that succeeds is called once per change and not again without
       .for(mgr.informer<Widget>(widgetGvr));
   });
   try {
-    await rest.create(widgetGvr, widget(ns, 'calm', 1));
+    await rest.create(widgetGvr, widget(bed.ns, 'calm', 1));
     await until('first reconcile', () => (calls.length >= 1 ? true : undefined));
     await sleep(1500);
     assert.equal(calls.length, 1, 'no further reconcile without a change');
-    await rest.patch(widgetGvr, ns, 'calm', { spec: { size: 2 } }, 'merge');
+    await rest.patch(widgetGvr, bed.ns, 'calm', { spec: { size: 2 } }, 'merge');
     await until('second reconcile', () => (calls.length >= 2 ? true : undefined));
     await sleep(1000);
     assert.equal(calls.length, 2);
@@ -88,7 +71,7 @@ test('a reconciler that errors backs off exponentially instead of looping hot', 
       .for(mgr.informer<Widget>(widgetGvr));
   });
   try {
-    await rest.create(widgetGvr, widget(ns, 'broken'));
+    await rest.create(widgetGvr, widget(bed.ns, 'broken'));
     await until('first failure', () => (times.length >= 1 ? true : undefined));
     await sleep(2600);
   } finally {
@@ -129,19 +112,20 @@ test('a finalizer blocks deletion until the reconciler removes it', async () => 
       .for(widgets);
   });
   try {
-    await rest.create(widgetGvr, widget(ns, 'guarded'));
+    await rest.create(widgetGvr, widget(bed.ns, 'guarded'));
     await until(
       'finalizer added',
-      async () => hasFinalizer(await rest.get(widgetGvr, ns, 'guarded'), finalizer) || undefined,
+      async () =>
+        hasFinalizer(await rest.get(widgetGvr, bed.ns, 'guarded'), finalizer) || undefined,
     );
-    await rest.delete(widgetGvr, ns, 'guarded');
+    await rest.delete(widgetGvr, bed.ns, 'guarded');
     await sleep(1000);
-    const held = await rest.get<Widget>(widgetGvr, ns, 'guarded');
+    const held = await rest.get<Widget>(widgetGvr, bed.ns, 'guarded');
     assert.ok(held.metadata.deletionTimestamp, 'marked for deletion');
     assert.ok(hasFinalizer(held, finalizer), 'still held by the finalizer');
     cleanupAllowed = true;
     await until('object gone', () =>
-      rest.get(widgetGvr, ns, 'guarded').then(
+      rest.get(widgetGvr, bed.ns, 'guarded').then(
         () => undefined,
         (e) => (isNotFound(e) ? true : undefined),
       ),
@@ -165,7 +149,7 @@ test('a status write that meets a 409 conflict is retried on the fresh object', 
           // Someone else changes the object after our cache read: our resourceVersion is stale.
           await rest.patch(
             widgetGvr,
-            ns,
+            bed.ns,
             'contested',
             { metadata: { labels: { touched: 'yes' } } },
             'merge',
@@ -185,12 +169,12 @@ test('a status write that meets a 409 conflict is retried on the fresh object', 
       .for(widgets);
   });
   try {
-    await rest.create(widgetGvr, widget(ns, 'contested', 7));
+    await rest.create(widgetGvr, widget(bed.ns, 'contested', 7));
     await until('status written', () => written);
   } finally {
     await stop();
   }
   assert.equal(conflicts, 1, 'one conflict, retried');
-  const stored = await rest.get<Widget>(widgetGvr, ns, 'contested');
+  const stored = await rest.get<Widget>(widgetGvr, bed.ns, 'contested');
   assert.deepEqual(stored.status, { observed: 7, note: 'yes' }, 'computed from the fresh object');
 });

@@ -1,36 +1,19 @@
 // The manager's surroundings against the lab's apiserver: HTTP endpoints, graceful shutdown,
 // JSON logs keyed by object, events with aggregation, and server-side apply.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, type KubeObject } from '../../src/runtime/rest.js';
+import type { KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { FIELD_MANAGER, apply } from '../../src/runtime/objects.js';
-import {
-  controlPlaneConfig,
-  ensureWidgetCrd,
-  namespaceGvr,
-  testNamespace,
-  widget,
-  widgetGvr,
-  type Widget,
-} from '../support/kube.js';
+import { widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-let ns = '';
-
-before(async () => {
-  await ensureWidgetCrd(rest);
-  ns = await testNamespace(rest, 'manager');
-});
-after(async () => {
-  await rest.delete(namespaceGvr, undefined, ns);
-});
+const bed = widgetTestbed('manager');
+const { config, rest } = bed;
 
 /** Log lines as parsed JSON objects. */
 function captureLogs(): { lines: Record<string, unknown>[]; stream: Writable } {
@@ -48,7 +31,7 @@ function captureLogs(): { lines: Record<string, unknown>[]; stream: Writable } {
 test('/healthz, /readyz and /metrics answer, with controller-runtime metric names', async () => {
   const mgr = new Manager({
     config,
-    namespace: ns,
+    namespace: bed.ns,
     log: newLogger('silent'),
     metricsAddress: '127.0.0.1:0',
     healthAddress: '127.0.0.1:0',
@@ -59,7 +42,7 @@ test('/healthz, /readyz and /metrics answer, with controller-runtime metric name
   const stop = new AbortController();
   const running = mgr.run(stop.signal);
   try {
-    await rest.create(widgetGvr, widget(ns, 'measured'));
+    await rest.create(widgetGvr, widget(bed.ns, 'measured'));
     const health = await until('health server', () => mgr.address('health'));
     assert.equal((await fetch(`http://${health}/healthz`)).status, 200);
     await until('ready', async () =>
@@ -96,7 +79,7 @@ test('/healthz, /readyz and /metrics answer, with controller-runtime metric name
 
 test('shutdown lets an in-flight reconcile finish and starts no new one; every log line names its key', async () => {
   const { lines, stream } = captureLogs();
-  const mgr = new Manager({ config, namespace: ns, log: newLogger('info', 'kachiku', stream) });
+  const mgr = new Manager({ config, namespace: bed.ns, log: newLogger('info', 'kachiku', stream) });
   const events: string[] = [];
   mgr
     .controller({
@@ -112,9 +95,9 @@ test('shutdown lets an in-flight reconcile finish and starts no new one; every l
     .for(mgr.informer<Widget>(widgetGvr));
   const stop = new AbortController();
   const running = mgr.run(stop.signal);
-  await rest.create(widgetGvr, widget(ns, 'slow-one'));
+  await rest.create(widgetGvr, widget(bed.ns, 'slow-one'));
   await until('reconcile started', () => (events.includes('start slow-one') ? true : undefined));
-  await rest.create(widgetGvr, widget(ns, 'slow-two')); // queued behind the one in flight
+  await rest.create(widgetGvr, widget(bed.ns, 'slow-two')); // queued behind the one in flight
   await sleep(200);
   stop.abort();
   await running;
@@ -125,7 +108,7 @@ test('shutdown lets an in-flight reconcile finish and starts no new one; every l
   );
   const working = lines.filter((l) => l.msg === 'working');
   assert.equal(working.length, 1);
-  assert.equal(working[0]?.key, `${ns}/slow-one`);
+  assert.equal(working[0]?.key, `${bed.ns}/slow-one`);
   assert.equal(working[0]?.controller, 'slow');
   assert.equal(working[0]?.level, 'info');
   assert.ok(lines.some((l) => l.msg === 'manager stopped'));
@@ -133,7 +116,7 @@ test('shutdown lets an in-flight reconcile finish and starts no new one; every l
 
 test('events: a repeat updates one Event series; a different event is a new Event', async () => {
   const mgr = new Manager({ config, log: newLogger('silent') });
-  const obj = await rest.create<Widget>(widgetGvr, widget(ns, 'eventful'));
+  const obj = await rest.create<Widget>(widgetGvr, widget(bed.ns, 'eventful'));
   const input = {
     regarding: obj,
     type: 'Normal' as const,
@@ -156,7 +139,7 @@ test('events: a repeat updates one Event series; a different event is a new Even
     regarding: { name: string; uid: string };
     reportingController: string;
   }
-  const list = await rest.list<Ev>(eventGvr, ns);
+  const list = await rest.list<Ev>(eventGvr, bed.ns);
   const mine = list.items.filter((e) => e.regarding.uid === obj.metadata.uid);
   assert.deepEqual(mine.map((e) => e.reason).sort(), ['Degraded', 'Synced']);
   assert.equal(mine.find((e) => e.reason === 'Synced')?.series?.count, 3);
@@ -164,7 +147,7 @@ test('events: a repeat updates one Event series; a different event is a new Even
 });
 
 test('server-side apply writes as the kachiku field manager and is idempotent', async () => {
-  const desired = widget(ns, 'applied', 4);
+  const desired = widget(bed.ns, 'applied', 4);
   const first = await apply(rest, widgetGvr, desired);
   const second = await apply(rest, widgetGvr, desired);
   assert.equal(
@@ -172,7 +155,7 @@ test('server-side apply writes as the kachiku field manager and is idempotent', 
     first.metadata.resourceVersion,
     'no write when nothing changed',
   );
-  const stored = await rest.get<Widget>(widgetGvr, ns, 'applied');
+  const stored = await rest.get<Widget>(widgetGvr, bed.ns, 'applied');
   assert.equal(stored.spec?.size, 4);
   assert.ok(
     (stored.metadata.managedFields as { manager: string }[]).some(

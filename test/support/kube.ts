@@ -1,6 +1,7 @@
 // Test helpers for the lab's control-plane cluster: a throwaway namespace per test file and a
 // test CRD, so the runtime is tested without any kachiku kind.
 import { randomUUID } from 'node:crypto';
+import { after, before } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { labState } from './lab.js';
@@ -103,4 +104,21 @@ export function widget(namespace: string, name: string, size = 1): Widget {
     metadata: { name, namespace },
     spec: { size },
   };
+}
+
+/**
+ * For one test file: the control plane, the Widget CRD, and a namespace of the file's own,
+ * created before its tests and deleted after them.
+ */
+export function widgetTestbed(prefix: string): { config: KubeConfig; rest: Rest; ns: string } {
+  const config = controlPlaneConfig();
+  const bed = { config, rest: new Rest(config), ns: '' };
+  before(async () => {
+    await ensureWidgetCrd(bed.rest);
+    bed.ns = await testNamespace(bed.rest, prefix);
+  });
+  after(async () => {
+    await bed.rest.delete(namespaceGvr, undefined, bed.ns);
+  });
+  return bed;
 }
