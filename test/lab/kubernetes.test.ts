@@ -36,6 +36,13 @@ test('the lab has a control-plane cluster and two member clusters, on-prem and E
   assert.equal(kube.version, 'v1.33.13');
 });
 
+test("the control plane has kachiku's namespace, where its leader election Lease lives", async () => {
+  const ns = await config('kachiku')
+    .makeApiClient(CoreV1Api)
+    .readNamespace({ name: 'kachiku-system' });
+  assert.equal(ns.status?.phase, 'Active');
+});
+
 test('control plane: apply a CRD, create an object, watch it, update its status subresource', async () => {
   const kc = config('kachiku');
   const group = 'labtest.kachiku.io';

@@ -236,6 +236,8 @@ async function startCluster(
     { proc: scheduler, timeoutMs: 60_000 },
   );
   if (kwok) cluster.nodes = await createNodes(cluster, kwok);
+  // Where kachiku runs in the control plane: its leader election Lease lives there.
+  if (spec.role === 'control-plane') await ensureNamespace(cluster, 'kachiku-system');
   return cluster;
 }
 
@@ -283,6 +285,13 @@ async function createNodes(cluster: KubeCluster, kwok: ProcRecord): Promise<stri
     { proc: kwok, timeoutMs: 60_000, intervalMs: 500 },
   );
   return names;
+}
+
+async function ensureNamespace(cluster: KubeCluster, name: string): Promise<void> {
+  const api = client(cluster).makeApiClient(CoreV1Api);
+  await api.createNamespace({ body: { metadata: { name } } }).catch((err: { code?: number }) => {
+    if (err.code !== 409) throw err;
+  });
 }
 
 export function client(cluster: Pick<KubeCluster, 'kubeconfig'>): KubeConfig {
