@@ -1,0 +1,496 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type {
+  OctaviaHealthMonitor,
+  OctaviaListener,
+  OctaviaMember,
+  OctaviaPool,
+  OctaviaTree,
+} from '../../clouds/openstack/types.js';
+import type { ObservedStack, Stack } from '../../clouds/aws/types.js';
+import {
+  OWNER_TAG,
+  diffStack,
+  pendingObjects,
+  planStack,
+  teardown,
+  type MirrorInput,
+  type Naming,
+} from './plan.js';
+
+const mirror: MirrorInput = {
+  namespace: 'shop',
+  name: 'web',
+  loadBalancerID: '11111111-2222-3333-4444-555555555555',
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-b', 'subnet-a'],
+  scheme: 'internal',
+  extraTags: { team: 'platform' },
+};
+const naming: Naming = {
+  loadBalancer: () => 'kachiku-shop-web',
+  targetGroup: ({ port, protocol }) => `tg-${port}-${protocol.toLowerCase()}`,
+};
+
+let ids = 0;
+const id = (p: string) => `${p}-${++ids}`;
+function member(address: string, port: number, extra: Partial<OctaviaMember> = {}): OctaviaMember {
+  return {
+    id: id('m'),
+    name: '',
+    address,
+    protocol_port: port,
+    weight: 1,
+    backup: false,
+    admin_state_up: true,
+    monitor_address: null,
+    monitor_port: null,
+    provisioning_status: 'ACTIVE',
+    operating_status: 'NO_MONITOR',
+    ...extra,
+  };
+}
+function monitor(extra: Partial<OctaviaHealthMonitor> = {}): OctaviaHealthMonitor {
+  return {
+    id: id('hm'),
+    type: 'TCP',
+    delay: 10,
+    timeout: 5,
+    max_retries: 3,
+    max_retries_down: 3,
+    admin_state_up: true,
+    provisioning_status: 'ACTIVE',
+    ...extra,
+  };
+}
+function pool(
+  members: OctaviaMember[],
+  extra: Partial<OctaviaPool> = {},
+  hm: OctaviaHealthMonitor | null = null,
+): OctaviaTree['pools'][number] {
+  return {
+    id: id('pool'),
+    name: '',
+    protocol: 'TCP',
+    lb_algorithm: 'ROUND_ROBIN',
+    session_persistence: null,
+    healthmonitor_id: hm?.id ?? null,
+    admin_state_up: true,
+    provisioning_status: 'ACTIVE',
+    listeners: [],
+    members,
+    healthMonitor: hm,
+    ...extra,
+  };
+}
+function listener(
+  protocol: OctaviaListener['protocol'],
+  port: number,
+  poolId: string | null,
+  extra: Partial<OctaviaListener> = {},
+): OctaviaListener {
+  return {
+    id: id('l'),
+    name: '',
+    protocol,
+    protocol_port: port,
+    default_pool_id: poolId,
+    admin_state_up: true,
+    provisioning_status: 'ACTIVE',
+    connection_limit: -1,
+    allowed_cidrs: null,
+    l7policies: [],
+    ...extra,
+  };
+}
+function tree(listeners: OctaviaListener[], pools: OctaviaTree['pools']): OctaviaTree {
+  return {
+    loadBalancer: {
+      id: mirror.loadBalancerID,
+      name: 'web',
+      project_id: 'p',
+      vip_address: '10.0.0.5',
+      admin_state_up: true,
+      provisioning_status: 'ACTIVE',
+      operating_status: 'ONLINE',
+      listeners: listeners.map((l) => ({ id: l.id })),
+      pools: pools.map((p) => ({ id: p.id })),
+    },
+    listeners,
+    pools,
+  };
+}
+const notes = (t: OctaviaTree) => planStack(mirror, t, naming).notMirrored.map((n) => n.feature);
+
+test('TCP and HTTP listeners become TCP listeners forwarding to ip target groups of the members', () => {
+  const p1 = pool([member('192.168.1.10', 8080), member('192.168.1.11', 8080)]);
+  const p2 = pool([member('192.168.1.20', 80)], { protocol: 'HTTP' });
+  const plan = planStack(
+    mirror,
+    tree([listener('TCP', 5432, p1.id), listener('HTTP', 80, p2.id)], [p1, p2]),
+    naming,
+  );
+  assert.deepEqual(
+    plan.stack.listeners.map((l) => `${l.protocol}:${l.port}->${l.targetGroup}`),
+    ['TCP:80->tg-80-tcp', 'TCP:5432->tg-5432-tcp'],
+  );
+  const tg = plan.stack.targetGroups.find((t) => t.port === 5432)!;
+  assert.equal(tg.targetType, 'ip');
+  assert.equal(tg.vpcId, mirror.vpcId);
+  assert.deepEqual(tg.targets, [
+    { ip: '192.168.1.10', port: 8080, availabilityZone: 'all' },
+    { ip: '192.168.1.11', port: 8080, availabilityZone: 'all' },
+  ]);
+  assert.equal(plan.membersSeen, 3);
+  assert.deepEqual(
+    plan.notMirrored.map((n) => n.feature),
+    ['listener protocol HTTP'],
+    'HTTP says it is mirrored as TCP pass-through',
+  );
+  assert.match(plan.notMirrored[0]!.reason, /TCP pass-through/);
+});
+
+test('UDP stays UDP; SCTP and PROMETHEUS listeners are reported, not mirrored', () => {
+  const p = pool([member('192.168.1.10', 53)], { protocol: 'UDP' });
+  const plan = planStack(
+    mirror,
+    tree(
+      [listener('UDP', 53, p.id), listener('SCTP', 9000, p.id), listener('PROMETHEUS', 9100, null)],
+      [p],
+    ),
+    naming,
+  );
+  assert.deepEqual(
+    plan.stack.listeners.map((l) => `${l.protocol}:${l.port}`),
+    ['UDP:53'],
+  );
+  assert.deepEqual(
+    plan.notMirrored.map((n) => n.feature),
+    ['listener protocol SCTP', 'listener protocol PROMETHEUS'],
+  );
+});
+
+test('disabled and weight-0 members are not registered; members sharing an IP on two ports are two targets', () => {
+  const p = pool([
+    member('192.168.1.10', 8080),
+    member('192.168.1.10', 8081),
+    member('192.168.1.11', 8080, { admin_state_up: false }),
+    member('192.168.1.12', 8080, { weight: 0 }),
+  ]);
+  const plan = planStack(mirror, tree([listener('TCP', 80, p.id)], [p]), naming);
+  assert.deepEqual(
+    plan.stack.targetGroups[0]!.targets.map((t) => `${t.ip}:${t.port}`),
+    ['192.168.1.10:8080', '192.168.1.10:8081'],
+  );
+  assert.equal(plan.listeners[0]!.targets, 2);
+  assert.equal(plan.membersSeen, 4);
+});
+
+test('backup members are registered only while no primary member is enabled', () => {
+  const withPrimary = pool([
+    member('192.168.1.10', 80),
+    member('192.168.1.99', 80, { backup: true }),
+  ]);
+  const plan = planStack(
+    mirror,
+    tree([listener('TCP', 80, withPrimary.id)], [withPrimary]),
+    naming,
+  );
+  assert.deepEqual(
+    plan.stack.targetGroups[0]!.targets.map((t) => t.ip),
+    ['192.168.1.10'],
+  );
+  assert.deepEqual(
+    plan.notMirrored.map((n) => n.feature),
+    ['backup members'],
+  );
+  const onlyBackup = pool([
+    member('192.168.1.10', 80, { admin_state_up: false }),
+    member('192.168.1.99', 80, { backup: true }),
+  ]);
+  const fallback = planStack(
+    mirror,
+    tree([listener('TCP', 80, onlyBackup.id)], [onlyBackup]),
+    naming,
+  );
+  assert.deepEqual(
+    fallback.stack.targetGroups[0]!.targets.map((t) => t.ip),
+    ['192.168.1.99'],
+  );
+  assert.match(fallback.notMirrored[0]!.reason, /backup members are registered/);
+});
+
+test('health monitors map to NLB checks; HTTP keeps path and codes; no monitor is a TCP check on the traffic port', () => {
+  const http = pool(
+    [member('192.168.1.10', 80)],
+    {},
+    monitor({
+      type: 'HTTP',
+      url_path: '/healthz',
+      expected_codes: '200, 204',
+      delay: 15,
+      timeout: 4,
+      max_retries: 4,
+      max_retries_down: 2,
+    }),
+  );
+  const none = pool([member('192.168.1.10', 81)]);
+  const plan = planStack(
+    mirror,
+    tree([listener('HTTP', 80, http.id), listener('TCP', 81, none.id)], [http, none]),
+    naming,
+  );
+  const [a, b] = plan.stack.targetGroups;
+  assert.deepEqual(a!.healthCheck, {
+    protocol: 'HTTP',
+    port: 'traffic-port',
+    path: '/healthz',
+    matcher: '200,204',
+    intervalSeconds: 15,
+    timeoutSeconds: 4,
+    healthyThreshold: 4,
+    unhealthyThreshold: 2,
+  });
+  assert.deepEqual(b!.healthCheck, {
+    protocol: 'TCP',
+    port: 'traffic-port',
+    intervalSeconds: 30,
+    timeoutSeconds: 10,
+    healthyThreshold: 5,
+    unhealthyThreshold: 2,
+  });
+});
+
+test('PING and UDP-CONNECT monitors are checked over TCP and reported; timings are clamped with a note', () => {
+  const ping = pool(
+    [member('192.168.1.10', 80)],
+    {},
+    monitor({ type: 'PING', delay: 1, timeout: 1, max_retries: 1, max_retries_down: 20 }),
+  );
+  const plan = planStack(mirror, tree([listener('TCP', 80, ping.id)], [ping]), naming);
+  const hc = plan.stack.targetGroups[0]!.healthCheck;
+  assert.equal(hc.protocol, 'TCP');
+  assert.deepEqual(
+    [hc.intervalSeconds, hc.timeoutSeconds, hc.healthyThreshold, hc.unhealthyThreshold],
+    [5, 2, 2, 10],
+  );
+  assert.deepEqual(
+    plan.notMirrored.map((n) => n.feature),
+    ['health monitor PING', 'health monitor timings'],
+  );
+  assert.match(
+    plan.notMirrored[1]!.reason,
+    /delay 1 → 5, timeout 1 → 2, max_retries 1 → 2, max_retries_down 20 → 10/,
+  );
+  const udp = pool(
+    [member('192.168.1.10', 53)],
+    { protocol: 'UDP' },
+    monitor({ type: 'UDP-CONNECT' }),
+  );
+  assert.deepEqual(notes(tree([listener('UDP', 53, udp.id)], [udp])), [
+    'health monitor UDP-CONNECT',
+  ]);
+  const disabled = pool(
+    [member('192.168.1.10', 80)],
+    {},
+    monitor({ type: 'HTTP', admin_state_up: false }),
+  );
+  assert.equal(
+    planStack(mirror, tree([listener('TCP', 80, disabled.id)], [disabled]), naming).stack
+      .targetGroups[0]!.healthCheck.protocol,
+    'TCP',
+  );
+});
+
+test('PROXY pools get proxy protocol v2 (v1 reported); source-IP affinity becomes stickiness; cookies are reported', () => {
+  const proxy = pool([member('192.168.1.10', 80)], {
+    protocol: 'PROXY',
+    lb_algorithm: 'SOURCE_IP',
+  });
+  const plan = planStack(mirror, tree([listener('TCP', 80, proxy.id)], [proxy]), naming);
+  const attrs = plan.stack.targetGroups[0]!.attributes;
+  assert.equal(attrs['proxy_protocol_v2.enabled'], 'true');
+  assert.equal(attrs['stickiness.enabled'], 'true');
+  assert.equal(
+    attrs['preserve_client_ip.enabled'],
+    'false',
+    'return traffic from on-prem goes back through the NLB',
+  );
+  assert.deepEqual(
+    plan.notMirrored.map((n) => n.feature),
+    ['PROXY protocol v1'],
+  );
+  const cookie = pool([member('192.168.1.10', 80)], {
+    protocol: 'HTTP',
+    lb_algorithm: 'LEAST_CONNECTIONS',
+    session_persistence: { type: 'HTTP_COOKIE' },
+  });
+  assert.deepEqual(notes(tree([listener('TCP', 80, cookie.id)], [cookie])), [
+    'session persistence HTTP_COOKIE',
+    'lb_algorithm LEAST_CONNECTIONS',
+  ]);
+});
+
+test('listeners that cannot be mirrored as they are say why', () => {
+  const p = pool([member('192.168.1.10', 80)]);
+  const t = tree(
+    [
+      listener('TCP', 80, p.id, {
+        l7policies: [{ id: 'x' }],
+        allowed_cidrs: ['10.0.0.0/8'],
+        connection_limit: 100,
+      }),
+      listener('UDP', 80, p.id),
+      listener('TCP', 81, null),
+      listener('TCP', 82, p.id, { admin_state_up: false }),
+    ],
+    [p],
+  );
+  assert.deepEqual(notes(t), [
+    'L7 policies',
+    'allowed_cidrs',
+    'connection_limit',
+    'listener UDP 80',
+    'listener without a default pool',
+    'disabled listener',
+  ]);
+});
+
+test('every resource carries the ownership tags and the extra tags', () => {
+  const p = pool([member('192.168.1.10', 80)]);
+  const { stack } = planStack(mirror, tree([listener('TCP', 80, p.id)], [p]), naming);
+  for (const tags of [
+    stack.loadBalancer.tags,
+    stack.targetGroups[0]!.tags,
+    stack.listeners[0]!.tags,
+  ]) {
+    assert.equal(tags[OWNER_TAG], 'shop/web');
+    assert.equal(tags['kachiku.io/octavia-loadbalancer'], mirror.loadBalancerID);
+    assert.equal(tags['kachiku.io/managed-by'], 'kachiku');
+    assert.equal(tags.team, 'platform');
+  }
+  assert.deepEqual(stack.loadBalancer.subnetIds, ['subnet-a', 'subnet-b']);
+});
+
+test('PENDING_* objects anywhere in the tree are found, so the sync waits instead of acting', () => {
+  const p = pool([
+    member('192.168.1.10', 80),
+    member('192.168.1.11', 80, { provisioning_status: 'PENDING_CREATE' }),
+  ]);
+  const t = tree([listener('TCP', 80, p.id)], [p]);
+  assert.equal(pendingObjects(t).length, 1);
+  t.loadBalancer.provisioning_status = 'PENDING_UPDATE';
+  assert.equal(pendingObjects(t).length, 2);
+});
+
+// ----------------------------------------------------------------------------------------------
+
+function observedFrom(stack: Stack): ObservedStack {
+  return {
+    loadBalancer: {
+      ...structuredClone(stack.loadBalancer),
+      arn: 'arn:lb',
+      dnsName: 'lb.example',
+      canonicalHostedZoneId: 'Z1',
+      vpcId: mirror.vpcId,
+      state: 'active',
+    },
+    targetGroups: stack.targetGroups.map((tg) => ({
+      ...structuredClone(tg),
+      arn: `arn:tg:${tg.name}`,
+      loadBalancerArns: ['arn:lb'],
+    })),
+    listeners: stack.listeners.map((l) => ({
+      port: l.port,
+      protocol: l.protocol,
+      tags: l.tags,
+      arn: `arn:l:${l.port}`,
+      targetGroupArn: `arn:tg:${l.targetGroup}`,
+    })),
+  };
+}
+function desiredStack(members: OctaviaMember[]): Stack {
+  const p = pool(members);
+  return planStack(mirror, tree([listener('TCP', 80, p.id)], [p]), naming).stack;
+}
+
+test('nothing observed: create in dependency order (load balancer, target group, targets, listener)', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  assert.deepEqual(
+    diffStack(desired, { targetGroups: [], listeners: [] }).map((a) => a.kind),
+    ['createLoadBalancer', 'createTargetGroup', 'registerTargets', 'createListener'],
+  );
+});
+
+test('in sync: no action at all', () => {
+  const desired = desiredStack([member('192.168.1.10', 80), member('192.168.1.11', 80)]);
+  assert.deepEqual(diffStack(desired, observedFrom(desired)), []);
+});
+
+test('member changes register and deregister exactly the difference, keyed on ip:port', () => {
+  const before = desiredStack([member('192.168.1.10', 80), member('192.168.1.10', 81)]);
+  const after = desiredStack([member('192.168.1.10', 80), member('192.168.1.12', 80)]);
+  const actions = diffStack(after, observedFrom(before));
+  assert.deepEqual(actions, [
+    {
+      kind: 'deregisterTargets',
+      targetGroup: 'tg-80-tcp',
+      targets: [{ ip: '192.168.1.10', port: 81, availabilityZone: 'all' }],
+    },
+    {
+      kind: 'registerTargets',
+      targetGroup: 'tg-80-tcp',
+      targets: [{ ip: '192.168.1.12', port: 80, availabilityZone: 'all' }],
+    },
+  ]);
+});
+
+test('hand-made drift is put back: health check, attributes, tags, a deleted listener, a stray target', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  const observed = observedFrom(desired);
+  observed.targetGroups[0]!.healthCheck.intervalSeconds = 10;
+  observed.targetGroups[0]!.attributes['deregistration_delay.timeout_seconds'] = '0';
+  observed.targetGroups[0]!.targets.push({ ip: '203.0.113.9', port: 80, availabilityZone: 'all' });
+  observed.loadBalancer!.tags[OWNER_TAG] = 'someone/else';
+  observed.listeners = [];
+  assert.deepEqual(
+    diffStack(desired, observed).map((a) => a.kind),
+    [
+      'tagLoadBalancer',
+      'modifyHealthCheck',
+      'setTargetGroupAttributes',
+      'deregisterTargets',
+      'createListener',
+    ],
+  );
+});
+
+test('an immutable change (new target group name) replaces safely: create, repoint the listener, then delete', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  const observed = observedFrom(desired);
+  observed.targetGroups[0]!.name = 'tg-old';
+  observed.targetGroups[0]!.arn = 'arn:tg:tg-old';
+  observed.listeners[0]!.targetGroupArn = 'arn:tg:tg-old';
+  assert.deepEqual(
+    diffStack(desired, observed).map((a) => a.kind),
+    ['createTargetGroup', 'registerTargets', 'modifyListener', 'deleteTargetGroup'],
+  );
+});
+
+test('a listener gone from Octavia goes, listener before its target group; teardown keeps that order', () => {
+  const observed = observedFrom(desiredStack([member('192.168.1.10', 80)]));
+  const empty: Stack = {
+    ...observedFrom(desiredStack([])),
+    targetGroups: [],
+    listeners: [],
+  } as unknown as Stack;
+  empty.loadBalancer = observed.loadBalancer!;
+  assert.deepEqual(
+    diffStack(empty, observed).map((a) => a.kind),
+    ['deleteListener', 'deleteTargetGroup'],
+  );
+  assert.deepEqual(
+    teardown(observed).map((a) => a.kind),
+    ['deleteListener', 'deleteTargetGroup'],
+  );
+});
