@@ -1,8 +1,10 @@
 // Octavia v2 resources as kachiku reads them (api-ref/source/v2; shared/reference/openstack.md).
 // Only the fields the mirror uses; the client returns them with these names, as Octavia does.
 
-export type ProvisioningStatus = 'ACTIVE' | 'DELETED' | 'ERROR' | 'PENDING_CREATE' | 'PENDING_UPDATE' | 'PENDING_DELETE';
-export type OperatingStatus = 'ONLINE' | 'DRAINING' | 'OFFLINE' | 'DEGRADED' | 'ERROR' | 'NO_MONITOR';
+export type ProvisioningStatus =
+  'ACTIVE' | 'DELETED' | 'ERROR' | 'PENDING_CREATE' | 'PENDING_UPDATE' | 'PENDING_DELETE';
+export type OperatingStatus =
+  'ONLINE' | 'DRAINING' | 'OFFLINE' | 'DEGRADED' | 'ERROR' | 'NO_MONITOR';
 
 export interface OctaviaLoadBalancer {
   id: string;
@@ -35,7 +37,10 @@ export interface OctaviaPool {
   name: string;
   protocol: 'HTTP' | 'HTTPS' | 'PROXY' | 'PROXYV2' | 'SCTP' | 'TCP' | 'UDP';
   lb_algorithm: 'ROUND_ROBIN' | 'LEAST_CONNECTIONS' | 'SOURCE_IP' | 'SOURCE_IP_PORT';
-  session_persistence: { type: 'SOURCE_IP' | 'HTTP_COOKIE' | 'APP_COOKIE'; cookie_name?: string | null } | null;
+  session_persistence: {
+    type: 'SOURCE_IP' | 'HTTP_COOKIE' | 'APP_COOKIE';
+    cookie_name?: string | null;
+  } | null;
   healthmonitor_id: string | null;
   admin_state_up: boolean;
   provisioning_status: ProvisioningStatus;
