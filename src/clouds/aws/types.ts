@@ -62,7 +62,13 @@ export interface Stack {
 
 /** What AWS holds for a stack: the same shapes, with ARNs. */
 export interface ObservedStack {
-  loadBalancer?: LoadBalancer & { arn: string; dnsName: string; canonicalHostedZoneId: string; vpcId: string; state: string };
+  loadBalancer?: LoadBalancer & {
+    arn: string;
+    dnsName: string;
+    canonicalHostedZoneId: string;
+    vpcId: string;
+    state: string;
+  };
   targetGroups: (TargetGroup & { arn: string; loadBalancerArns: string[] })[];
   listeners: (Omit<Listener, 'targetGroup'> & { arn: string; targetGroupArn: string })[];
 }
