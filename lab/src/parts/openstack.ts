@@ -223,7 +223,7 @@ export function openstackEnv(s: OpenStackState): Record<string, string> {
 
 /** Fills a lab/openstack/*.in template; every @NAME@ must have a value. */
 function render(template: string, values: Record<string, string | number>): string {
-  const text = readFileSync(join(join(labRoot, 'openstack'), template), 'utf8');
+  const text = readFileSync(join(labRoot, 'openstack', template), 'utf8');
   return text.replace(/@([A-Z_]+)@/g, (whole, name: string) => {
     const v = values[name];
     if (v === undefined) throw new LabError(PART, `template ${template} has no value for ${whole}`);
@@ -411,7 +411,7 @@ async function startKeystone(
       name: 'keystone-setup',
       part: PART,
       command: PYTHON,
-      args: [join(join(labRoot, 'openstack'), 'keystone_setup.py'), conf, keystoneUrl, REGION],
+      args: [join(labRoot, 'openstack', 'keystone_setup.py'), conf, keystoneUrl, REGION],
       env: { KEYSTONE_ADMIN_PASSWORD: secrets.adminPassword },
       cwd: dirname(conf),
     },
@@ -599,7 +599,7 @@ async function prepareOctavia(lab: LabContext): Promise<void> {
       part: PART,
       command: PYTHON,
       args: [
-        join(join(labRoot, 'openstack'), 'octavia_db.py'),
+        join(labRoot, 'openstack', 'octavia_db.py'),
         join(lab.dir, 'openstack', 'octavia', 'octavia.db'),
       ],
     },
