@@ -1,7 +1,7 @@
 // What each kind file declares about its kind: names, scope, printer columns and the schemas of
 // spec and status. crds.ts turns a KindInfo into a CustomResourceDefinition.
 import type { TSchema } from '@sinclair/typebox';
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { ObjectMeta } from '../runtime/rest.js';
 
 export const GROUP = 'kachiku.io';
 export const VERSION = 'v1alpha1';
@@ -42,7 +42,8 @@ export function defineKind<Spec extends TSchema, Status extends TSchema>(
 export interface KachikuObject<Kind extends string, Spec, Status> {
   apiVersion: typeof API_VERSION;
   kind: Kind;
-  metadata: V1ObjectMeta;
+  /** As the apiserver sends it (JSON: timestamps are strings). */
+  metadata: ObjectMeta;
   spec: Spec;
   status?: Status;
 }

@@ -1,0 +1,167 @@
+// The mirror's ports (ports.ts) on the real clients: OpenStack from the controller's clouds.yaml
+// or a Secret, AWS from a Secret or the SDK's standard chain. Sessions and clients are cached
+// per credentials, so a Keystone token and the AWS rate-limit buckets are shared between syncs
+// and between mirrors of the same account.
+import { createHash } from 'node:crypto';
+import type { Rest } from '../../runtime/rest.js';
+import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
+import {
+  createOctaviaClient,
+  createSession,
+  loadCloud,
+  parseCloudsYaml,
+  type OnCall as OsOnCall,
+} from '../../clouds/openstack/index.js';
+import { awsClients, type AwsClients, type AwsCredentials } from '../../clouds/aws/clients.js';
+import type { OnCall as AwsOnCall } from '../../clouds/aws/ratelimit.js';
+import * as elbv2 from '../../clouds/aws/elbv2.js';
+import { subnetsOutside } from '../../clouds/aws/ec2.js';
+import { loadBalancerName, targetGroupName } from '../../clouds/aws/names.js';
+import { OCTAVIA_TAG, OWNER_TAG, type Action, type MirrorInput, type Naming } from './plan.js';
+import type { Arns, AwsStackApi, MirrorClouds, OctaviaReader } from './ports.js';
+import { readSecret, secretKey } from './secrets.js';
+
+export const mirrorNaming = (m: MirrorInput): Naming => ({
+  loadBalancer: () =>
+    loadBalancerName({ namespace: m.namespace, name: m.name, scheme: m.scheme, vpcId: m.vpcId }),
+  targetGroup: (tg) =>
+    targetGroupName({
+      namespace: m.namespace,
+      name: m.name,
+      key: 'listener',
+      protocol: tg.protocol,
+      port: tg.port,
+      targetType: 'ip',
+      vpcId: tg.vpcId,
+    }),
+});
+
+const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+export function realMirrorClouds(
+  rest: Rest,
+  hooks: { octavia?: OsOnCall; aws?: AwsOnCall } = {},
+): MirrorClouds {
+  const octaviaClients = new Map<string, OctaviaReader>();
+  const awsApis = new Map<string, { clients: AwsClients; api: AwsStackApi }>();
+  return {
+    async octavia(m: LoadBalancerMirror): Promise<OctaviaReader> {
+      const ref = m.spec.octavia.credentialsSecretRef;
+      const namespace = m.metadata.namespace ?? 'default';
+      const cloud = ref
+        ? parseCloudsYaml(
+            secretKey(
+              await readSecret(rest, namespace, ref.name),
+              ref.key ?? 'clouds.yaml',
+              `${namespace}/${ref.name}`,
+            ),
+            { cloud: ref.cloud, source: `Secret ${namespace}/${ref.name}` },
+          )
+        : loadCloud({ cloud: m.spec.octavia.cloud });
+      const key = hash(cloud);
+      let client = octaviaClients.get(key);
+      if (!client) {
+        client = createOctaviaClient(createSession(cloud, { onCall: hooks.octavia }), {
+          onCall: hooks.octavia,
+        });
+        octaviaClients.set(key, client);
+      }
+      return client;
+    },
+    async aws(m: LoadBalancerMirror): Promise<AwsStackApi> {
+      const ref = m.spec.aws.credentialsSecretRef;
+      const namespace = m.metadata.namespace ?? 'default';
+      let credentials: AwsCredentials | undefined;
+      if (ref) {
+        const data = await readSecret(rest, namespace, ref.name);
+        const where = `${namespace}/${ref.name}`;
+        credentials = {
+          accessKeyId: secretKey(data, 'AWS_ACCESS_KEY_ID', where),
+          secretAccessKey: secretKey(data, 'AWS_SECRET_ACCESS_KEY', where),
+          ...(data.AWS_SESSION_TOKEN ? { sessionToken: data.AWS_SESSION_TOKEN } : {}),
+        };
+      }
+      const key = hash([m.spec.aws.region, credentials]);
+      let entry = awsApis.get(key);
+      if (!entry) {
+        const clients = awsClients({ region: m.spec.aws.region, credentials, onCall: hooks.aws });
+        entry = { clients, api: stackApi(clients) };
+        awsApis.set(key, entry);
+      }
+      return entry.api;
+    },
+  };
+}
+
+function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
+  return {
+    subnetsOutside: (vpcId, subnetIds) => subnetsOutside(ec2, vpcId, subnetIds),
+    observe: (owner, vpcId) => elbv2.observeStack(client, { ownerTag: [OWNER_TAG, owner], vpcId }),
+    async otherMirrors(octaviaLoadBalancerId, vpcId, owner) {
+      const stack = await elbv2.observeStack(client, {
+        ownerTag: [OCTAVIA_TAG, octaviaLoadBalancerId],
+        vpcId,
+      });
+      const owners = [stack.loadBalancer?.tags, ...stack.targetGroups.map((tg) => tg.tags)].map(
+        (t) => t?.[OWNER_TAG],
+      );
+      return [...new Set(owners.filter((o): o is string => Boolean(o) && o !== owner))];
+    },
+    apply: (action, arns) => applyAction(client, action, arns),
+    deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
+    async untag(arns, keys) {
+      for (const arn of arns) await elbv2.removeTags(client, arn, keys);
+    },
+  };
+}
+
+async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): Promise<void> {
+  const tgArn = (name: string) => {
+    const arn = arns.targetGroups.get(name);
+    if (!arn) throw new Error(`target group ${name} has no ARN yet`);
+    return arn;
+  };
+  switch (a.kind) {
+    case 'createLoadBalancer': {
+      // createLoadBalancer sets the attributes too (and adopts an NLB of the same name).
+      arns.loadBalancer = (await elbv2.createLoadBalancer(client, a.loadBalancer)).arn;
+      return;
+    }
+    case 'tagLoadBalancer':
+      if (arns.loadBalancer) await elbv2.addTags(client, arns.loadBalancer, a.tags);
+      return;
+    case 'createTargetGroup':
+      arns.targetGroups.set(
+        a.targetGroup.name,
+        await elbv2.createTargetGroup(client, a.targetGroup),
+      );
+      return;
+    case 'modifyHealthCheck':
+      return elbv2.modifyTargetGroup(client, tgArn(a.targetGroup), a.healthCheck);
+    case 'setTargetGroupAttributes':
+      return elbv2.setTargetGroupAttributes(client, tgArn(a.targetGroup), a.attributes);
+    case 'registerTargets':
+      return elbv2.registerTargets(client, tgArn(a.targetGroup), a.targets);
+    case 'deregisterTargets':
+      return elbv2.deregisterTargets(client, tgArn(a.targetGroup), a.targets);
+    case 'createListener': {
+      if (!arns.loadBalancer) throw new Error('listener before its load balancer');
+      await elbv2.createListener(client, arns.loadBalancer, {
+        port: a.listener.port,
+        protocol: a.listener.protocol,
+        targetGroupArn: tgArn(a.listener.targetGroup),
+        tags: a.listener.tags,
+      });
+      return;
+    }
+    case 'modifyListener':
+      return elbv2.modifyListener(client, a.arn, {
+        targetGroupArn: tgArn(a.targetGroup),
+        protocol: a.protocol,
+      });
+    case 'deleteListener':
+      return elbv2.deleteListener(client, a.arn);
+    case 'deleteTargetGroup':
+      return elbv2.deleteTargetGroup(client, a.arn);
+  }
+}

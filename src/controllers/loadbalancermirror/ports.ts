@@ -1,0 +1,36 @@
+// What the mirror's reconciler needs of the outside, as small interfaces: the reconciler stays
+// testable and the wiring to the real clients (clouds.ts) stays in one place.
+import type { OctaviaTree } from '../../clouds/openstack/types.js';
+import type { ObservedStack } from '../../clouds/aws/types.js';
+import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
+import type { Action } from './plan.js';
+
+export interface OctaviaReader {
+  getTree(loadBalancerId: string): Promise<OctaviaTree>;
+}
+
+/** ARNs known while a sync executes its actions: created resources are added as they come. */
+export interface Arns {
+  loadBalancer?: string;
+  targetGroups: Map<string, string>;
+}
+
+export interface AwsStackApi {
+  /** The subnet ids among `subnetIds` that do not exist in `vpcId`. */
+  subnetsOutside(vpcId: string, subnetIds: string[]): Promise<string[]>;
+  /** Everything that carries the owner tag, in the VPC. */
+  observe(owner: string, vpcId: string): Promise<ObservedStack>;
+  /** Owners (other than `owner`) of resources that mirror the same Octavia LB in the VPC. */
+  otherMirrors(octaviaLoadBalancerId: string, vpcId: string, owner: string): Promise<string[]>;
+  /** Carries out one planned action; records the ARN of what it created in `arns`. */
+  apply(action: Action, arns: Arns): Promise<void>;
+  deleteLoadBalancer(arn: string): Promise<void>;
+  /** Removes the given tag keys from the resources (deletionPolicy Retain). */
+  untag(arns: string[], keys: string[]): Promise<void>;
+}
+
+/** Builds the clients of one mirror from its spec and Secrets; cached by the implementation. */
+export interface MirrorClouds {
+  octavia(mirror: LoadBalancerMirror): Promise<OctaviaReader>;
+  aws(mirror: LoadBalancerMirror): Promise<AwsStackApi>;
+}

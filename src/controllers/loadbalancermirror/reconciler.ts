@@ -1,0 +1,372 @@
+// The LoadBalancerMirror reconciler (the shell around plan.ts): read the mirror, Octavia and
+// AWS; plan; act only on real differences; write status conditions and events. Nothing is
+// deleted unless Octavia answered in full: an unreachable or half-answering API leaves the NLB
+// as it is and the mirror Degraded.
+import type { Manager } from '../../runtime/manager.js';
+import type { ReconcileContext, Request, Result } from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { Gvr } from '../../runtime/rest.js';
+import { setCondition, type Condition } from '../../runtime/conditions.js';
+import {
+  addFinalizer,
+  hasFinalizer,
+  isDeleting,
+  removeFinalizer,
+  updateStatus,
+} from '../../runtime/objects.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import type { LoadBalancerMirror, LoadBalancerMirrorStatus } from '../../api/loadbalancermirror.js';
+import { parseDuration } from '../../runtime/duration.js';
+import { OpenStackError } from '../../clouds/openstack/errors.js';
+import type { ObservedStack } from '../../clouds/aws/types.js';
+import {
+  MANAGED_BY_TAG,
+  OCTAVIA_TAG,
+  OWNER_TAG,
+  RESOURCE_TAG,
+  describeAction,
+  diffStack,
+  ownerTagValue,
+  pendingObjects,
+  planStack,
+  teardown,
+  type MirrorInput,
+  type MirrorPlan,
+  type Naming,
+} from './plan.js';
+import type { Arns, AwsStackApi, MirrorClouds } from './ports.js';
+
+export const FINALIZER = 'kachiku.io/loadbalancermirror';
+export const mirrorGvr: Gvr = {
+  group: 'kachiku.io',
+  version: 'v1alpha1',
+  resource: 'loadbalancermirrors',
+  namespaced: true,
+};
+
+export interface MirrorDeps {
+  clouds: MirrorClouds;
+  naming: (mirror: MirrorInput) => Naming;
+  /** Observed after each AWS action; tests use it to stop a sync half-way (a crash). */
+  afterAction?: (description: string) => Promise<void> | void;
+  /** Seconds of one whole sync, by outcome. */
+  onSync?: (
+    outcome: 'synced' | 'waiting' | 'degraded' | 'invalid' | 'error',
+    seconds: number,
+  ) => void;
+  /** How soon to look again while Octavia is PENDING_*. */
+  pendingRetryMs?: number;
+}
+
+type Status = LoadBalancerMirrorStatus;
+
+/** A sync that stopped for a reason worth a condition (not a crash). */
+class Stop extends Error {
+  constructor(
+    readonly outcome: 'waiting' | 'degraded' | 'invalid',
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function mirrorInput(m: LoadBalancerMirror): MirrorInput {
+  return {
+    namespace: m.metadata.namespace ?? 'default',
+    name: m.metadata.name,
+    loadBalancerID: m.spec.octavia.loadBalancerID,
+    vpcId: m.spec.aws.vpcID,
+    subnetIds: m.spec.aws.subnetIDs,
+    scheme: m.spec.aws.scheme ?? 'internal',
+    extraTags: m.spec.aws.tags ?? {},
+  };
+}
+
+export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void {
+  const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
+  mgr
+    .controller({
+      name: 'loadbalancermirror',
+      concurrency: 4,
+      reconcile: (req, ctx) => reconcile(mgr, mirrors, deps, req, ctx),
+    })
+    .for(mirrors);
+}
+
+async function reconcile(
+  mgr: Manager,
+  mirrors: Informer<LoadBalancerMirror>,
+  deps: MirrorDeps,
+  req: Request,
+  ctx: ReconcileContext,
+): Promise<Result | void> {
+  const cached = mirrors.get(`${req.namespace}/${req.name}`);
+  if (!cached) return;
+  if (isDeleting(cached)) return finalize(mgr, deps, cached, ctx);
+  const mirror = hasFinalizer(cached, FINALIZER)
+    ? cached
+    : await addFinalizer(mgr.rest, mirrorGvr, cached, FINALIZER);
+
+  const started = performance.now();
+  const interval = parseDuration(mirror.spec.syncInterval ?? '60s');
+  // ±10 % so that many mirrors do not all sync in the same second.
+  const next = { requeueAfterMs: Math.round(interval * (0.9 + Math.random() * 0.2)) };
+  const conditions: Condition[] = [...(mirror.status?.conditions ?? [])] as Condition[];
+  const set = (type: string, status: Condition['status'], reason: string, message: string) =>
+    conditions.splice(
+      0,
+      conditions.length,
+      ...setCondition(conditions, { type, status, reason, message }, mirror.metadata.generation),
+    );
+
+  let outcome: Parameters<NonNullable<MirrorDeps['onSync']>>[0] = 'synced';
+  let status: Partial<Status> = {};
+  try {
+    status = await sync(mgr, deps, mirror, ctx);
+    const partial = (status.notMirrored ?? []).length > 0;
+    set(
+      ConditionType.Synced,
+      'True',
+      Reason.InSync,
+      `AWS matches Octavia (${status.targetsRegistered ?? 0} targets)`,
+    );
+    set(ConditionType.Degraded, 'False', Reason.InSync, '');
+    set(
+      ConditionType.Ready,
+      'True',
+      partial ? Reason.PartiallyMirrored : Reason.InSync,
+      partial
+        ? `mirrored; ${status.notMirrored!.length} Octavia feature(s) could not be mirrored as they are: see status.notMirrored`
+        : 'mirrored',
+    );
+  } catch (err) {
+    if (!(err instanceof Stop)) {
+      outcome = 'error';
+      set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));
+      await writeStatus(mgr, mirror, status, conditions);
+      deps.onSync?.(outcome, (performance.now() - started) / 1000);
+      throw err;
+    }
+    outcome = err.outcome;
+    set(ConditionType.Synced, 'False', err.reason, err.message);
+    if (err.outcome === 'invalid') {
+      set(ConditionType.Ready, 'False', err.reason, err.message);
+    } else if (err.outcome === 'degraded') {
+      set(ConditionType.Degraded, 'True', err.reason, `${err.message}; nothing was changed in AWS`);
+    }
+    void mgr.events.record({
+      regarding: mirror,
+      type: 'Warning',
+      reason: err.reason,
+      action: 'Sync',
+      note: err.message,
+    });
+    if (err.outcome === 'waiting') next.requeueAfterMs = deps.pendingRetryMs ?? 2000;
+  }
+  await writeStatus(mgr, mirror, status, conditions);
+  deps.onSync?.(outcome, (performance.now() - started) / 1000);
+  return next;
+}
+
+async function writeStatus(
+  mgr: Manager,
+  mirror: LoadBalancerMirror,
+  status: Partial<Status>,
+  conditions: Condition[],
+): Promise<void> {
+  await updateStatus<Status, LoadBalancerMirror>(mgr.rest, mirrorGvr, mirror, (fresh) => ({
+    ...(fresh.status ?? {}),
+    ...status,
+    observedGeneration: mirror.metadata.generation,
+    conditions,
+  }));
+}
+
+async function sync(
+  mgr: Manager,
+  deps: MirrorDeps,
+  mirror: LoadBalancerMirror,
+  ctx: ReconcileContext,
+): Promise<Partial<Status>> {
+  const input = mirrorInput(mirror);
+  const owner = ownerTagValue(input);
+  const aws = await guard(() => deps.clouds.aws(mirror), 'aws');
+  const octavia = await guard(() => deps.clouds.octavia(mirror), 'octavia');
+
+  const outside = await guard(() => aws.subnetsOutside(input.vpcId, input.subnetIds), 'aws');
+  if (outside.length > 0) {
+    throw new Stop(
+      'invalid',
+      Reason.SubnetNotInVPC,
+      `subnet(s) ${outside.join(', ')} are not in VPC ${input.vpcId}`,
+    );
+  }
+  const others = await guard(
+    () => aws.otherMirrors(input.loadBalancerID, input.vpcId, owner),
+    'aws',
+  );
+  if (others.length > 0) {
+    throw new Stop(
+      'invalid',
+      Reason.DuplicateMirror,
+      `Octavia load balancer ${input.loadBalancerID} is already mirrored into ${input.vpcId} by ${others.join(', ')}`,
+    );
+  }
+
+  const tree = await guard(() => octavia.getTree(input.loadBalancerID), 'octavia');
+  const pending = pendingObjects(tree);
+  if (pending.length > 0) {
+    throw new Stop(
+      'waiting',
+      Reason.OctaviaPending,
+      `Octavia is changing (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}): waiting for ACTIVE`,
+    );
+  }
+  if (tree.loadBalancer.provisioning_status === 'ERROR') {
+    throw new Stop(
+      'degraded',
+      Reason.ReconcileError,
+      `Octavia load balancer ${input.loadBalancerID} is in ERROR`,
+    );
+  }
+
+  const plan = planStack(input, tree, deps.naming(input));
+  const observed = await guard(() => aws.observe(owner, input.vpcId), 'aws');
+  const actions = diffStack(plan.stack, observed);
+  const arns: Arns = {
+    loadBalancer: observed.loadBalancer?.arn,
+    targetGroups: new Map(observed.targetGroups.map((tg) => [tg.name, tg.arn])),
+  };
+  for (const action of actions) {
+    const what = describeAction(action);
+    ctx.log.info({ action: action.kind }, what);
+    await guard(() => aws.apply(action, arns), 'aws');
+    void mgr.events.record({
+      regarding: mirror,
+      type: 'Normal',
+      reason: eventReason(action.kind),
+      action: action.kind,
+      note: what,
+    });
+    await deps.afterAction?.(what);
+  }
+  const final =
+    actions.length > 0 ? await guard(() => aws.observe(owner, input.vpcId), 'aws') : observed;
+  return statusOf(plan, final);
+}
+
+function statusOf(plan: MirrorPlan, observed: ObservedStack): Partial<Status> {
+  const lb = observed.loadBalancer;
+  const byName = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
+  return {
+    loadBalancer: lb
+      ? { arn: lb.arn, dnsName: lb.dnsName, canonicalHostedZoneID: lb.canonicalHostedZoneId }
+      : undefined,
+    listeners: plan.listeners.map((l) => ({
+      port: l.port,
+      protocol: l.protocol === 'TLS' ? 'TCP' : l.protocol,
+      octaviaListenerID: l.octaviaListenerID,
+      octaviaProtocol: l.octaviaProtocol,
+      targetGroupARN: byName.get(l.targetGroup)?.arn,
+      targets: byName.get(l.targetGroup)?.targets.length ?? 0,
+    })),
+    membersSeen: plan.membersSeen,
+    targetsRegistered: plan.stack.targetGroups.reduce(
+      (n, tg) => n + (byName.get(tg.name)?.targets.length ?? 0),
+      0,
+    ),
+    lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    notMirrored: plan.notMirrored,
+  };
+}
+
+/** Deletion: remove (Delete) or release (Retain) what the mirror made, then the finalizer. */
+async function finalize(
+  mgr: Manager,
+  deps: MirrorDeps,
+  mirror: LoadBalancerMirror,
+  ctx: ReconcileContext,
+): Promise<Result | void> {
+  if (!hasFinalizer(mirror, FINALIZER)) return;
+  const input = mirrorInput(mirror);
+  let aws: AwsStackApi;
+  let observed: ObservedStack;
+  try {
+    aws = await deps.clouds.aws(mirror);
+    observed = await aws.observe(ownerTagValue(input), input.vpcId);
+  } catch (err) {
+    // Keep the finalizer: forgetting what was made in AWS would leak it.
+    const message = `cannot reach AWS to clean up: ${errorMessage(err)}`;
+    const conditions = setCondition(
+      mirror.status?.conditions as Condition[] | undefined,
+      { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message },
+      mirror.metadata.generation,
+    );
+    await writeStatus(mgr, mirror, {}, conditions);
+    throw new Error(message);
+  }
+  if ((mirror.spec.deletionPolicy ?? 'Delete') === 'Delete') {
+    for (const action of teardown(observed)) {
+      ctx.log.info({ action: action.kind }, describeAction(action));
+      await aws.apply(action, { targetGroups: new Map() });
+    }
+    if (observed.loadBalancer) await aws.deleteLoadBalancer(observed.loadBalancer.arn);
+    void mgr.events.record({
+      regarding: mirror,
+      type: 'Normal',
+      reason: 'Deleted',
+      action: 'Delete',
+      note: `deleted the NLB, ${observed.targetGroups.length} target group(s) and ${observed.listeners.length} listener(s)`,
+    });
+  } else {
+    const arns = [
+      observed.loadBalancer?.arn,
+      ...observed.targetGroups.map((t) => t.arn),
+      ...observed.listeners.map((l) => l.arn),
+    ].filter((a): a is string => Boolean(a));
+    await aws.untag(arns, [OWNER_TAG, OCTAVIA_TAG, RESOURCE_TAG, MANAGED_BY_TAG]);
+    void mgr.events.record({
+      regarding: mirror,
+      type: 'Normal',
+      reason: 'Retained',
+      action: 'Delete',
+      note: `left ${arns.length} AWS resource(s) in place without kachiku's tags`,
+    });
+  }
+  await removeFinalizer(mgr.rest, mirrorGvr, mirror, FINALIZER);
+}
+
+/** Runs a call to Octavia or AWS, turning the failures a condition can explain into a Stop. */
+async function guard<T>(call: () => Promise<T>, side: 'octavia' | 'aws'): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof Stop) throw err;
+    if (err instanceof OpenStackError) {
+      if (err.kind === 'NotFound' && err.service === 'octavia')
+        throw new Stop('invalid', Reason.LoadBalancerNotFound, err.message);
+      if (err.kind === 'NotFound') throw new Stop('invalid', Reason.InvalidSpec, err.message);
+      if (err.kind === 'Unauthorized' || err.kind === 'Forbidden')
+        throw new Stop('invalid', Reason.AuthenticationFailed, err.message);
+      if (err.kind === 'Config') throw new Stop('invalid', Reason.InvalidSpec, err.message);
+      throw new Stop('degraded', Reason.OctaviaUnreachable, err.message);
+    }
+    const kind = (err as { kind?: string }).kind;
+    if (kind === 'SecretNotFound')
+      throw new Stop('invalid', Reason.SecretNotFound, errorMessage(err));
+    if (side === 'aws' && (kind === 'Unreachable' || kind === 'Throttled'))
+      throw new Stop('degraded', Reason.AWSUnreachable, errorMessage(err));
+    if (side === 'aws' && kind === 'AccessDenied')
+      throw new Stop('invalid', Reason.AuthenticationFailed, errorMessage(err));
+    throw err;
+  }
+}
+
+function eventReason(kind: string): string {
+  return kind.charAt(0).toUpperCase() + kind.slice(1);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,40 @@
+// Credentials from Secrets in the mirror's namespace. Values are decoded here and handed to the
+// clients; they never reach logs, events or status.
+import type { Gvr, Rest } from '../../runtime/rest.js';
+import { isNotFound } from '../../runtime/rest.js';
+
+const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
+
+/** A missing Secret or key: a condition on the mirror, not a crash. */
+export class SecretError extends Error {
+  readonly kind = 'SecretNotFound';
+}
+
+export async function readSecret(
+  rest: Rest,
+  namespace: string,
+  name: string,
+): Promise<Record<string, string>> {
+  try {
+    const secret = await rest.get<{ metadata: { name: string }; data?: Record<string, string> }>(
+      secretGvr,
+      namespace,
+      name,
+    );
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [
+        k,
+        Buffer.from(v, 'base64').toString('utf8'),
+      ]),
+    );
+  } catch (err) {
+    if (isNotFound(err)) throw new SecretError(`Secret ${namespace}/${name} not found`);
+    throw err;
+  }
+}
+
+export function secretKey(data: Record<string, string>, key: string, where: string): string {
+  const value = data[key];
+  if (value === undefined) throw new SecretError(`Secret ${where} has no key "${key}"`);
+  return value;
+}

@@ -1,0 +1,549 @@
+// The LoadBalancerMirror against the lab: real Keystone and Octavia, moto for AWS, the
+// control-plane apiserver, and the controller running in this process on the real clients.
+// Where moto cannot check something (AvailabilityZone "all", one IP on two ports) the tests
+// assert on what kachiku sent, recorded at the controller's AWS port.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyTargetGroupCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Manager } from '../../src/runtime/manager.js';
+import { Rest, isNotFound, type Gvr } from '../../src/runtime/rest.js';
+import { newLogger } from '../../src/runtime/log.js';
+import { applyCrds } from '../../src/cli/crds.js';
+import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
+import {
+  FINALIZER,
+  mirrorGvr,
+  registerLoadBalancerMirror,
+} from '../../src/controllers/loadbalancermirror/reconciler.js';
+import { realMirrorClouds, mirrorNaming } from '../../src/controllers/loadbalancermirror/clouds.js';
+import type { Action } from '../../src/controllers/loadbalancermirror/plan.js';
+import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
+import { awsEnv } from '../../lab/src/parts/aws.js';
+import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
+import { labState } from '../support/lab.js';
+import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import { OctaviaBuilder } from '../support/octavia.js';
+import { until } from '../support/wait.js';
+
+const lab = labState();
+const aws = lab.aws!;
+const os = lab.openstack!;
+// The controller finds OpenStack and AWS the standard way: clouds.yaml and the AWS settings.
+Object.assign(process.env, awsEnv(aws), { OS_CLIENT_CONFIG_FILE: os.cloudsYaml });
+const config = controlPlaneConfig();
+const rest = new Rest(config);
+const octavia = new OctaviaBuilder(os);
+const elb = new ElasticLoadBalancingV2Client({});
+const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
+
+let ns = '';
+const sent: Action[] = [];
+let crashAfter: string | undefined;
+let dead = false;
+let mgr: Manager;
+let stop: () => Promise<void>;
+
+function startController(): void {
+  mgr = new Manager({
+    config,
+    namespace: ns,
+    log: newLogger(
+      process.env.TEST_LOG === 'debug' ? 'debug' : process.env.TEST_LOG ? 'warn' : 'silent',
+    ),
+  });
+  const clouds = realMirrorClouds(mgr.rest);
+  registerLoadBalancerMirror(mgr, {
+    naming: mirrorNaming,
+    pendingRetryMs: 500,
+    clouds: {
+      octavia: (m) => clouds.octavia(m),
+      // Record every action the controller sends to AWS.
+      aws: async (m) => {
+        const api = await clouds.aws(m);
+        return {
+          ...api,
+          apply: async (a, arns) => {
+            if (dead) throw new Error('this controller has crashed');
+            sent.push(a);
+            return api.apply(a, arns);
+          },
+        };
+      },
+    },
+    // A crash: from this action on, this controller makes no further AWS call.
+    afterAction: (what) => {
+      if (crashAfter && what.startsWith(crashAfter)) {
+        dead = true;
+        throw new Error(`simulated crash after "${what}"`);
+      }
+    },
+  });
+  const ctl = new AbortController();
+  const running = mgr.run(ctl.signal);
+  stop = () => (ctl.abort(), running);
+}
+
+before(async () => {
+  await applyCrds(config);
+  ns = await testNamespace(rest, 'lbm');
+  startController();
+});
+after(async () => {
+  await stop();
+  await rest.delete(namespaceGvr, undefined, ns);
+});
+
+function mirrorOf(
+  name: string,
+  loadBalancerID: string,
+  extra: Partial<LoadBalancerMirror['spec']> = {},
+): LoadBalancerMirror {
+  return {
+    apiVersion: 'kachiku.io/v1alpha1',
+    kind: 'LoadBalancerMirror',
+    metadata: { name, namespace: ns },
+    spec: {
+      octavia: { loadBalancerID, cloud: os.cloud },
+      aws: { region: aws.region, vpcID: aws.vpc.id, subnetIDs: aws.subnets.map((s) => s.id) },
+      syncInterval: '5s',
+      ...extra,
+    },
+  };
+}
+
+const getMirror = (name: string) => rest.get<LoadBalancerMirror>(mirrorGvr, ns, name);
+const condition = (m: LoadBalancerMirror, type: string) =>
+  m.status?.conditions?.find((c) => c.type === type);
+
+/** Every ELBv2 resource carrying the mirror's owner tag. */
+async function owned(
+  name: string,
+): Promise<{ loadBalancers: string[]; targetGroups: string[]; listeners: string[] }> {
+  const owner = `${ns}/${name}`;
+  const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+  const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+  const listeners = (
+    await Promise.all(
+      lbs.map((lb) =>
+        elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn })),
+      ),
+    )
+  ).flatMap((r) => r.Listeners ?? []);
+  const arns = [
+    ...lbs.map((l) => l.LoadBalancerArn!),
+    ...tgs.map((t) => t.TargetGroupArn!),
+    ...listeners.map((l) => l.ListenerArn!),
+  ];
+  const mine = new Set<string>();
+  for (let i = 0; i < arns.length; i += 20) {
+    const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }));
+    for (const d of tags.TagDescriptions ?? [])
+      if (d.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner)) mine.add(d.ResourceArn!);
+  }
+  return {
+    loadBalancers: lbs.filter((l) => mine.has(l.LoadBalancerArn!)).map((l) => l.LoadBalancerArn!),
+    targetGroups: tgs.filter((t) => mine.has(t.TargetGroupArn!)).map((t) => t.TargetGroupArn!),
+    listeners: listeners.filter((l) => mine.has(l.ListenerArn!)).map((l) => l.ListenerArn!),
+  };
+}
+
+async function targets(targetGroupArn: string): Promise<string[]> {
+  const h = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  return (h.TargetHealthDescriptions ?? []).map((d) => `${d.Target?.Id}:${d.Target?.Port}`).sort();
+}
+
+// A shared Octavia load balancer: TCP 5432 and HTTP 80, a disabled member, a weight-0 member,
+// two members sharing an IP on different ports, and health monitors.
+let lbId = '';
+let pools: { tcp: string; http: string } = { tcp: '', http: '' };
+before(async () => {
+  lbId = await octavia.loadBalancer(`lbm-${randomUUID().slice(0, 6)}`);
+  const tcpListener = await octavia.listener(lbId, 'TCP', 5432);
+  const httpListener = await octavia.listener(lbId, 'HTTP', 80);
+  pools = {
+    tcp: await octavia.pool(lbId, tcpListener, 'TCP'),
+    http: await octavia.pool(lbId, httpListener, 'HTTP'),
+  };
+  await octavia.member(lbId, pools.tcp, { address: '192.168.10.11', protocol_port: 5432 });
+  await octavia.member(lbId, pools.tcp, {
+    address: '192.168.10.12',
+    protocol_port: 5432,
+    admin_state_up: false,
+  });
+  await octavia.member(lbId, pools.tcp, {
+    address: '192.168.10.13',
+    protocol_port: 5432,
+    weight: 0,
+  });
+  await octavia.member(lbId, pools.http, { address: '192.168.10.21', protocol_port: 8080 });
+  await octavia.member(lbId, pools.http, { address: '192.168.10.21', protocol_port: 8081 });
+  await octavia.healthMonitor(lbId, pools.tcp, {
+    type: 'TCP',
+    delay: 10,
+    timeout: 5,
+    max_retries: 3,
+  });
+  await octavia.healthMonitor(lbId, pools.http, {
+    type: 'HTTP',
+    delay: 15,
+    timeout: 5,
+    max_retries: 4,
+    url_path: '/healthz',
+    expected_codes: '200',
+  });
+});
+after(async () => {
+  await octavia.deleteLoadBalancer(lbId);
+});
+
+test('an Octavia load balancer becomes an NLB with the right listeners, target groups, targets and health checks', async () => {
+  await rest.create(mirrorGvr, mirrorOf('web', lbId));
+  const m = await until(
+    'Ready',
+    async () => {
+      const m = await getMirror('web');
+      return condition(m, 'Ready')?.status === 'True' ? m : undefined;
+    },
+    60_000,
+    250,
+  );
+  assert.ok(m.metadata.finalizers?.includes(FINALIZER));
+  assert.equal(condition(m, 'Synced')?.status, 'True');
+  assert.equal(m.status?.observedGeneration, m.metadata.generation);
+  assert.equal(m.status?.membersSeen, 5);
+  assert.deepEqual(
+    m.status?.listeners?.map((l) => `${l.octaviaProtocol}:${l.port}->${l.protocol}`).sort(),
+    ['HTTP:80->TCP', 'TCP:5432->TCP'],
+  );
+  assert.ok(m.status?.notMirrored?.some((n) => n.feature === 'listener protocol HTTP'));
+  assert.ok(m.status?.loadBalancer?.dnsName);
+
+  const res = await owned('web');
+  assert.equal(res.loadBalancers.length, 1);
+  assert.equal(res.targetGroups.length, 2);
+  assert.equal(res.listeners.length, 2);
+  const lb = (
+    await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: res.loadBalancers }))
+  ).LoadBalancers![0]!;
+  assert.equal(lb.Type, 'network');
+  assert.equal(lb.Scheme, 'internal');
+  const tgs = (
+    await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: res.targetGroups }))
+  ).TargetGroups!;
+  const tcp = tgs.find((t) => t.Port === 5432)!;
+  const http = tgs.find((t) => t.Port === 80)!;
+  assert.equal(tcp.TargetType, 'ip');
+  assert.equal(tcp.Protocol, 'TCP');
+  assert.deepEqual(
+    [tcp.HealthCheckProtocol, tcp.HealthCheckIntervalSeconds, tcp.HealthyThresholdCount],
+    ['TCP', 10, 3],
+  );
+  assert.deepEqual(
+    [
+      http.HealthCheckProtocol,
+      http.HealthCheckPath,
+      http.HealthCheckIntervalSeconds,
+      http.HealthyThresholdCount,
+    ],
+    ['HTTP', '/healthz', 15, 4],
+  );
+  assert.deepEqual(
+    await targets(tcp.TargetGroupArn!),
+    ['192.168.10.11:5432'],
+    'disabled and weight-0 members are left out',
+  );
+  // moto keys targets by IP: what kachiku sent is the check for one IP on two ports and AZ "all".
+  const sentHttp = sent.filter(
+    (a): a is Extract<Action, { kind: 'registerTargets' }> =>
+      a.kind === 'registerTargets' && a.targetGroup === http.TargetGroupName,
+  );
+  assert.deepEqual(
+    sentHttp.flatMap((a) => a.targets.map((t) => `${t.ip}:${t.port}@${t.availabilityZone}`)).sort(),
+    ['192.168.10.21:8080@all', '192.168.10.21:8081@all'],
+  );
+  const listeners = (
+    await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
+  ).Listeners!;
+  assert.deepEqual(listeners.map((l) => `${l.Protocol}:${l.Port}`).sort(), ['TCP:5432', 'TCP:80']);
+});
+
+test('in sync: a further sync sends nothing to AWS', async () => {
+  const before = sent.length;
+  const m0 = await getMirror('web');
+  await until(
+    'another sync',
+    async () =>
+      (await getMirror('web')).status?.lastSyncTime !== m0.status?.lastSyncTime ? true : undefined,
+    20_000,
+    250,
+  );
+  // moto keys targets by IP only (reference/aws.md): the two members on 192.168.10.21 collapse
+  // into one there, so kachiku registers the missing port again on every sync. In AWS that
+  // group is in sync too; every other write would be a bug.
+  const writes = sent
+    .slice(before)
+    .filter(
+      (a) => !(a.kind === 'registerTargets' && a.targets.every((t) => t.ip === '192.168.10.21')),
+    );
+  assert.deepEqual(writes, [], 'no AWS write but the re-registrations moto forces');
+});
+
+test('members added, disabled and removed in Octavia are followed within one interval', async () => {
+  const tcpArn = (await getMirror('web')).status!.listeners!.find(
+    (l) => l.port === 5432,
+  )!.targetGroupARN!;
+  const added = await octavia.member(lbId, pools.tcp, {
+    address: '192.168.10.14',
+    protocol_port: 5432,
+  });
+  const t0 = Date.now();
+  await until(
+    'added member registered',
+    async () => ((await targets(tcpArn)).includes('192.168.10.14:5432') ? true : undefined),
+    20_000,
+    250,
+  );
+  assert.ok(
+    Date.now() - t0 <= 5000 * 1.1 + 3000,
+    `followed in ${Date.now() - t0} ms (interval 5 s)`,
+  );
+  await octavia.updateMember(lbId, pools.tcp, added, { admin_state_up: false });
+  await until(
+    'disabled member deregistered',
+    async () => (!(await targets(tcpArn)).includes('192.168.10.14:5432') ? true : undefined),
+    20_000,
+    250,
+  );
+  const again = await octavia.member(lbId, pools.tcp, {
+    address: '192.168.10.15',
+    protocol_port: 5432,
+  });
+  await until(
+    'registered',
+    async () => ((await targets(tcpArn)).includes('192.168.10.15:5432') ? true : undefined),
+    20_000,
+    250,
+  );
+  await octavia.deleteMember(lbId, pools.tcp, again);
+  await until(
+    'removed member deregistered',
+    async () => ((await targets(tcpArn)).join() === '192.168.10.11:5432' ? true : undefined),
+    20_000,
+    250,
+  );
+});
+
+test('drift made by hand in AWS is put back', async () => {
+  const tcpArn = (await getMirror('web')).status!.listeners!.find(
+    (l) => l.port === 5432,
+  )!.targetGroupARN!;
+  await elb.send(
+    new ModifyTargetGroupCommand({
+      TargetGroupArn: tcpArn,
+      HealthCheckIntervalSeconds: 30,
+      HealthyThresholdCount: 7,
+    }),
+  );
+  await until(
+    'health check restored',
+    async () => {
+      const tg = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tcpArn] })))
+        .TargetGroups![0]!;
+      return tg.HealthCheckIntervalSeconds === 10 && tg.HealthyThresholdCount === 3
+        ? true
+        : undefined;
+    },
+    20_000,
+    250,
+  );
+});
+
+test("Octavia's API down: Degraded, and the NLB's targets are left untouched", async () => {
+  const tcpArn = (await getMirror('web')).status!.listeners!.find(
+    (l) => l.port === 5432,
+  )!.targetGroupARN!;
+  const before = await targets(tcpArn);
+  const sentBefore = sent.length;
+  await stopLabProcess(lab.dir, 'octavia-api');
+  try {
+    await until(
+      'Degraded',
+      async () =>
+        condition(await getMirror('web'), 'Degraded')?.status === 'True' ? true : undefined,
+      40_000,
+      250,
+    );
+    const m = await getMirror('web');
+    assert.equal(condition(m, 'Degraded')?.reason, 'OctaviaUnreachable');
+    assert.match(condition(m, 'Degraded')!.message, /nothing was changed in AWS/);
+    await sleep(6000);
+    assert.deepEqual(await targets(tcpArn), before);
+    assert.equal(sent.length, sentBefore, 'no AWS write while Octavia is unreachable');
+  } finally {
+    await startLabProcess(lab.dir, 'octavia-api');
+  }
+  await until(
+    'recovered',
+    async () =>
+      condition(await getMirror('web'), 'Degraded')?.status === 'False' ? true : undefined,
+    60_000,
+    500,
+  );
+});
+
+test('a crash between creating the target groups and the listeners leaves no duplicate after a restart', async () => {
+  const other = await octavia.loadBalancer(`crash-${randomUUID().slice(0, 6)}`);
+  try {
+    const l = await octavia.listener(other, 'TCP', 6000);
+    const p = await octavia.pool(other, l, 'TCP');
+    await octavia.member(other, p, { address: '192.168.20.1', protocol_port: 6000 });
+    crashAfter = 'create target group';
+    await rest.create(mirrorGvr, mirrorOf('crashy', other));
+    await until(
+      'the crash',
+      async () => ((await owned('crashy')).targetGroups.length === 1 ? true : undefined),
+      30_000,
+      200,
+    );
+    await stop(); // the controller died half-way: NLB and target group made, no listener
+    crashAfter = undefined;
+    dead = false;
+    startController();
+    assert.equal((await owned('crashy')).listeners.length, 0);
+    await until(
+      'Ready after the restart',
+      async () =>
+        condition(await getMirror('crashy'), 'Ready')?.status === 'True' ? true : undefined,
+      60_000,
+      250,
+    );
+    const res = await owned('crashy');
+    assert.deepEqual(
+      [res.loadBalancers.length, res.targetGroups.length, res.listeners.length],
+      [1, 1, 1],
+      'adopted, not duplicated',
+    );
+    await rest.delete(mirrorGvr, ns, 'crashy');
+    await until(
+      'deleted',
+      () =>
+        getMirror('crashy').then(
+          () => undefined,
+          (e) => (isNotFound(e) ? true : undefined),
+        ),
+      60_000,
+      250,
+    );
+  } finally {
+    if (dead) {
+      dead = false;
+      await stop();
+      startController();
+    }
+    crashAfter = undefined;
+    await octavia.deleteLoadBalancer(other);
+  }
+});
+
+async function expectRefused(
+  name: string,
+  spec: LoadBalancerMirror,
+  reason: string,
+  message: RegExp,
+): Promise<void> {
+  await rest.create(mirrorGvr, spec);
+  const m = await until(
+    `${name}: ${reason}`,
+    async () => {
+      const m = await getMirror(name);
+      return condition(m, 'Ready')?.reason === reason ? m : undefined;
+    },
+    40_000,
+    250,
+  );
+  assert.equal(condition(m, 'Ready')?.status, 'False');
+  assert.match(condition(m, 'Ready')!.message, message);
+  assert.deepEqual(
+    await owned(name),
+    { loadBalancers: [], targetGroups: [], listeners: [] },
+    'nothing half-created',
+  );
+  await rest.delete(mirrorGvr, ns, name);
+  await until(
+    `${name} deleted`,
+    () =>
+      getMirror(name).then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : undefined),
+      ),
+    30_000,
+    250,
+  );
+}
+
+test('bad input gets a clear condition and nothing is created', async () => {
+  await expectRefused(
+    'unknown-lb',
+    mirrorOf('unknown-lb', randomUUID()),
+    'LoadBalancerNotFound',
+    /not found|could not be found/i,
+  );
+
+  const badClouds = `clouds:\n  bad:\n    auth:\n      auth_url: ${os.keystoneUrl}\n      username: ${os.user.name}\n      password: wrong-password\n      project_name: ${os.project.name}\n      user_domain_name: ${os.user.domain}\n      project_domain_name: ${os.project.domain}\n    region_name: ${os.region}\n`;
+  await rest.create(secretGvr, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'bad-os', namespace: ns },
+    stringData: { 'clouds.yaml': badClouds },
+  } as never);
+  // (A load balancer nobody mirrors yet: the duplicate check comes before Octavia is asked.)
+  const unmirrored = randomUUID();
+  const wrongPassword = mirrorOf('wrong-password', unmirrored);
+  wrongPassword.spec.octavia = {
+    loadBalancerID: unmirrored,
+    credentialsSecretRef: { name: 'bad-os' },
+  };
+  await expectRefused('wrong-password', wrongPassword, 'AuthenticationFailed', /401|authenticat/i);
+
+  const ec2 = new EC2Client({});
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }));
+  const foreign = await ec2.send(
+    new CreateSubnetCommand({
+      VpcId: vpc.Vpc!.VpcId!,
+      CidrBlock: '10.99.1.0/24',
+      AvailabilityZone: 'us-east-1a',
+    }),
+  );
+  const outside = mirrorOf('outside', lbId);
+  outside.spec.aws.subnetIDs = [aws.subnets[0]!.id, foreign.Subnet!.SubnetId!];
+  await expectRefused('outside', outside, 'SubnetNotInVPC', new RegExp(foreign.Subnet!.SubnetId!));
+
+  await expectRefused('twin', mirrorOf('twin', lbId), 'DuplicateMirror', new RegExp(`${ns}/web`));
+});
+
+test('deleting the mirror deletes everything kachiku made in AWS', async () => {
+  assert.equal((await owned('web')).loadBalancers.length, 1);
+  await rest.delete(mirrorGvr, ns, 'web');
+  await until(
+    'gone',
+    () =>
+      getMirror('web').then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : undefined),
+      ),
+    60_000,
+    250,
+  );
+  assert.deepEqual(await owned('web'), { loadBalancers: [], targetGroups: [], listeners: [] });
+});
