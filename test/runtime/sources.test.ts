@@ -164,8 +164,7 @@ async function freezableProxy(
   return {
     port,
     // What a dead peer or a stuck load balancer does: the connection stays open, nothing flows.
-    freeze: () =>
-      pairs.splice(0).forEach(([c, u]) => (u.unpipe(c), c.unpipe(u), u.pause(), c.pause())),
+    freeze: () => pairs.forEach(([c, u]) => (u.unpipe(c), c.unpipe(u), u.pause(), c.pause())),
     close: () => {
       server.close();
       pairs.forEach(([c, u]) => (c.destroy(), u.destroy()));
