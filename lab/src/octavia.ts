@@ -1,8 +1,8 @@
-// Building Octavia load balancers in the lab for tests, demos and benchmarks: one object at a
+// Building Octavia load balancers in the lab (demo, tests, benchmarks): one object at a
 // time (Octavia 11 loses children of a single-call create), each write retried while the load
 // balancer is PENDING_* (409) and followed by a wait for ACTIVE.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OpenStackState } from '../../lab/src/parts/openstack.js';
+import type { OpenStackState } from './parts/openstack.js';
 
 type Json = Record<string, unknown>;
 
@@ -96,6 +96,12 @@ export class OctaviaBuilder {
       if (Date.now() > deadline) throw new Error(`load balancer ${lbId} still ${String(status)}`);
       await sleep(300);
     }
+  }
+
+  /** The id of the load balancer of that name, if there is one. */
+  async findLoadBalancer(name: string): Promise<string | undefined> {
+    const r = await this.call('GET', `/loadbalancers?name=${encodeURIComponent(name)}`);
+    return ((r.body.loadbalancers as Json[] | undefined) ?? [])[0]?.id as string | undefined;
   }
 
   async loadBalancer(name: string): Promise<string> {

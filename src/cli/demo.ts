@@ -1,9 +1,11 @@
-// `kachiku demo`: kachiku on its embedded default. For now it brings the lab up, prints how to
-// reach every part, and keeps running until Ctrl-C, then tears everything down.
+// `kachiku demo`: kachiku on its embedded default. It brings the lab up, prints how to reach
+// every part, shows each pillar working on it, and keeps running until Ctrl-C, then tears
+// everything down.
 import { Command, Option } from 'commander';
 import { defaultLabDir } from '../../lab/src/context.js';
 import { describeLab, labDown, labUp } from '../../lab/src/lab.js';
 import { positiveInt } from './lab.js';
+import { mirrorDemo } from './demo/mirror.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -20,16 +22,19 @@ export function demoCommand(): Command {
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, resolve);
       });
+      let stopController: (() => Promise<void>) | undefined;
       try {
         const state = await labUp({ dir: o.dir, members: o.members, log });
         console.log(describeLab(state));
-        console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
         // Signal handlers do not keep Node's event loop alive: without this the demo would
         // return at once and leave the lab running.
         const keepAlive = setInterval(() => {}, 60_000);
+        stopController = await mirrorDemo(state, (line) => console.log(line));
+        console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
         log(`received ${await stopped}`);
         clearInterval(keepAlive);
       } finally {
+        await stopController?.();
         await labDown(o.dir, log);
       }
     });

@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  DeleteListenerCommand,
+  DeleteLoadBalancerCommand,
+  DeleteTargetGroupCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
@@ -33,7 +36,7 @@ import { awsEnv } from '../../lab/src/parts/aws.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
-import { OctaviaBuilder } from '../support/octavia.js';
+import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 
 const lab = labState();
@@ -546,4 +549,58 @@ test('deleting the mirror deletes everything kachiku made in AWS', async () => {
     250,
   );
   assert.deepEqual(await owned('web'), { loadBalancers: [], targetGroups: [], listeners: [] });
+});
+
+test('deletionPolicy Retain leaves the NLB in place without kachiku’s tags', async () => {
+  const kept = await octavia.loadBalancer(`keep-${randomUUID().slice(0, 6)}`);
+  try {
+    const l = await octavia.listener(kept, 'TCP', 7000);
+    const p = await octavia.pool(kept, l, 'TCP');
+    await octavia.member(kept, p, { address: '192.168.30.1', protocol_port: 7000 });
+    await rest.create(mirrorGvr, mirrorOf('kept', kept, { deletionPolicy: 'Retain' }));
+    const m = await until(
+      'Ready',
+      async () => {
+        const m = await getMirror('kept');
+        return condition(m, 'Ready')?.status === 'True' ? m : undefined;
+      },
+      60_000,
+      250,
+    );
+    const lbArn = m.status!.loadBalancer!.arn;
+    const tgArn = m.status!.listeners![0]!.targetGroupARN!;
+    await rest.delete(mirrorGvr, ns, 'kept');
+    await until(
+      'gone',
+      () =>
+        getMirror('kept').then(
+          () => undefined,
+          (e) => (isNotFound(e) ? true : undefined),
+        ),
+      60_000,
+      250,
+    );
+    assert.deepEqual(
+      await owned('kept'),
+      { loadBalancers: [], targetGroups: [], listeners: [] },
+      'no longer tagged as kachiku’s',
+    );
+    const lbs =
+      (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lbArn] })))
+        .LoadBalancers ?? [];
+    assert.equal(lbs.length, 1, 'the NLB is still there');
+    assert.deepEqual(await targets(tgArn), ['192.168.30.1:7000'], 'still serving its targets');
+    const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: [lbArn, tgArn] }));
+    for (const d of tags.TagDescriptions ?? [])
+      assert.ok(!d.Tags?.some((t) => t.Key?.startsWith('kachiku.io/')), JSON.stringify(d.Tags));
+    // Clean up by hand, as an operator who retained it would.
+    const listeners =
+      (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
+    for (const x of listeners)
+      await elb.send(new DeleteListenerCommand({ ListenerArn: x.ListenerArn }));
+    await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tgArn }));
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lbArn }));
+  } finally {
+    await octavia.deleteLoadBalancer(kept);
+  }
 });

@@ -33,6 +33,15 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
     );
     assert.match(out, /Kubernetes v1\.33\.13/);
     assert.match(out, /OpenStack: Keystone http:\/\/127\.0\.0\.1:\d+\/v3/);
+    // The first pillar, shown: the mirror Ready, the NLB's targets, then a member added in
+    // Octavia registered in AWS.
+    assert.match(out, /Ready in [\d.]+ s: NLB \S+/);
+    assert.match(
+      out,
+      /listener TCP 80 → target group kk-web-80tcp-\w+, HTTP check \/healthz: 192\.168\.100\.11:8080, 192\.168\.100\.12:8080/,
+    );
+    assert.match(out, /registered in the NLB [\d.]+ s later/);
+    assert.match(out, /192\.168\.100\.11:8080, 192\.168\.100\.12:8080, 192\.168\.100\.13:8080/);
     await sleep(2000);
     assert.equal(demo.exitCode, null, 'still running after the lab is up');
     const running = readState(dir);
