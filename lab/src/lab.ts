@@ -242,6 +242,6 @@ export function describeLab(state: LabState): string {
   }
   if (state.alertmanager) lines.push(`Alertmanager: ${state.alertmanager.url}`);
   lines.push(`Logs: ${join(state.dir, 'logs')}`);
-  lines.push(`Shell: eval "$(kachiku lab env --dir ${state.dir})"`);
+  lines.push(`Shell: eval "$(./kachiku lab env --dir ${state.dir})"`);
   return lines.join('\n');
 }
