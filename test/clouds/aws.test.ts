@@ -313,6 +313,21 @@ test('build a stack with the actions; observeStack finds exactly it by its owner
     vpcId: aws.vpc.id,
   });
   assert.deepEqual(nobody, { targetGroups: [], listeners: [] });
+  // `related`: from the same scan, who else owns resources carrying a given tag (here the
+  // neighbour's own tag; the mirror asks for its Octavia load balancer's tag).
+  const related = await observeStack(c.elbv2, {
+    ownerTag: ['kachiku.io/owner', mine.tags['kachiku.io/owner']],
+    vpcId: aws.vpc.id,
+    related: ['kachiku.io/owner', neighbour.tags['kachiku.io/owner']],
+  });
+  assert.deepEqual(related.relatedOwners, [neighbour.tags['kachiku.io/owner']]);
+  assert.equal(related.loadBalancer?.arn, seen.loadBalancer?.arn, 'the stack itself as before');
+  const alone = await observeStack(c.elbv2, {
+    ownerTag: ['kachiku.io/owner', mine.tags['kachiku.io/owner']],
+    vpcId: aws.vpc.id,
+    related: ['kachiku.io/owner', mine.tags['kachiku.io/owner']],
+  });
+  assert.deepEqual(alone.relatedOwners, [], 'its own resources are not another owner');
 
   // Changes: health check, attributes, listener target, tags, deregistration.
   const beforeModify = proxy.sent.length;

@@ -62,6 +62,12 @@ export interface ObserveOptions {
   /** The ownership tag [key, value] every resource of the stack carries. */
   ownerTag: [string, string];
   vpcId: string;
+  /**
+   * Also report, from the same scan, the values of the ownership tag on other load balancers
+   * and target groups in the VPC that carry this [key, value] tag (e.g. other mirrors of the
+   * same Octavia load balancer): `ObservedStack.relatedOwners`.
+   */
+  related?: [string, string];
 }
 
 /**
@@ -99,7 +105,10 @@ export async function observeStack(elbv2: Client, options: ObserveOptions): Prom
     async (tg) => observeTargetGroup(elbv2, tg, tgTags.get(tg.TargetGroupArn!) ?? {}),
   );
 
-  if (!lb) return { targetGroups, listeners: [] };
+  const relatedOwners = options.related
+    ? otherOwners([...lbTags.values(), ...tgTags.values()], options.related, key, value)
+    : undefined;
+  if (!lb) return { targetGroups, listeners: [], ...(relatedOwners && { relatedOwners }) };
   const lbArn = lb.LoadBalancerArn!;
   const [attributes, sdkListeners] = await Promise.all([
     call('DescribeLoadBalancerAttributes', () =>
@@ -132,7 +141,19 @@ export async function observeStack(elbv2: Client, options: ObserveOptions): Prom
       targetGroupArn: forwardTarget(l.DefaultActions),
       tags: listenerTags.get(l.ListenerArn!) ?? {},
     })),
+    ...(relatedOwners && { relatedOwners }),
   };
+}
+
+/** The distinct `ownerKey` values, other than `owner`, of the tag sets carrying `related`. */
+function otherOwners(
+  tagSets: Record<string, string>[],
+  related: [string, string],
+  ownerKey: string,
+  owner: string,
+): string[] {
+  const owners = tagSets.filter((t) => t[related[0]] === related[1]).map((t) => t[ownerKey]);
+  return [...new Set(owners.filter((o): o is string => o !== undefined && o !== owner))].sort();
 }
 
 async function observeTargetGroup(

@@ -71,4 +71,6 @@ export interface ObservedStack {
   };
   targetGroups: (TargetGroup & { arn: string; loadBalancerArns: string[] })[];
   listeners: (Omit<Listener, 'targetGroup'> & { arn: string; targetGroupArn: string })[];
+  /** With ObserveOptions.related: the other owners of related resources found in the same scan. */
+  relatedOwners?: string[];
 }

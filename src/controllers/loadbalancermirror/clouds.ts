@@ -96,17 +96,14 @@ export function realMirrorClouds(
 function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
   return {
     subnetsOutside: (vpcId, subnetIds) => subnetsOutside(ec2, vpcId, subnetIds),
-    observe: (owner, vpcId) => elbv2.observeStack(client, { ownerTag: [OWNER_TAG, owner], vpcId }),
-    async otherMirrors(octaviaLoadBalancerId, vpcId, owner) {
-      const stack = await elbv2.observeStack(client, {
-        ownerTag: [OCTAVIA_TAG, octaviaLoadBalancerId],
+    observe: (owner, vpcId, octaviaLoadBalancerId) =>
+      elbv2.observeStack(client, {
+        ownerTag: [OWNER_TAG, owner],
         vpcId,
-      });
-      const owners = [stack.loadBalancer?.tags, ...stack.targetGroups.map((tg) => tg.tags)].map(
-        (t) => t?.[OWNER_TAG],
-      );
-      return [...new Set(owners.filter((o): o is string => Boolean(o) && o !== owner))];
-    },
+        ...(octaviaLoadBalancerId && {
+          related: [OCTAVIA_TAG, octaviaLoadBalancerId] as [string, string],
+        }),
+      }),
     apply: (action, arns) => applyAction(client, action, arns),
     deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
     async untag(arns, keys) {

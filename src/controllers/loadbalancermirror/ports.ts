@@ -18,10 +18,12 @@ export interface Arns {
 export interface AwsStackApi {
   /** The subnet ids among `subnetIds` that do not exist in `vpcId`. */
   subnetsOutside(vpcId: string, subnetIds: string[]): Promise<string[]>;
-  /** Everything that carries the owner tag, in the VPC. */
-  observe(owner: string, vpcId: string): Promise<ObservedStack>;
-  /** Owners (other than `owner`) of resources that mirror the same Octavia LB in the VPC. */
-  otherMirrors(octaviaLoadBalancerId: string, vpcId: string, owner: string): Promise<string[]>;
+  /**
+   * Everything that carries the owner tag, in the VPC; with `octaviaLoadBalancerId`, also the
+   * owners of other mirrors of that Octavia load balancer there (`relatedOwners`), from the
+   * same scan.
+   */
+  observe(owner: string, vpcId: string, octaviaLoadBalancerId?: string): Promise<ObservedStack>;
   /** Carries out one planned action; records the ARN of what it created in `arns`. */
   apply(action: Action, arns: Arns): Promise<void>;
   deleteLoadBalancer(arn: string): Promise<void>;

@@ -202,10 +202,9 @@ async function sync(
       `subnet(s) ${outside.join(', ')} are not in VPC ${input.vpcId}`,
     );
   }
-  const others = await guard(
-    () => aws.otherMirrors(input.loadBalancerID, input.vpcId, owner),
-    'aws',
-  );
+  // One scan of the VPC: this mirror's stack, and any other mirror of the same Octavia LB.
+  const observed = await guard(() => aws.observe(owner, input.vpcId, input.loadBalancerID), 'aws');
+  const others = observed.relatedOwners ?? [];
   if (others.length > 0) {
     throw new Stop(
       'invalid',
@@ -232,7 +231,6 @@ async function sync(
   }
 
   const plan = planStack(input, tree, deps.naming(input));
-  const observed = await guard(() => aws.observe(owner, input.vpcId), 'aws');
   const actions = diffStack(plan.stack, observed);
   const arns: Arns = {
     loadBalancer: observed.loadBalancer?.arn,
