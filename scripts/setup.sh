@@ -9,7 +9,7 @@ bash lab/scripts/install-system.sh
 bash lab/scripts/build-kube.sh >/dev/null
 lock=$(sha256sum package-lock.json | cut -c1-16)
 if [ "$(cat node_modules/.kachiku-lock 2>/dev/null)" != "$lock" ]; then
-  npm ci --no-fund --no-audit --loglevel=error
+  npm ci --no-fund --no-audit --loglevel=error || { sleep 10; npm ci --no-fund --no-audit --loglevel=error; }
   echo "$lock" > node_modules/.kachiku-lock
 fi
 npm run --silent build

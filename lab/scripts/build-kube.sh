@@ -11,6 +11,17 @@ key=$(cat "$here/kube-build/go.mod" "$here/kube-build/go.sum" | sha256sum | cut 
 out="$cache/bin/kube-$kube_version-$key"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
+# The module proxy can fail for a moment: downloads get three tries (builds reuse the cache).
+retry() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    echo "failed (try $n of 3): $*" >&2
+    sleep $((n * 10))
+  done
+  return 1
+}
+
 if [ ! -f "$out/.done" ]; then
   mkdir -p "$out.tmp"
   echo "building Kubernetes $kube_version into $out (10-20 min cold)" >&2
@@ -21,6 +32,7 @@ if [ ! -f "$out/.done" ]; then
   for p in $pkg $cgo; do
     ldflags="$ldflags -X $p.gitVersion=$kube_version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
+  (cd "$here/kube-build" && retry go mod download)
   (cd "$here/kube-build" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
@@ -30,14 +42,14 @@ if [ ! -f "$out/.done" ]; then
 fi
 if [ ! -x "$out/kwok" ]; then
   echo "building kwok $kwok_version" >&2
-  GOBIN="$out/kwok.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
+  retry env GOBIN="$out/kwok.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
   mv "$out/kwok.tmp/kwok" "$out/kwok" && rmdir "$out/kwok.tmp"
 fi
 if [ ! -f "$out/kwok-stages.yaml" ]; then
   # kwok needs Stage objects to act as the kubelet: take the "fast" set shipped in its module
   # (nodes Ready with heartbeat leases, pods Running and Ready at once).
   src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$kwok_version/kustomize/stage"
-  [ -d "$src" ] || go mod download "sigs.k8s.io/kwok@$kwok_version"
+  [ -d "$src" ] || retry go mod download "sigs.k8s.io/kwok@$kwok_version"
   for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
            pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
     echo "---"; cat "$src/$f"

@@ -4,6 +4,17 @@
 set -euo pipefail
 cache=${KACHIKU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kachiku}
 here=$(cd "$(dirname "$0")/.." && pwd)
+# Registries can fail for a moment: each network step gets three tries.
+retry() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    echo "failed (try $n of 3): $*" >&2
+    sleep $((n * 10))
+  done
+  return 1
+}
+
 packages=(etcd-server rabbitmq-server python3-keystone python3-octavia python3-openstackclient
   sqlite3 prometheus-alertmanager docker-registry openssl git)
 
@@ -18,8 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  retry $sudo apt-get update -qq
+  retry env DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
 # moto_server, pinned, in its own venv (the pyenv python, not Debian's).
@@ -29,6 +40,6 @@ stamp="$venv/.req-$(sha256sum "$req" | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "installing moto_server into $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
+  retry "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
   touch "$stamp"
 fi
