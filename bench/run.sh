@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs the benchmarks against a lab of their own (started here if none runs in KACHIKU_LAB_DIR).
-# Usage: bash bench/run.sh [objects] [idle seconds]
+# Runs a benchmark against a lab of its own (started here if none runs in KACHIKU_LAB_DIR).
+# Usage: bash bench/run.sh informer [objects] [idle seconds]
+#        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+which=${1:?usage: bash bench/run.sh informer|mirror [args]}
+shift
 bash scripts/setup.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
   node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" >/dev/null
 fi
-node --expose-gc dist/bench/informer.bench.js "$@"
+node --expose-gc "dist/bench/$which.bench.js" "$@"

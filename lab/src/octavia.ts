@@ -74,7 +74,10 @@ export class OctaviaBuilder {
   ): Promise<Json> {
     for (let attempt = 0; ; attempt++) {
       const r = await this.call(method, path, key ? { [key]: body } : undefined);
-      if (r.status === 409 && attempt < 120) {
+      // 409: the load balancer is PENDING_*. 500 "database is locked": the lab's Octavia runs on
+      // SQLite, which refuses a concurrent lock upgrade at once (no busy wait): try again.
+      const locked = r.status === 500 && JSON.stringify(r.body).includes('database is locked');
+      if ((r.status === 409 || locked) && attempt < 120) {
         await sleep(500);
         continue;
       }
@@ -144,6 +147,17 @@ export class OctaviaBuilder {
   async member(lbId: string, poolId: string, m: MemberInput): Promise<string> {
     return (await this.write(lbId, 'POST', `/pools/${poolId}/members`, 'member', { ...m }))
       .id as string;
+  }
+
+  /** Sets a pool's whole member list in one call (Octavia's batch member update). */
+  async setMembers(lbId: string, poolId: string, members: MemberInput[]): Promise<void> {
+    await this.write(
+      lbId,
+      'PUT',
+      `/pools/${poolId}/members`,
+      'members',
+      members as unknown as Json,
+    );
   }
 
   async updateMember(

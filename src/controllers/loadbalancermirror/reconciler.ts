@@ -3,7 +3,12 @@
 // deleted unless Octavia answered in full: an unreachable or half-answering API leaves the NLB
 // as it is and the mirror Degraded.
 import type { Manager } from '../../runtime/manager.js';
-import type { ReconcileContext, Request, Result } from '../../runtime/controller.js';
+import {
+  generationChanged,
+  type ReconcileContext,
+  type Request,
+  type Result,
+} from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Gvr } from '../../runtime/rest.js';
 import { setCondition, type Condition } from '../../runtime/conditions.js';
@@ -91,7 +96,9 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
       concurrency: 4,
       reconcile: (req, ctx) => reconcile(mgr, mirrors, deps, req, ctx),
     })
-    .for(mirrors);
+    // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
+    // each sync) must not trigger another sync; requeueAfter keeps the interval.
+    .for(mirrors, generationChanged);
 }
 
 async function reconcile(
