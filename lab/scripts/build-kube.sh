@@ -11,20 +11,11 @@ key=$(cat "$here/kube-build/go.mod" "$here/kube-build/go.sum" | sha256sum | cut 
 out="$cache/bin/kube-$kube_version-$key"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
-# The module proxy can fail for a moment: downloads get three tries (builds reuse the cache).
-retry() {
-  local n
-  for n in 1 2 3; do
-    "$@" && return 0
-    echo "failed (try $n of 3): $*" >&2
-    sleep $((n * 10))
-  done
-  return 1
-}
+source "$(dirname "$0")/retry.sh"
 
 if [ ! -f "$out/.done" ]; then
   mkdir -p "$out.tmp"
-  echo "building Kubernetes $kube_version into $out (10-20 min cold)" >&2
+  echo "building Kubernetes $kube_version into $out (about 5 min cold on 2 cores)" >&2
   pkg=k8s.io/component-base/version
   cgo=k8s.io/client-go/pkg/version
   minor=$(echo "$kube_version" | cut -d. -f2)

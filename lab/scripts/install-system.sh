@@ -4,16 +4,7 @@
 set -euo pipefail
 cache=${KACHIKU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kachiku}
 here=$(cd "$(dirname "$0")/.." && pwd)
-# Registries can fail for a moment: each network step gets three tries.
-retry() {
-  local n
-  for n in 1 2 3; do
-    "$@" && return 0
-    echo "failed (try $n of 3): $*" >&2
-    sleep $((n * 10))
-  done
-  return 1
-}
+source "$(dirname "$0")/retry.sh"
 
 packages=(etcd-server rabbitmq-server python3-keystone python3-octavia python3-openstackclient
   sqlite3 prometheus-alertmanager docker-registry openssl git)
