@@ -13,6 +13,7 @@ import { Manager } from '../src/runtime/manager.js';
 import { Rest, isAlreadyExists, type Gvr } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
 import { parseDuration } from '../src/runtime/duration.js';
+import { mapLimit } from '../src/runtime/concurrency.js';
 import { applyCrds } from '../src/cli/crds.js';
 import type { LoadBalancerMirror } from '../src/api/loadbalancermirror.js';
 import {
@@ -72,16 +73,13 @@ async function ensureLoadBalancer(i: number): Promise<{ id: string; pools: strin
   return { id, pools };
 }
 
-async function inParallel<T>(n: number, width: number, f: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await f(i);
-    }),
+/** f(0) … f(n - 1), at most `width` at once. */
+const inParallel = <T>(n: number, width: number, f: (i: number) => Promise<T>): Promise<T[]> =>
+  mapLimit(
+    Array.from({ length: n }, (_, i) => i),
+    width,
+    f,
   );
-  return out;
-}
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -6,7 +6,15 @@
 import { Watch } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
-import { ApiError, isGone, resourcePath, type Gvr, type KubeObject, type Rest } from './rest.js';
+import {
+  ApiError,
+  apiVersionOf,
+  isGone,
+  resourcePath,
+  type Gvr,
+  type KubeObject,
+  type Rest,
+} from './rest.js';
 import type { Logger } from './log.js';
 import type { RuntimeMetrics } from './metrics.js';
 
@@ -209,7 +217,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
         // List items carry no apiVersion/kind; put them back so handlers see whole objects.
         const obj = this.opts.transform({
           ...item,
-          apiVersion: item.apiVersion ?? this.apiVersion,
+          apiVersion: item.apiVersion ?? apiVersionOf(this.gvr),
           kind: item.kind ?? this.kind(page),
         });
         fresh.set(keyOf(obj), obj);
@@ -233,10 +241,6 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
       this.synced = true;
       this.syncWaiters.splice(0).forEach((f) => f());
     }
-  }
-
-  private get apiVersion(): string {
-    return this.gvr.group ? `${this.gvr.group}/${this.gvr.version}` : this.gvr.version;
   }
 
   private kind(page: { kind?: string }): string | undefined {

@@ -43,6 +43,7 @@ import type {
   Target,
   TargetGroup,
 } from './types.js';
+import { mapLimit } from '../../runtime/concurrency.js';
 
 type Client = ElasticLoadBalancingV2Client;
 export type ObservedLoadBalancer = NonNullable<ObservedStack['loadBalancer']>;
@@ -599,23 +600,5 @@ async function pages<T>(
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Maps with at most `limit` promises in flight, keeping order. */
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }

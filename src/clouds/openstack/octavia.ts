@@ -13,6 +13,7 @@ import type {
   OctaviaPool,
   OctaviaTree,
 } from './types.js';
+import { mapLimit } from '../../runtime/concurrency.js';
 
 export interface OctaviaOptions {
   /** `limit` of each list page. Default 1000, Octavia's default pagination_max_limit. */
@@ -155,22 +156,4 @@ export function createOctaviaClient(session: Session, opts: OctaviaOptions = {})
 
 function badResponse(operation: string, message: string): OpenStackError {
   return new OpenStackError('BadResponse', 'octavia', operation, message);
-}
-
-/** Like Promise.all over items.map(fn), with at most `limit` calls running at once. */
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
