@@ -69,6 +69,8 @@ function startController(): void {
   registerLoadBalancerMirror(mgr, {
     naming: mirrorNaming,
     pendingRetryMs: 500,
+    // Drift made by hand is looked for every second sync (10 s here).
+    awsCheckEvery: 2,
     clouds: {
       octavia: (m) => clouds.octavia(m),
       // Record every action the controller sends to AWS.

@@ -100,16 +100,71 @@ export async function observeStack(elbv2: Client, options: ObserveOptions): Prom
     elbv2,
     tgs.map((tg) => tg.TargetGroupArn!),
   );
-  const targetGroups = await mapLimit(
-    tgs.filter((tg) => owned(tgTags.get(tg.TargetGroupArn!))),
-    PARALLEL,
-    async (tg) => observeTargetGroup(elbv2, tg, tgTags.get(tg.TargetGroupArn!) ?? {}),
-  );
-
   const relatedOwners = options.related
     ? otherOwners([...lbTags.values(), ...tgTags.values()], options.related, key, value)
     : undefined;
-  if (!lb) return { targetGroups, listeners: [], ...(relatedOwners && { relatedOwners }) };
+  const stack = await describeStack(
+    elbv2,
+    lb,
+    tgs.filter((tg) => owned(tgTags.get(tg.TargetGroupArn!))),
+    new Map([...lbTags, ...tgTags]),
+  );
+  return { ...stack, ...(relatedOwners && { relatedOwners }) };
+}
+
+export interface KnownStack {
+  loadBalancerArn: string;
+  targetGroupArns: string[];
+}
+
+/**
+ * The same as observeStack, but read by ARN from what a previous sync found or made: a few
+ * calls instead of a scan of the region, whose cost grows with every other stack in it.
+ * Undefined when any of them is gone or no longer carries the ownership tag: the caller then
+ * scans, so a resource deleted or untagged by hand is found (or made) again.
+ */
+export async function observeKnown(
+  elbv2: Client,
+  options: { ownerTag: [string, string]; known: KnownStack },
+): Promise<ObservedStack | undefined> {
+  const [key, value] = options.ownerTag;
+  const { loadBalancerArn, targetGroupArns } = options.known;
+  let lbs: SdkLoadBalancer[];
+  let tgs: SdkTargetGroup[];
+  try {
+    [lbs, tgs] = await Promise.all([
+      call('DescribeLoadBalancers', () =>
+        elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] })),
+      ).then((out) => out.LoadBalancers ?? []),
+      targetGroupArns.length === 0
+        ? Promise.resolve([])
+        : call('DescribeTargetGroups', () =>
+            elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: targetGroupArns })),
+          ).then((out) => out.TargetGroups ?? []),
+    ]);
+  } catch (err) {
+    if (isAwsError(err, 'NotFound')) return undefined;
+    throw err;
+  }
+  const tags = await describeTags(elbv2, [loadBalancerArn, ...targetGroupArns]);
+  const lb = lbs[0];
+  if (!lb || tgs.length !== targetGroupArns.length) return undefined;
+  if ([loadBalancerArn, ...targetGroupArns].some((arn) => tags.get(arn)?.[key] !== value))
+    return undefined;
+  return describeStack(elbv2, lb, tgs, tags);
+}
+
+/** The owned load balancer's attributes and listeners, and each owned target group's state. */
+async function describeStack(
+  elbv2: Client,
+  lb: SdkLoadBalancer | undefined,
+  ownedTgs: SdkTargetGroup[],
+  tags: Map<string, Record<string, string>>,
+): Promise<ObservedStack> {
+  const targetGroups = await mapLimit(ownedTgs, PARALLEL, async (tg) =>
+    observeTargetGroup(elbv2, tg, tags.get(tg.TargetGroupArn!) ?? {}),
+  );
+  if (!lb) return { targetGroups, listeners: [] };
   const lbArn = lb.LoadBalancerArn!;
   const [attributes, sdkListeners] = await Promise.all([
     call('DescribeLoadBalancerAttributes', () =>
@@ -131,7 +186,7 @@ export async function observeStack(elbv2: Client, options: ObserveOptions): Prom
       dnsName: lb.DNSName ?? '',
       canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '',
       state: lb.State?.Code ?? '',
-      tags: lbTags.get(lbArn) ?? {},
+      tags: tags.get(lbArn) ?? {},
       attributes: toRecord(attributes.Attributes),
     },
     targetGroups,
@@ -142,7 +197,6 @@ export async function observeStack(elbv2: Client, options: ObserveOptions): Prom
       targetGroupArn: forwardTarget(l.DefaultActions),
       tags: listenerTags.get(l.ListenerArn!) ?? {},
     })),
-    ...(relatedOwners && { relatedOwners }),
   };
 }
 

@@ -104,6 +104,8 @@ function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
           related: [OCTAVIA_TAG, octaviaLoadBalancerId] as [string, string],
         }),
       }),
+    observeKnown: (owner, known) =>
+      elbv2.observeKnown(client, { ownerTag: [OWNER_TAG, owner], known }),
     apply: (action, arns) => applyAction(client, action, arns),
     deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
     async untag(arns, keys) {
@@ -121,7 +123,9 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
   switch (a.kind) {
     case 'createLoadBalancer': {
       // createLoadBalancer sets the attributes too (and adopts an NLB of the same name).
-      arns.loadBalancer = (await elbv2.createLoadBalancer(client, a.loadBalancer)).arn;
+      const lb = await elbv2.createLoadBalancer(client, a.loadBalancer);
+      arns.loadBalancer = lb.arn;
+      arns.dns = { dnsName: lb.dnsName, canonicalHostedZoneId: lb.canonicalHostedZoneId };
       return;
     }
     case 'tagLoadBalancer':

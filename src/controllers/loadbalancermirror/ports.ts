@@ -12,6 +12,8 @@ export interface OctaviaReader {
 /** ARNs known while a sync executes its actions: created resources are added as they come. */
 export interface Arns {
   loadBalancer?: string;
+  /** The load balancer's DNS name and hosted zone, once known (for status and Route 53). */
+  dns?: { dnsName: string; canonicalHostedZoneId: string };
   targetGroups: Map<string, string>;
 }
 
@@ -24,6 +26,14 @@ export interface AwsStackApi {
    * same scan.
    */
   observe(owner: string, vpcId: string, octaviaLoadBalancerId?: string): Promise<ObservedStack>;
+  /**
+   * The stack read by the ARNs a previous sync recorded, in a few calls; undefined when any is
+   * gone or untagged (then `observe` scans).
+   */
+  observeKnown(
+    owner: string,
+    known: { loadBalancerArn: string; targetGroupArns: string[] },
+  ): Promise<ObservedStack | undefined>;
   /** Carries out one planned action; records the ARN of what it created in `arns`. */
   apply(action: Action, arns: Arns): Promise<void>;
   deleteLoadBalancer(arn: string): Promise<void>;

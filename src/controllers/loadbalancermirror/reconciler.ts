@@ -61,6 +61,26 @@ export interface MirrorDeps {
   ) => void;
   /** How soon to look again while Octavia is PENDING_*. */
   pendingRetryMs?: number;
+  /**
+   * Every how many syncs AWS is read even though Octavia's plan has not changed, to put back
+   * drift made by hand (default 10: ten minutes at the default interval). In between, a sync
+   * whose plan equals the last one AWS was found or made to match reads nothing from AWS.
+   */
+  awsCheckEvery?: number;
+}
+
+/**
+ * What the last successful sync of a mirror left AWS as: the plan it matches and the ARNs.
+ * In memory only: after a restart the first sync scans, which also re-runs the duplicate and
+ * subnet checks.
+ */
+interface Confirmed {
+  generation: number | undefined;
+  planKey: string;
+  loadBalancerArn: string;
+  dns: { dnsName: string; canonicalHostedZoneId: string };
+  targetGroupArns: Map<string, string>;
+  syncsSinceCheck: number;
 }
 
 type Status = LoadBalancerMirrorStatus;
@@ -90,11 +110,12 @@ export function mirrorInput(m: LoadBalancerMirror): MirrorInput {
 
 export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void {
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
+  const confirmed = new Map<string, Confirmed>();
   mgr
     .controller({
       name: 'loadbalancermirror',
       concurrency: 4,
-      reconcile: (req, ctx) => reconcile(mgr, mirrors, deps, req, ctx),
+      reconcile: (req, ctx) => reconcile(mgr, mirrors, confirmed, deps, req, ctx),
     })
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
     // each sync) must not trigger another sync; requeueAfter keeps the interval.
@@ -104,11 +125,14 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
 async function reconcile(
   mgr: Manager,
   mirrors: Informer<LoadBalancerMirror>,
+  confirmed: Map<string, Confirmed>,
   deps: MirrorDeps,
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
-  const cached = mirrors.get(`${req.namespace}/${req.name}`);
+  const key = `${req.namespace}/${req.name}`;
+  const cached = mirrors.get(key);
+  if (!cached || isDeleting(cached)) confirmed.delete(key);
   if (!cached) return;
   if (isDeleting(cached)) return finalize(mgr, deps, cached, ctx);
   const mirror = hasFinalizer(cached, FINALIZER)
@@ -130,7 +154,7 @@ async function reconcile(
   let outcome: Parameters<NonNullable<MirrorDeps['onSync']>>[0] = 'synced';
   let status: Partial<Status> = {};
   try {
-    status = await sync(mgr, deps, mirror, ctx);
+    status = await sync(mgr, deps, mirror, ctx, confirmed);
     const partial = (status.notMirrored ?? []).length > 0;
     set(
       ConditionType.Synced,
@@ -148,6 +172,8 @@ async function reconcile(
         : 'mirrored',
     );
   } catch (err) {
+    // Whatever AWS is now, the next sync looks.
+    confirmed.delete(key);
     if (!(err instanceof Stop)) {
       outcome = 'error';
       set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));
@@ -195,29 +221,26 @@ async function sync(
   deps: MirrorDeps,
   mirror: LoadBalancerMirror,
   ctx: ReconcileContext,
+  memo: Map<string, Confirmed>,
 ): Promise<Partial<Status>> {
   const input = mirrorInput(mirror);
+  const key = `${input.namespace}/${input.name}`;
   const owner = ownerTagValue(input);
+  const last = memo.get(key);
+  // Checks of the spec against AWS run when the spec is new to this controller.
+  const known = last?.generation === mirror.metadata.generation ? last : undefined;
   const aws = await guard(() => deps.clouds.aws(mirror), 'aws');
   const octavia = await guard(() => deps.clouds.octavia(mirror), 'octavia');
 
-  const outside = await guard(() => aws.subnetsOutside(input.vpcId, input.subnetIds), 'aws');
-  if (outside.length > 0) {
-    throw new Stop(
-      'invalid',
-      Reason.SubnetNotInVPC,
-      `subnet(s) ${outside.join(', ')} are not in VPC ${input.vpcId}`,
-    );
-  }
-  // One scan of the VPC: this mirror's stack, and any other mirror of the same Octavia LB.
-  const observed = await guard(() => aws.observe(owner, input.vpcId, input.loadBalancerID), 'aws');
-  const others = observed.relatedOwners ?? [];
-  if (others.length > 0) {
-    throw new Stop(
-      'invalid',
-      Reason.DuplicateMirror,
-      `Octavia load balancer ${input.loadBalancerID} is already mirrored into ${input.vpcId} by ${others.join(', ')}`,
-    );
+  if (!known) {
+    const outside = await guard(() => aws.subnetsOutside(input.vpcId, input.subnetIds), 'aws');
+    if (outside.length > 0) {
+      throw new Stop(
+        'invalid',
+        Reason.SubnetNotInVPC,
+        `subnet(s) ${outside.join(', ')} are not in VPC ${input.vpcId}`,
+      );
+    }
   }
 
   const tree = await guard(() => octavia.getTree(input.loadBalancerID), 'octavia');
@@ -236,11 +259,40 @@ async function sync(
       `Octavia load balancer ${input.loadBalancerID} is in ERROR`,
     );
   }
-
   const plan = planStack(input, tree, deps.naming(input));
+  const planKey = JSON.stringify(plan.stack);
+
+  // Octavia has not changed since AWS last matched it: nothing to read or write in AWS,
+  // except every awsCheckEvery syncs, to find drift made by hand.
+  if (
+    known &&
+    known.planKey === planKey &&
+    known.syncsSinceCheck + 1 < (deps.awsCheckEvery ?? 10)
+  ) {
+    known.syncsSinceCheck++;
+    return statusOf(plan, known);
+  }
+
+  const observed = await guard(async () => {
+    if (known) {
+      const found = await aws.observeKnown(owner, {
+        loadBalancerArn: known.loadBalancerArn,
+        targetGroupArns: [...known.targetGroupArns.values()],
+      });
+      if (found) return found;
+    }
+    return scan(aws, input, owner);
+  }, 'aws');
+
   const actions = diffStack(plan.stack, observed);
   const arns: Arns = {
     loadBalancer: observed.loadBalancer?.arn,
+    ...(observed.loadBalancer && {
+      dns: {
+        dnsName: observed.loadBalancer.dnsName,
+        canonicalHostedZoneId: observed.loadBalancer.canonicalHostedZoneId,
+      },
+    }),
     targetGroups: new Map(observed.targetGroups.map((tg) => [tg.name, tg.arn])),
   };
   for (const action of actions) {
@@ -256,31 +308,60 @@ async function sync(
     });
     await deps.afterAction?.(what);
   }
-  const final =
-    actions.length > 0 ? await guard(() => aws.observe(owner, input.vpcId), 'aws') : observed;
-  return statusOf(plan, final);
+  // Every action succeeded, so AWS now holds the plan: the status comes from it and from the
+  // ARNs found or made, without reading AWS again.
+  const now: Confirmed = {
+    generation: mirror.metadata.generation,
+    planKey,
+    loadBalancerArn: arns.loadBalancer ?? '',
+    dns: arns.dns ?? { dnsName: '', canonicalHostedZoneId: '' },
+    targetGroupArns: new Map(
+      plan.stack.targetGroups.flatMap((tg) => {
+        const arn = arns.targetGroups.get(tg.name);
+        return arn ? [[tg.name, arn] as const] : [];
+      }),
+    ),
+    syncsSinceCheck: 0,
+  };
+  if (now.loadBalancerArn && now.targetGroupArns.size === plan.stack.targetGroups.length)
+    memo.set(key, now);
+  return statusOf(plan, now);
 }
 
-function statusOf(plan: MirrorPlan, observed: ObservedStack): Partial<Status> {
-  const lb = observed.loadBalancer;
-  const byName = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
+/** The region-wide scan, which also finds another mirror of the same Octavia load balancer. */
+async function scan(aws: AwsStackApi, input: MirrorInput, owner: string): Promise<ObservedStack> {
+  const observed = await aws.observe(owner, input.vpcId, input.loadBalancerID);
+  const others = observed.relatedOwners ?? [];
+  if (others.length > 0) {
+    throw new Stop(
+      'invalid',
+      Reason.DuplicateMirror,
+      `Octavia load balancer ${input.loadBalancerID} is already mirrored into ${input.vpcId} by ${others.join(', ')}`,
+    );
+  }
+  return observed;
+}
+
+function statusOf(plan: MirrorPlan, aws: Confirmed): Partial<Status> {
+  const byName = new Map(plan.stack.targetGroups.map((tg) => [tg.name, tg]));
   return {
-    loadBalancer: lb
-      ? { arn: lb.arn, dnsName: lb.dnsName, canonicalHostedZoneID: lb.canonicalHostedZoneId }
+    loadBalancer: aws.loadBalancerArn
+      ? {
+          arn: aws.loadBalancerArn,
+          dnsName: aws.dns.dnsName,
+          canonicalHostedZoneID: aws.dns.canonicalHostedZoneId,
+        }
       : undefined,
     listeners: plan.listeners.map((l) => ({
       port: l.port,
       protocol: l.protocol === 'TLS' ? 'TCP' : l.protocol,
       octaviaListenerID: l.octaviaListenerID,
       octaviaProtocol: l.octaviaProtocol,
-      targetGroupARN: byName.get(l.targetGroup)?.arn,
+      targetGroupARN: aws.targetGroupArns.get(l.targetGroup),
       targets: byName.get(l.targetGroup)?.targets.length ?? 0,
     })),
     membersSeen: plan.membersSeen,
-    targetsRegistered: plan.stack.targetGroups.reduce(
-      (n, tg) => n + (byName.get(tg.name)?.targets.length ?? 0),
-      0,
-    ),
+    targetsRegistered: plan.stack.targetGroups.reduce((n, tg) => n + tg.targets.length, 0),
     lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     notMirrored: plan.notMirrored,
   };
