@@ -77,7 +77,7 @@ export class OctaviaBuilder {
       // 409: the load balancer is PENDING_*. 500 "database is locked": the lab's Octavia runs on
       // SQLite, which refuses a concurrent lock upgrade at once (no busy wait): try again.
       const locked = r.status === 500 && JSON.stringify(r.body).includes('database is locked');
-      if ((r.status === 409 || locked) && attempt < 120) {
+      if ((r.status === 409 || locked) && attempt < 360) {
         await sleep(500);
         continue;
       }

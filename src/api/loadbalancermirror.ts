@@ -123,6 +123,14 @@ export const HealthCheck = Type.Object(
       StringEnum(['TCP', 'HTTP', 'HTTPS'], { description: 'what a probe does', default: 'TCP' }),
     ),
     port: Port('the port probed'),
+    host: Type.Optional(
+      Type.String({
+        description:
+          "IPv4 address or host name probed; default the side's own: the Octavia address, or the NLB's DNS name",
+        pattern: '^[A-Za-z0-9.-]+$',
+        maxLength: 253,
+      }),
+    ),
     path: Type.Optional(
       Type.String({ description: 'HTTP(S) path probed', pattern: '^/', maxLength: 255 }),
     ),
@@ -159,7 +167,7 @@ export const DnsSpec = Type.Object(
         id: Type.Optional(
           Type.String({
             description: 'hosted zone id, e.g. Z0123456789ABC',
-            pattern: '^Z[A-Z0-9]{1,32}$',
+            pattern: '^(/hostedzone/)?[A-Z0-9]{1,32}$',
           }),
         ),
         name: Type.Optional(
@@ -282,6 +290,10 @@ const Side = StringEnum(['octavia', 'nlb']);
 const Serving = StringEnum(['both', 'octavia', 'nlb', 'none']);
 
 export const DnsStatus = Type.Object({
+  hostedZoneID: Type.Optional(Type.String({ description: 'the hosted zone the records are in' })),
+  octaviaAddress: Type.Optional(
+    Type.String({ description: "the address the Octavia side's records point at" }),
+  ),
   records: Type.Optional(
     Type.Array(
       Type.Object({

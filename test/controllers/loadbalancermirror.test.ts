@@ -73,6 +73,7 @@ function startController(): void {
     awsCheckEvery: 2,
     clouds: {
       octavia: (m) => clouds.octavia(m),
+      route53: (m) => clouds.route53(m),
       // Record every action the controller sends to AWS.
       aws: async (m) => {
         const api = await clouds.aws(m);

@@ -15,10 +15,11 @@ import {
 import { awsClients, type AwsClients, type AwsCredentials } from '../../clouds/aws/clients.js';
 import type { OnCall as AwsOnCall } from '../../clouds/aws/ratelimit.js';
 import * as elbv2 from '../../clouds/aws/elbv2.js';
+import * as route53 from '../../clouds/aws/route53.js';
 import { subnetsOutside } from '../../clouds/aws/ec2.js';
 import { loadBalancerName, targetGroupName } from '../../clouds/aws/names.js';
 import { OCTAVIA_TAG, OWNER_TAG, type Action, type MirrorInput, type Naming } from './plan.js';
-import type { Arns, AwsStackApi, MirrorClouds, OctaviaReader } from './ports.js';
+import type { Arns, AwsStackApi, DnsApi, MirrorClouds, OctaviaReader } from './ports.js';
 import { readSecret, secretKey } from './secrets.js';
 
 export const mirrorNaming = (m: MirrorInput): Naming => ({
@@ -43,7 +44,7 @@ export function realMirrorClouds(
   hooks: { octavia?: OsOnCall; aws?: AwsOnCall } = {},
 ): MirrorClouds {
   const octaviaClients = new Map<string, OctaviaReader>();
-  const awsApis = new Map<string, { clients: AwsClients; api: AwsStackApi }>();
+  const awsApis = new Map<string, { clients: AwsClients; api: AwsStackApi; dns: DnsApi }>();
   return {
     async octavia(m: LoadBalancerMirror): Promise<OctaviaReader> {
       const ref = m.spec.octavia.credentialsSecretRef;
@@ -69,27 +70,47 @@ export function realMirrorClouds(
       return client;
     },
     async aws(m: LoadBalancerMirror): Promise<AwsStackApi> {
-      const ref = m.spec.aws.credentialsSecretRef;
-      const namespace = m.metadata.namespace ?? 'default';
-      let credentials: AwsCredentials | undefined;
-      if (ref) {
-        const data = await readSecret(rest, namespace, ref.name);
-        const where = `${namespace}/${ref.name}`;
-        credentials = {
-          accessKeyId: secretKey(data, 'AWS_ACCESS_KEY_ID', where),
-          secretAccessKey: secretKey(data, 'AWS_SECRET_ACCESS_KEY', where),
-          ...(data.AWS_SESSION_TOKEN ? { sessionToken: data.AWS_SESSION_TOKEN } : {}),
-        };
-      }
-      const key = hash([m.spec.aws.region, credentials]);
-      let entry = awsApis.get(key);
-      if (!entry) {
-        const clients = awsClients({ region: m.spec.aws.region, credentials, onCall: hooks.aws });
-        entry = { clients, api: stackApi(clients) };
-        awsApis.set(key, entry);
-      }
-      return entry.api;
+      return (await awsEntry(m)).api;
     },
+    async route53(m: LoadBalancerMirror): Promise<DnsApi> {
+      return (await awsEntry(m)).dns;
+    },
+  };
+
+  async function awsEntry(m: LoadBalancerMirror) {
+    const ref = m.spec.aws.credentialsSecretRef;
+    const namespace = m.metadata.namespace ?? 'default';
+    let credentials: AwsCredentials | undefined;
+    if (ref) {
+      const data = await readSecret(rest, namespace, ref.name);
+      const where = `${namespace}/${ref.name}`;
+      credentials = {
+        accessKeyId: secretKey(data, 'AWS_ACCESS_KEY_ID', where),
+        secretAccessKey: secretKey(data, 'AWS_SECRET_ACCESS_KEY', where),
+        ...(data.AWS_SESSION_TOKEN ? { sessionToken: data.AWS_SESSION_TOKEN } : {}),
+      };
+    }
+    const key = hash([m.spec.aws.region, credentials]);
+    let entry = awsApis.get(key);
+    if (!entry) {
+      const clients = awsClients({ region: m.spec.aws.region, credentials, onCall: hooks.aws });
+      entry = { clients, api: stackApi(clients), dns: dnsApi(clients.route53) };
+      awsApis.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+function dnsApi(client: AwsClients['route53']): DnsApi {
+  return {
+    findHostedZone: (by) => route53.findHostedZone(client, by),
+    listHealthChecks: (prefix) => route53.listHealthChecks(client, prefix),
+    createHealthCheck: (ref, spec, tags) => route53.createHealthCheck(client, ref, spec, tags),
+    deleteHealthCheck: (id) => route53.deleteHealthCheck(client, id),
+    healthCheckState: (id) => route53.healthCheckState(client, id),
+    recordsAt: (zoneId, name) => route53.recordsAt(client, zoneId, name),
+    changeRecords: (zoneId, changes, comment) =>
+      route53.changeRecords(client, zoneId, changes, comment),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Manager } from '../../runtime/manager.js';
 import {
   generationChanged,
+  parseKey,
   type ReconcileContext,
   type Request,
   type Result,
@@ -40,6 +41,9 @@ import {
   type Naming,
 } from './plan.js';
 import type { Arns, AwsStackApi, MirrorClouds } from './ports.js';
+import { probeTargets, type DnsInput } from './dns.js';
+import { DnsStop, removeDns, syncDns, type DnsMemo } from './dnssync.js';
+import { Prober, type Probe } from './prober.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr: Gvr = {
@@ -67,6 +71,17 @@ export interface MirrorDeps {
    * whose plan equals the last one AWS was found or made to match reads nothing from AWS.
    */
   awsCheckEvery?: number;
+  /** Controller-mode DNS failover probes (tests replace the network). */
+  probe?: Probe;
+}
+
+/** What the controller remembers between syncs, by mirror key; all of it may be lost. */
+interface MirrorMemory {
+  confirmed: Map<string, Confirmed>;
+  dns: Map<string, DnsMemo>;
+  prober: Prober;
+  /** Mirrors whose probed side changed state: their next reconcile is DNS only. */
+  urgent: Set<string>;
 }
 
 /**
@@ -110,12 +125,21 @@ export function mirrorInput(m: LoadBalancerMirror): MirrorInput {
 
 export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void {
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
-  const confirmed = new Map<string, Confirmed>();
-  mgr
+  const memory: MirrorMemory = {
+    confirmed: new Map(),
+    dns: new Map(),
+    // A side changing state in controller mode syncs its mirror's DNS at once.
+    prober: new Prober((key) => {
+      memory.urgent.add(key);
+      controller.enqueue(parseKey(key));
+    }, deps.probe),
+    urgent: new Set(),
+  };
+  const controller = mgr
     .controller({
       name: 'loadbalancermirror',
       concurrency: 4,
-      reconcile: (req, ctx) => reconcile(mgr, mirrors, confirmed, deps, req, ctx),
+      reconcile: (req, ctx) => reconcile(mgr, mirrors, memory, deps, req, ctx),
     })
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
     // each sync) must not trigger another sync; requeueAfter keeps the interval.
@@ -125,14 +149,19 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
 async function reconcile(
   mgr: Manager,
   mirrors: Informer<LoadBalancerMirror>,
-  confirmed: Map<string, Confirmed>,
+  memory: MirrorMemory,
   deps: MirrorDeps,
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
+  const { confirmed } = memory;
   const key = `${req.namespace}/${req.name}`;
   const cached = mirrors.get(key);
-  if (!cached || isDeleting(cached)) confirmed.delete(key);
+  if (!cached || isDeleting(cached)) {
+    confirmed.delete(key);
+    memory.dns.delete(key);
+    memory.prober.stop(key);
+  }
   if (!cached) return;
   if (isDeleting(cached)) return finalize(mgr, deps, cached, ctx);
   const mirror = hasFinalizer(cached, FINALIZER)
@@ -140,21 +169,35 @@ async function reconcile(
     : await addFinalizer(mgr.rest, mirrorGvr, cached, FINALIZER);
 
   const started = performance.now();
+  const conditions0 = [...(mirror.status?.conditions ?? [])] as Condition[];
+  if (memory.urgent.delete(key) && mirror.spec.dns && mirror.status?.loadBalancer) {
+    // A failover: Route 53 only, without waiting on Octavia's API; the NLB's own sync, already
+    // scheduled, stays where it is (a pending requeueAfter is kept).
+    const status: Partial<Status> = {};
+    await dnsStep(
+      mgr,
+      deps,
+      memory,
+      mirror,
+      status,
+      undefined,
+      conditionSetter(conditions0, mirror.metadata.generation),
+      conditions0,
+    );
+    await writeStatus(mgr, mirror, status, conditions0);
+    return;
+  }
   const interval = parseDuration(mirror.spec.syncInterval ?? '60s');
   // ±10 % so that many mirrors do not all sync in the same second.
   const next = { requeueAfterMs: Math.round(interval * (0.9 + Math.random() * 0.2)) };
   const conditions: Condition[] = [...(mirror.status?.conditions ?? [])] as Condition[];
-  const set = (type: string, status: Condition['status'], reason: string, message: string) =>
-    conditions.splice(
-      0,
-      conditions.length,
-      ...setCondition(conditions, { type, status, reason, message }, mirror.metadata.generation),
-    );
+  const set = conditionSetter(conditions, mirror.metadata.generation);
 
   let outcome: Parameters<NonNullable<MirrorDeps['onSync']>>[0] = 'synced';
   let status: Partial<Status> = {};
+  let vip: string | undefined;
   try {
-    status = await sync(mgr, deps, mirror, ctx, confirmed);
+    ({ status, vip } = await sync(mgr, deps, mirror, ctx, confirmed));
     const partial = (status.notMirrored ?? []).length > 0;
     set(
       ConditionType.Synced,
@@ -197,6 +240,11 @@ async function reconcile(
     });
     if (err.outcome === 'waiting') next.requeueAfterMs = deps.pendingRetryMs ?? 2000;
   }
+  // DNS runs whatever became of the NLB's sync: failover must not wait for Octavia's API.
+  if (mirror.spec.dns || mirror.status?.dns) {
+    const retry = await dnsStep(mgr, deps, memory, mirror, status, vip, set, conditions);
+    if (retry) next.requeueAfterMs = Math.min(next.requeueAfterMs, deps.pendingRetryMs ?? 5000);
+  }
   await writeStatus(mgr, mirror, status, conditions);
   deps.onSync?.(outcome, (performance.now() - started) / 1000);
   return next;
@@ -222,7 +270,7 @@ async function sync(
   mirror: LoadBalancerMirror,
   ctx: ReconcileContext,
   memo: Map<string, Confirmed>,
-): Promise<Partial<Status>> {
+): Promise<{ status: Partial<Status>; vip: string }> {
   const input = mirrorInput(mirror);
   const key = `${input.namespace}/${input.name}`;
   const owner = ownerTagValue(input);
@@ -270,7 +318,7 @@ async function sync(
     known.syncsSinceCheck + 1 < (deps.awsCheckEvery ?? 10)
   ) {
     known.syncsSinceCheck++;
-    return statusOf(plan, known);
+    return { status: statusOf(plan, known), vip: tree.loadBalancer.vip_address };
   }
 
   const observed = await guard(async () => {
@@ -325,7 +373,7 @@ async function sync(
   };
   if (now.loadBalancerArn && now.targetGroupArns.size === plan.stack.targetGroups.length)
     memo.set(key, now);
-  return statusOf(plan, now);
+  return { status: statusOf(plan, now), vip: tree.loadBalancer.vip_address };
 }
 
 /** The region-wide scan, which also finds another mirror of the same Octavia load balancer. */
@@ -367,6 +415,146 @@ function statusOf(plan: MirrorPlan, aws: Confirmed): Partial<Status> {
   };
 }
 
+type SetCondition = (
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+) => void;
+
+/** Sets conditions in place in `conditions`, with the generation they were computed from. */
+function conditionSetter(conditions: Condition[], generation: number | undefined): SetCondition {
+  return (type, status, reason, message) =>
+    conditions.splice(
+      0,
+      conditions.length,
+      ...setCondition(conditions, { type, status, reason, message }, generation),
+    );
+}
+
+/**
+ * Route 53 for spec.dns (or its removal). Problems are written as conditions, not thrown: the
+ * NLB's own sync stands. Returns true when a retry should come sooner than the interval.
+ */
+async function dnsStep(
+  mgr: Manager,
+  deps: MirrorDeps,
+  memory: MirrorMemory,
+  mirror: LoadBalancerMirror,
+  status: Partial<Status>,
+  vip: string | undefined,
+  set: SetCondition,
+  conditions: Condition[],
+): Promise<boolean> {
+  const input0 = mirrorInput(mirror);
+  const key = `${input0.namespace}/${input0.name}`;
+  const spec = mirror.spec.dns;
+  const previous = mirror.status?.dns;
+  const warn = (reason: string, note: string) =>
+    void mgr.events.record({ regarding: mirror, type: 'Warning', reason, action: 'DNS', note });
+  try {
+    const api = await deps.clouds.route53(mirror);
+    if (!spec) {
+      // spec.dns went away: remove what it made, then forget it.
+      memory.prober.stop(key);
+      memory.dns.delete(key);
+      const removed = await removeDns(
+        api,
+        { ...input0, uid: mirror.metadata.uid ?? '' },
+        previous?.hostedZoneID,
+        (previous?.records ?? []).map((r) => r.name),
+      );
+      status.dns = undefined;
+      const i = conditions.findIndex((c) => c.type === ConditionType.DNSSynced);
+      if (i >= 0) conditions.splice(i, 1);
+      void mgr.events.record({
+        regarding: mirror,
+        type: 'Normal',
+        reason: 'DNSRemoved',
+        action: 'DNS',
+        note: `spec.dns removed: deleted ${removed} record(s) and health check(s)`,
+      });
+      return false;
+    }
+    const nlb = status.loadBalancer ?? mirror.status?.loadBalancer;
+    const octaviaAddress = spec.octaviaAddress ?? vip ?? previous?.octaviaAddress;
+    if (!nlb?.dnsName || !octaviaAddress) {
+      set(ConditionType.DNSSynced, 'False', Reason.Reconciling, 'waiting for the NLB to exist');
+      return true;
+    }
+    const input: DnsInput = {
+      namespace: input0.namespace,
+      name: input0.name,
+      uid: mirror.metadata.uid ?? '',
+      generation: mirror.metadata.generation ?? 0,
+      spec,
+      nlb: { dnsName: nlb.dnsName, hostedZoneId: nlb.canonicalHostedZoneID ?? '' },
+      octaviaAddress,
+      current: Object.fromEntries(
+        (previous?.records ?? []).map((r) => [r.side, r.weight] as const),
+      ),
+    };
+    const targets = probeTargets(input);
+    const probeHealth = targets ? memory.prober.ensure(key, targets) : undefined;
+    if (probeHealth)
+      input.probes = { octavia: probeHealth.octavia.state, nlb: probeHealth.nlb.state };
+    else memory.prober.stop(key);
+
+    const result = await syncDns(
+      api,
+      input,
+      previous,
+      memory.dns.get(key),
+      deps.awsCheckEvery ?? 10,
+      probeHealth,
+    );
+    memory.dns.set(key, result.memo);
+    status.dns = result.status;
+    for (const change of result.changes)
+      void mgr.events.record({
+        regarding: mirror,
+        type: 'Normal',
+        reason: change.startsWith('weight of') ? 'WeightChanged' : 'DNSChanged',
+        action: 'DNS',
+        note: change,
+      });
+    const { weights, mode, note } = result.plan;
+    const summary = `${spec.recordNames.length} name(s): octavia ${weights.octavia}, nlb ${weights.nlb}; serving ${result.status.servingSide}`;
+    set(
+      ConditionType.DNSSynced,
+      'True',
+      mode === 'maintenance' ? Reason.Maintenance : Reason.InSync,
+      mode === 'maintenance' ? `maintenance, weights as written: ${summary}` : summary,
+    );
+    if (note) {
+      if (conditions.find((c) => c.type === ConditionType.Degraded)?.status !== 'True')
+        set(ConditionType.Degraded, 'True', note.reason, note.message);
+      if (previous?.servingSide !== result.status.servingSide) warn(note.reason, note.message);
+    } else {
+      const degraded = conditions.find((c) => c.type === ConditionType.Degraded);
+      if (
+        degraded?.status === 'True' &&
+        (degraded.reason === Reason.SideUnhealthy || degraded.reason === Reason.BothSidesUnhealthy)
+      )
+        set(ConditionType.Degraded, 'False', Reason.InSync, 'both sides answer their probes');
+    }
+    return false;
+  } catch (err) {
+    memory.dns.delete(key);
+    if (err instanceof DnsStop) {
+      set(ConditionType.DNSSynced, 'False', err.reason, err.message);
+      set(ConditionType.Ready, 'False', err.reason, err.message);
+      warn(err.reason, err.message);
+      return false;
+    }
+    const message = `Route 53: ${errorMessage(err)}`;
+    set(ConditionType.DNSSynced, 'False', Reason.AWSUnreachable, message);
+    set(ConditionType.Degraded, 'True', Reason.AWSUnreachable, message);
+    warn(Reason.AWSUnreachable, message);
+    return true;
+  }
+}
+
 /** Deletion: remove (Delete) or release (Retain) what the mirror made, then the finalizer. */
 async function finalize(
   mgr: Manager,
@@ -379,6 +567,18 @@ async function finalize(
   let aws: AwsStackApi;
   let observed: ObservedStack;
   try {
+    // Records first: they point at the NLB. Route 53 records cannot be untagged, so they go
+    // under either deletion policy.
+    if (mirror.spec.dns || mirror.status?.dns) {
+      const dns = mirror.status?.dns;
+      const removed = await removeDns(
+        await deps.clouds.route53(mirror),
+        { namespace: input.namespace, name: input.name, uid: mirror.metadata.uid ?? '' },
+        dns?.hostedZoneID,
+        [...(mirror.spec.dns?.recordNames ?? []), ...(dns?.records ?? []).map((r) => r.name)],
+      );
+      ctx.log.info({ removed }, 'removed the DNS records and health checks');
+    }
     aws = await deps.clouds.aws(mirror);
     observed = await aws.observe(ownerTagValue(input), input.vpcId);
   } catch (err) {

@@ -1,0 +1,336 @@
+// Route 53 for the mirror's DNS failover: hosted zones, weighted records and health checks.
+//
+// Records cannot carry tags, so kachiku knows its own by SetIdentifier; health checks are
+// found by a CallerReference prefix (ListHealthChecks returns it, so no tag read per check is
+// needed) and are tagged as well for the humans and tools reading the account.
+import {
+  ChangeResourceRecordSetsCommand,
+  ChangeTagsForResourceCommand,
+  CreateHealthCheckCommand,
+  DeleteHealthCheckCommand,
+  GetHealthCheckStatusCommand,
+  GetHostedZoneCommand,
+  ListHealthChecksCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  type HealthCheckConfig,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { call, isAwsError } from './errors.js';
+
+type Client = Route53Client;
+
+export interface HostedZone {
+  /** Without the "/hostedzone/" prefix. */
+  id: string;
+  /** Fully qualified, with the trailing dot. */
+  name: string;
+}
+
+export interface HealthCheckSpec {
+  type: 'TCP' | 'HTTP' | 'HTTPS';
+  /** One of ipAddress and fqdn. */
+  ipAddress?: string;
+  fqdn?: string;
+  port: number;
+  path?: string;
+  requestInterval: 10 | 30;
+  failureThreshold: number;
+}
+
+export interface ObservedHealthCheck extends HealthCheckSpec {
+  id: string;
+  callerReference: string;
+}
+
+export type HealthState = 'Healthy' | 'Unhealthy' | 'Unknown';
+
+/** One weighted A record (an address or an alias), as kachiku writes and reads them. */
+export interface WeightedRecord {
+  /** Fully qualified, with the trailing dot, lower case. */
+  name: string;
+  setIdentifier: string;
+  weight: number;
+  /** Address records only; aliases have no TTL. */
+  ttl?: number;
+  values?: string[];
+  alias?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
+  healthCheckId?: string;
+}
+
+/** Any record set at a name, reduced to what a conflict check needs. */
+export interface RecordAtName {
+  name: string;
+  type: string;
+  setIdentifier?: string;
+  record?: WeightedRecord;
+}
+
+export type RecordChange = { action: 'UPSERT' | 'DELETE'; record: WeightedRecord };
+
+/** A name as Route 53 returns it: lower case, with the trailing dot. */
+export const fqdn = (name: string): string =>
+  (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+
+const stripZonePrefix = (id: string) => id.replace(/^\/hostedzone\//, '');
+
+// ---- zones
+
+/** The zone by id or by name; undefined when there is none. */
+export async function findHostedZone(
+  r53: Client,
+  by: { id?: string; name?: string },
+): Promise<HostedZone | undefined> {
+  if (by.id) {
+    try {
+      const out = await call('GetHostedZone', () =>
+        r53.send(new GetHostedZoneCommand({ Id: by.id })),
+      );
+      const z = out.HostedZone!;
+      return { id: stripZonePrefix(z.Id!), name: fqdn(z.Name!) };
+    } catch (err) {
+      if (isAwsError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  }
+  const name = fqdn(by.name ?? '');
+  const out = await call('ListHostedZonesByName', () =>
+    r53.send(new ListHostedZonesByNameCommand({ DNSName: name, MaxItems: 1 })),
+  );
+  const z = (out.HostedZones ?? []).find((z) => fqdn(z.Name ?? '') === name);
+  return z ? { id: stripZonePrefix(z.Id!), name } : undefined;
+}
+
+// ---- health checks
+
+/** Every health check whose CallerReference starts with `prefix`. */
+export async function listHealthChecks(
+  r53: Client,
+  prefix: string,
+): Promise<ObservedHealthCheck[]> {
+  const found: ObservedHealthCheck[] = [];
+  let marker: string | undefined;
+  do {
+    const out = await call('ListHealthChecks', () =>
+      r53.send(new ListHealthChecksCommand({ Marker: marker, MaxItems: 1000 })),
+    );
+    for (const hc of out.HealthChecks ?? []) {
+      if (!hc.CallerReference?.startsWith(prefix) || !hc.Id || !hc.HealthCheckConfig) continue;
+      found.push({
+        id: hc.Id,
+        callerReference: hc.CallerReference,
+        ...fromConfig(hc.HealthCheckConfig),
+      });
+    }
+    marker = out.IsTruncated ? out.NextMarker : undefined;
+  } while (marker);
+  return found;
+}
+
+/**
+ * Creates a health check and tags it. Route 53 answers a repeated CallerReference with the
+ * same settings by returning the existing check, so a retry after a crash makes no twin
+ * (moto does not: callers look first).
+ */
+export async function createHealthCheck(
+  r53: Client,
+  callerReference: string,
+  spec: HealthCheckSpec,
+  tags: Record<string, string>,
+): Promise<string> {
+  const out = await call('CreateHealthCheck', () =>
+    r53.send(
+      new CreateHealthCheckCommand({
+        CallerReference: callerReference,
+        HealthCheckConfig: toConfig(spec),
+      }),
+    ),
+  );
+  const id = out.HealthCheck!.Id!;
+  await call('ChangeTagsForResource', () =>
+    r53.send(
+      new ChangeTagsForResourceCommand({
+        ResourceType: 'healthcheck',
+        ResourceId: id,
+        AddTags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    ),
+  );
+  return id;
+}
+
+/** Deletes a health check; gone already is fine. Records using it must go first. */
+export async function deleteHealthCheck(r53: Client, id: string): Promise<void> {
+  try {
+    await call('DeleteHealthCheck', () =>
+      r53.send(new DeleteHealthCheckCommand({ HealthCheckId: id })),
+    );
+  } catch (err) {
+    if (!isAwsError(err, 'NotFound')) throw err;
+  }
+}
+
+/** Healthy when most of Route 53's checkers last saw success, as Route 53 itself decides. */
+export async function healthCheckState(r53: Client, id: string): Promise<HealthState> {
+  const out = await call('GetHealthCheckStatus', () =>
+    r53.send(new GetHealthCheckStatusCommand({ HealthCheckId: id })),
+  );
+  const seen = out.HealthCheckObservations ?? [];
+  if (seen.length === 0) return 'Unknown';
+  const ok = seen.filter((o) => o.StatusReport?.Status?.startsWith('Success')).length;
+  return ok * 2 > seen.length ? 'Healthy' : 'Unhealthy';
+}
+
+export function sameHealthCheck(a: HealthCheckSpec, b: HealthCheckSpec): boolean {
+  return (
+    a.type === b.type &&
+    (a.ipAddress ?? '') === (b.ipAddress ?? '') &&
+    fqdn(a.fqdn ?? '') === fqdn(b.fqdn ?? '') &&
+    a.port === b.port &&
+    (a.type === 'TCP' || (a.path ?? '/') === (b.path ?? '/')) &&
+    a.requestInterval === b.requestInterval &&
+    a.failureThreshold === b.failureThreshold
+  );
+}
+
+function toConfig(s: HealthCheckSpec): HealthCheckConfig {
+  return {
+    Type: s.type,
+    ...(s.ipAddress ? { IPAddress: s.ipAddress } : { FullyQualifiedDomainName: s.fqdn }),
+    Port: s.port,
+    ...(s.type !== 'TCP' && { ResourcePath: s.path ?? '/' }),
+    RequestInterval: s.requestInterval,
+    FailureThreshold: s.failureThreshold,
+  };
+}
+
+function fromConfig(c: HealthCheckConfig): HealthCheckSpec {
+  return {
+    type: (c.Type ?? 'TCP') as HealthCheckSpec['type'],
+    ...(c.IPAddress ? { ipAddress: c.IPAddress } : { fqdn: c.FullyQualifiedDomainName ?? '' }),
+    port: c.Port ?? 0,
+    ...(c.ResourcePath !== undefined && { path: c.ResourcePath }),
+    requestInterval: (c.RequestInterval ?? 30) as 10 | 30,
+    failureThreshold: c.FailureThreshold ?? 3,
+  };
+}
+
+// ---- records
+
+/** Every record set at exactly `name` (all types), read from one page at that name. */
+export async function recordsAt(
+  r53: Client,
+  zoneId: string,
+  name: string,
+): Promise<RecordAtName[]> {
+  const want = fqdn(name);
+  const found: RecordAtName[] = [];
+  let start: { name?: string; type?: string; id?: string } = { name: want };
+  for (;;) {
+    const out = await call('ListResourceRecordSets', () =>
+      r53.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          StartRecordName: start.name,
+          ...(start.type && { StartRecordType: start.type as 'A' }),
+          ...(start.id && { StartRecordIdentifier: start.id }),
+          MaxItems: 300,
+        }),
+      ),
+    );
+    const sets = out.ResourceRecordSets ?? [];
+    for (const rs of sets)
+      if (fqdn(rs.Name ?? '') === want)
+        found.push({
+          name: want,
+          type: rs.Type ?? '',
+          ...(rs.SetIdentifier !== undefined && { setIdentifier: rs.SetIdentifier }),
+          ...(rs.Type === 'A' && rs.SetIdentifier !== undefined && { record: fromRecordSet(rs) }),
+        });
+    // Sorted by name: once past it (or at the end), there is no more of it.
+    const last = sets[sets.length - 1];
+    if (!out.IsTruncated || !last || fqdn(last.Name ?? '') !== want) return found;
+    start = { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier };
+  }
+}
+
+/** Applies the changes in one atomic batch (at most 1000 changes). */
+export async function changeRecords(
+  r53: Client,
+  zoneId: string,
+  changes: RecordChange[],
+  comment: string,
+): Promise<void> {
+  if (changes.length === 0) return;
+  await call('ChangeResourceRecordSets', () =>
+    r53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: {
+          Comment: comment,
+          Changes: changes.map((c) => ({
+            Action: c.action,
+            ResourceRecordSet: toRecordSet(c.record),
+          })),
+        },
+      }),
+    ),
+  );
+}
+
+export function sameRecord(a: WeightedRecord, b: WeightedRecord): boolean {
+  return (
+    a.name === b.name &&
+    a.setIdentifier === b.setIdentifier &&
+    a.weight === b.weight &&
+    (a.alias ? undefined : a.ttl) === (b.alias ? undefined : b.ttl) &&
+    [...(a.values ?? [])].sort().join() === [...(b.values ?? [])].sort().join() &&
+    (a.healthCheckId ?? '') === (b.healthCheckId ?? '') &&
+    Boolean(a.alias) === Boolean(b.alias) &&
+    (!a.alias ||
+      (a.alias.hostedZoneId === b.alias!.hostedZoneId &&
+        fqdn(a.alias.dnsName) === fqdn(b.alias!.dnsName) &&
+        a.alias.evaluateTargetHealth === b.alias!.evaluateTargetHealth))
+  );
+}
+
+function toRecordSet(r: WeightedRecord): ResourceRecordSet {
+  return {
+    Name: r.name,
+    Type: 'A',
+    SetIdentifier: r.setIdentifier,
+    Weight: r.weight,
+    ...(r.alias
+      ? {
+          AliasTarget: {
+            HostedZoneId: r.alias.hostedZoneId,
+            DNSName: r.alias.dnsName,
+            EvaluateTargetHealth: r.alias.evaluateTargetHealth,
+          },
+        }
+      : { TTL: r.ttl, ResourceRecords: (r.values ?? []).map((Value) => ({ Value })) }),
+    ...(r.healthCheckId && { HealthCheckId: r.healthCheckId }),
+  };
+}
+
+function fromRecordSet(rs: ResourceRecordSet): WeightedRecord {
+  return {
+    name: fqdn(rs.Name ?? ''),
+    setIdentifier: rs.SetIdentifier ?? '',
+    weight: Number(rs.Weight ?? 0),
+    ...(rs.AliasTarget
+      ? {
+          alias: {
+            hostedZoneId: rs.AliasTarget.HostedZoneId ?? '',
+            dnsName: fqdn(rs.AliasTarget.DNSName ?? ''),
+            evaluateTargetHealth: rs.AliasTarget.EvaluateTargetHealth ?? false,
+          },
+        }
+      : {
+          ttl: Number(rs.TTL ?? 0),
+          values: (rs.ResourceRecords ?? []).map((v) => v.Value ?? ''),
+        }),
+    ...(rs.HealthCheckId && { healthCheckId: rs.HealthCheckId }),
+  };
+}
