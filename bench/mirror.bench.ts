@@ -99,7 +99,8 @@ await rest
   .catch((e) => {
     if (!isAlreadyExists(e)) throw e;
   });
-const lbs = await inParallel(N, 2, ensureLoadBalancer);
+// One at a time: the lab's Octavia runs on SQLite.
+const lbs = await inParallel(N, 1, ensureLoadBalancer);
 console.error(
   `Octavia: ${N} load balancers × ${L} listeners × ${M} members ready in ${((performance.now() - t) / 1000).toFixed(0)} s`,
 );

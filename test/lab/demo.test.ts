@@ -42,6 +42,14 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
     );
     assert.match(out, /registered in the NLB [\d.]+ s later/);
     assert.match(out, /192\.168\.100\.11:8080, 192\.168\.100\.12:8080, 192\.168\.100\.13:8080/);
+    // DNS failover: the weighted records, a maintenance shift to the NLB, and back.
+    assert.match(out, /www\.demo\.kachiku\.test A weight {2}90 → [\d.]+ \(health check/);
+    assert.match(out, /www\.demo\.kachiku\.test A weight {2}10 → alias /);
+    assert.match(
+      out,
+      /www\.demo\.kachiku\.test A weight 100 → alias [^\n]*\n[^\n]*serving: nlb since/,
+    );
+    assert.match(out, /… and back:\n(.*\n){2}\s*serving: both since/);
     await sleep(2000);
     assert.equal(demo.exitCode, null, 'still running after the lab is up');
     const running = readState(dir);

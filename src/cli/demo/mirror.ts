@@ -12,6 +12,7 @@ import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { awsClients } from '../../clouds/aws/clients.js';
 import { observeStack } from '../../clouds/aws/elbv2.js';
 import { applyCrds } from '../crds.js';
+import { dnsDemo } from './dns.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
@@ -160,6 +161,7 @@ export async function mirrorDemo(
     `… registered in the NLB ${((Date.now() - t1) / 1000).toFixed(1)} s later (sync interval 10 s):`,
   );
   await showTargets();
+  await dnsDemo(rest, clients, print);
   print(`See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get lbm -n ${NAMESPACE} -o wide`);
   return async () => {
     stop.abort();
