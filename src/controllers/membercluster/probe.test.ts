@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  formatBytes,
+  formatCpu,
+  nextReachability,
+  parseQuantity,
+  summarizeNodes,
+  type Node,
+  type ProbeHistory,
+} from './probe.js';
+
+test('parseQuantity: SI, binary and exponent suffixes', () => {
+  const cases: [string | number, number][] = [
+    ['16', 16],
+    ['500m', 0.5],
+    ['1.5', 1.5],
+    ['64Gi', 64 * 2 ** 30],
+    ['128974848', 128974848],
+    ['129e6', 129e6],
+    ['123Mi', 123 * 2 ** 20],
+    ['1k', 1000],
+    ['.5', 0.5],
+    [4, 4],
+  ];
+  for (const [q, want] of cases) assert.equal(parseQuantity(q), want, String(q));
+  assert.throws(() => parseQuantity('12 cores'), /not a quantity/);
+});
+
+test('formatCpu and formatBytes write what Kubernetes would', () => {
+  assert.equal(formatCpu(48_000), '48');
+  assert.equal(formatCpu(1_500), '1500m');
+  assert.equal(formatBytes(192 * 2 ** 30), '192Gi');
+  assert.equal(formatBytes(1536 * 2 ** 20), '1536Mi');
+  assert.equal(formatBytes(1000), '1000');
+});
+
+const node = (ready: boolean, cpu?: string, memory?: string): Node => ({
+  metadata: { name: 'n' },
+  status: {
+    allocatable: { ...(cpu && { cpu }), ...(memory && { memory }) },
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+  },
+});
+
+test('summarizeNodes counts Ready nodes and sums their allocatable only', () => {
+  const s = summarizeNodes([
+    node(true, '100m', '1Gi'),
+    node(true, '16', '512Mi'),
+    node(false, '64', '256Gi'),
+    { metadata: { name: 'no-status' } },
+  ]);
+  assert.deepEqual(s, {
+    nodes: { ready: 2, total: 4 },
+    allocatable: { cpu: '16100m', memory: '1536Mi' },
+  });
+  assert.deepEqual(summarizeNodes([node(false, '4', '1Gi')]), {
+    nodes: { ready: 0, total: 1 },
+    allocatable: {},
+  });
+});
+
+test('nextReachability: False only after N failures in a row, True after M successes', () => {
+  const t = { failuresToUnreachable: 3, successesToReachable: 2 };
+  let h: ProbeHistory = { reachable: 'Unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 };
+  const run = (results: boolean[]) =>
+    results.map((ok) => (h = nextReachability(h, ok, t)).reachable);
+
+  assert.deepEqual(run([true]), ['True'], 'a new cluster is Reachable after one success');
+  assert.deepEqual(run([false, false, true, false, false]), [
+    'True',
+    'True',
+    'True',
+    'True',
+    'True',
+  ]);
+  assert.deepEqual(run([false]), ['False']);
+  assert.equal(h.consecutiveFailures, 3);
+  assert.deepEqual(
+    run([true, false, true]),
+    ['False', 'False', 'False'],
+    'one success is not enough',
+  );
+  assert.deepEqual(run([true]), ['True']);
+  assert.deepEqual(h, { reachable: 'True', consecutiveFailures: 0, consecutiveSuccesses: 2 });
+
+  h = { reachable: 'Unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 };
+  assert.deepEqual(run([false, false, false]), ['Unknown', 'Unknown', 'False']);
+});

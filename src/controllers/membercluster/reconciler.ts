@@ -1,0 +1,396 @@
+// The MemberCluster reconciler: read the kubeconfig Secret, keep the cluster's connection in the
+// ClusterRegistry, probe the cluster every interval and report what it found (version, Nodes,
+// allocatable, Prods hosted, Ready and Reachable). Reachability is judged with hysteresis
+// (probe.ts) and handed to the registry, which Prods and other users read.
+//
+// No finalizer: the only thing made for a MemberCluster is the in-memory connection, and the
+// informer reports every deletion (a relist catches one missed while disconnected), so the
+// reconcile that finds the object gone drops the connection reliably.
+import type { Manager } from '../../runtime/manager.js';
+import {
+  generationChanged,
+  type ReconcileContext,
+  type Request,
+  type Result,
+} from '../../runtime/controller.js';
+import { keyOf, type Informer } from '../../runtime/informer.js';
+import { isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
+import { findCondition, setCondition, type Condition } from '../../runtime/conditions.js';
+import { isDeleting, updateStatus } from '../../runtime/objects.js';
+import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import type { MemberCluster, MemberClusterStatus } from '../../api/membercluster.js';
+import {
+  nextReachability,
+  probeCluster,
+  type ProbeHistory,
+  type ProbeResult,
+  type Reachability,
+} from './probe.js';
+
+export const memberClusterGvr: Gvr = {
+  group: 'kachiku.io',
+  version: 'v1alpha1',
+  resource: 'memberclusters',
+  namespaced: false,
+};
+export const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
+export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
+
+export interface MemberClusterDeps {
+  registry: ClusterRegistry;
+  /** How often each cluster is probed (jittered ±10 %). */
+  probeIntervalMs?: number;
+  /** Bound of each probe request. */
+  probeTimeoutMs?: number;
+  failuresToUnreachable?: number;
+  successesToReachable?: number;
+  /** Prods hosted by a cluster, as the Prod controller counts them. */
+  prodsHosted?: (cluster: string) => number;
+  /** Observes each probe (metrics). */
+  onProbe?: (cluster: string, outcome: 'success' | 'failure', seconds: number) => void;
+}
+
+type Status = MemberClusterStatus;
+
+/** Only what is needed to notice a change: a Secret's data never enters this cache. */
+interface SecretMeta extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** Which Secret version a cluster's current connection was made from. */
+interface Source {
+  secret: string;
+  key: string;
+  resourceVersion?: string;
+}
+
+/**
+ * What this replica remembers per cluster. The probe history is also in status (and read from
+ * there after a restart or a change of leader), but the cache may not yet hold the status
+ * written a second ago; counting from it could count one probe twice or not at all.
+ */
+interface Memory {
+  sources: Map<string, Source>;
+  histories: Map<string, ProbeHistory>;
+}
+
+/** A kubeconfig that cannot be used: a condition, not a crash. */
+class KubeconfigError extends Error {
+  constructor(
+    readonly reason: typeof Reason.KubeconfigMissing | typeof Reason.KubeconfigInvalid,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const secretRefKey = (mc: MemberCluster) =>
+  `${mc.spec.kubeconfigSecretRef.namespace}/${mc.spec.kubeconfigSecretRef.name}`;
+
+export function registerMemberClusterController(mgr: Manager, deps: MemberClusterDeps): void {
+  const clusters = mgr.informer<MemberCluster>(memberClusterGvr);
+  clusters.addIndex('secret', (mc) => [secretRefKey(mc)]);
+  // Secrets as metadata only (their data, and any last-applied annotation that could copy it,
+  // are dropped before caching); Helm release Secrets, large and frequently rewritten, are
+  // skipped. The kubeconfig itself is read with a GET when the Secret's version changes.
+  const secrets = mgr.informer<SecretMeta>(secretGvr, {
+    fieldSelector: 'type!=helm.sh/release.v1',
+    transform: (s) => ({
+      apiVersion: s.apiVersion,
+      kind: s.kind,
+      metadata: {
+        name: s.metadata.name,
+        namespace: s.metadata.namespace,
+        uid: s.metadata.uid,
+        resourceVersion: s.metadata.resourceVersion,
+      },
+    }),
+  });
+  const memory: Memory = { sources: new Map(), histories: new Map() };
+  mgr
+    .controller({
+      name: 'membercluster',
+      concurrency: 4,
+      reconcile: (req, ctx) => reconcile(mgr, clusters, secrets, memory, deps, req, ctx),
+    })
+    // Spec and deletion changes only: the status written after each probe must not trigger
+    // another probe; requeueAfter keeps the interval.
+    .for(clusters, generationChanged)
+    // A kubeconfig Secret added or fixed is picked up at once, not at the next probe.
+    .watches(secrets, (s) =>
+      clusters.byIndex('secret', keyOf(s)).map((mc) => ({ name: mc.metadata.name })),
+    );
+  // The registry's informers stop with the manager.
+  mgr.addSource({
+    resource: 'memberclusters.connections',
+    start: () => {},
+    stop: () => deps.registry.close(),
+    hasSynced: () => true,
+    waitForSync: () => Promise.resolve(),
+  });
+}
+
+async function reconcile(
+  mgr: Manager,
+  clusters: Informer<MemberCluster>,
+  secrets: Informer<SecretMeta>,
+  memory: Memory,
+  deps: MemberClusterDeps,
+  req: Request,
+  ctx: ReconcileContext,
+): Promise<Result | void> {
+  const { registry } = deps;
+  const mc = clusters.get(req.name);
+  const { sources, histories } = memory;
+  if (!mc || isDeleting(mc)) {
+    sources.delete(req.name);
+    histories.delete(req.name);
+    if (registry.get(req.name)) ctx.log.info('member cluster deleted: dropping its connection');
+    await registry.remove(req.name);
+    return;
+  }
+  const interval = deps.probeIntervalMs ?? 10_000;
+  // ±10 % so that many clusters are not all probed in the same second.
+  const next = { requeueAfterMs: Math.round(interval * (0.9 + Math.random() * 0.2)) };
+  const generation = mc.metadata.generation;
+  const conditions = [...((mc.status?.conditions ?? []) as Condition[])];
+  const set = (type: string, status: Condition['status'], reason: string, message: string) =>
+    conditions.splice(
+      0,
+      conditions.length,
+      ...setCondition(conditions, { type, status, reason, message }, generation),
+    );
+  const prods = deps.prodsHosted?.(mc.metadata.name) ?? mc.status?.prods;
+
+  let conn: ClusterConnection;
+  try {
+    conn = await connect(mgr, secrets, sources, registry, mc);
+  } catch (err) {
+    if (!(err instanceof KubeconfigError)) throw err;
+    sources.delete(mc.metadata.name);
+    // Not probed: Reachable is judged afresh once a kubeconfig works.
+    const history = histories.get(mc.metadata.name) ?? historyOf(mc);
+    histories.set(mc.metadata.name, { ...history, reachable: 'Unknown' });
+    await registry.remove(mc.metadata.name);
+    const before = findCondition(mc.status?.conditions as Condition[] | undefined, 'Ready');
+    set(ConditionType.Reachable, 'Unknown', err.reason, 'not probed: no usable kubeconfig');
+    set(ConditionType.Ready, 'False', err.reason, err.message);
+    if (before?.reason !== err.reason)
+      void mgr.events.record({
+        regarding: mc,
+        type: 'Warning',
+        reason: err.reason,
+        action: 'Connect',
+        note: err.message,
+      });
+    await writeStatus(mgr, mc, { prods }, conditions);
+    return next;
+  }
+
+  const started = performance.now();
+  let result: ProbeResult | undefined;
+  let failure = '';
+  try {
+    result = await probeCluster(conn.rest, deps.probeTimeoutMs ?? 5000);
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  deps.onProbe?.(
+    mc.metadata.name,
+    result ? 'success' : 'failure',
+    (performance.now() - started) / 1000,
+  );
+
+  const prev = histories.get(mc.metadata.name) ?? historyOf(mc);
+  const judged = nextReachability(prev, result !== undefined, {
+    failuresToUnreachable: deps.failuresToUnreachable ?? 3,
+    successesToReachable: deps.successesToReachable ?? 2,
+  });
+  if (result) {
+    set(
+      ConditionType.Reachable,
+      judged.reachable,
+      Reason.ProbeSucceeded,
+      judged.reachable === 'True'
+        ? `apiserver answers (${result.kubernetesVersion})`
+        : `recovering: ${judged.consecutiveSuccesses} probe(s) in a row succeeded, ${deps.successesToReachable ?? 2} needed`,
+    );
+  } else {
+    set(
+      ConditionType.Reachable,
+      judged.reachable,
+      Reason.ProbeFailed,
+      judged.reachable === 'False'
+        ? `${judged.consecutiveFailures} probe(s) in a row failed: ${failure}`
+        : `probe failed (${judged.consecutiveFailures} in a row, unreachable after ${deps.failuresToUnreachable ?? 3}): ${failure}`,
+    );
+  }
+  histories.set(mc.metadata.name, judged);
+  registry.setReachable(mc.metadata.name, judged.reachable !== 'False');
+  // Transitions are events, except a new cluster's first success (its normal start).
+  if (
+    judged.reachable !== prev.reachable &&
+    !(prev.reachable === 'Unknown' && judged.reachable === 'True')
+  ) {
+    const up = judged.reachable === 'True';
+    if (up) ctx.log.info('member cluster reachable again');
+    else ctx.log.warn({ err: failure }, 'member cluster unreachable');
+    void mgr.events.record({
+      regarding: mc,
+      type: up ? 'Normal' : 'Warning',
+      reason: up ? Reason.ClusterReachable : Reason.ClusterUnreachable,
+      action: 'Probe',
+      note: up
+        ? `${judged.consecutiveSuccesses} probes in a row succeeded`
+        : `${judged.consecutiveFailures} probes in a row failed: ${failure}`,
+    });
+  }
+
+  // A failed probe keeps the last known version, Nodes and allocatable.
+  const observed: Partial<Status> = result
+    ? {
+        kubernetesVersion: result.kubernetesVersion,
+        nodes: result.nodes,
+        allocatable: result.allocatable,
+      }
+    : {};
+  const nodes = result?.nodes ?? mc.status?.nodes;
+  setReady(set, mc, judged.reachable, nodes);
+  await writeStatus(
+    mgr,
+    mc,
+    {
+      ...observed,
+      prods,
+      probe: {
+        lastProbeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        consecutiveFailures: judged.consecutiveFailures,
+        consecutiveSuccesses: judged.consecutiveSuccesses,
+      },
+    },
+    conditions,
+  );
+  return next;
+}
+
+/** The probe history as status last recorded it. */
+function historyOf(mc: MemberCluster): ProbeHistory {
+  const reachable = findCondition(
+    mc.status?.conditions as Condition[] | undefined,
+    ConditionType.Reachable,
+  );
+  return {
+    reachable: (reachable?.status as Reachability | undefined) ?? 'Unknown',
+    consecutiveFailures: mc.status?.probe?.consecutiveFailures ?? 0,
+    consecutiveSuccesses: mc.status?.probe?.consecutiveSuccesses ?? 0,
+  };
+}
+
+/**
+ * Ready: reachable with at least one Ready Node. A cordoned cluster stays Ready (its Prods run
+ * on; only placement avoids it) with reason Cordoned, so that "why no new Prods here" shows in
+ * the same column as health.
+ */
+function setReady(
+  set: (type: string, status: Condition['status'], reason: string, message: string) => void,
+  mc: MemberCluster,
+  reachable: Reachability,
+  nodes: Status['nodes'],
+): void {
+  if (reachable !== 'True') {
+    set(ConditionType.Ready, 'False', Reason.ProbeFailed, 'the cluster does not answer probes');
+  } else if (!nodes || nodes.ready === 0) {
+    set(
+      ConditionType.Ready,
+      'False',
+      Reason.NoReadyNodes,
+      `no Ready nodes (${nodes?.total ?? 0} in all)`,
+    );
+  } else if (mc.spec.cordoned) {
+    set(
+      ConditionType.Ready,
+      'True',
+      Reason.Cordoned,
+      `cordoned: no new Prods are placed here; ${nodes.ready}/${nodes.total} nodes Ready`,
+    );
+  } else {
+    set(
+      ConditionType.Ready,
+      'True',
+      Reason.ProbeSucceeded,
+      `${nodes.ready}/${nodes.total} nodes Ready`,
+    );
+  }
+}
+
+/**
+ * The cluster's connection from its kubeconfig Secret. The Secret is read (GET) only when its
+ * cached version differs from the one the connection was made from, or when the cache has not
+ * got it (not seen yet, or outside the manager's namespace).
+ */
+async function connect(
+  mgr: Manager,
+  secrets: Informer<SecretMeta>,
+  sources: Map<string, Source>,
+  registry: ClusterRegistry,
+  mc: MemberCluster,
+): Promise<ClusterConnection> {
+  const name = mc.metadata.name;
+  const ref = mc.spec.kubeconfigSecretRef;
+  const key = ref.key ?? DEFAULT_KUBECONFIG_KEY;
+  const where = secretRefKey(mc);
+  const cached = secrets.get(where);
+  const known = sources.get(name);
+  const existing = registry.get(name);
+  if (
+    existing &&
+    cached &&
+    known?.secret === where &&
+    known.key === key &&
+    known.resourceVersion === cached.metadata.resourceVersion
+  )
+    return existing;
+
+  let secret: SecretMeta;
+  try {
+    secret = await mgr.rest.get<SecretMeta>(secretGvr, ref.namespace, ref.name);
+  } catch (err) {
+    if (isNotFound(err))
+      throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} not found`);
+    throw err;
+  }
+  const data = secret.data?.[key];
+  if (data === undefined)
+    throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} has no key "${key}"`);
+  const text = Buffer.from(data, 'base64').toString('utf8');
+  if (!text.trim())
+    throw new KubeconfigError(Reason.KubeconfigMissing, `key "${key}" of Secret ${where} is empty`);
+  let conn: ClusterConnection;
+  try {
+    conn = registry.connect(name, text);
+  } catch (err) {
+    // parseKubeconfig's messages never quote the text.
+    const why = err instanceof Error ? err.message : String(err);
+    throw new KubeconfigError(Reason.KubeconfigInvalid, `key "${key}" of Secret ${where}: ${why}`);
+  }
+  sources.set(name, { secret: where, key, resourceVersion: secret.metadata.resourceVersion });
+  return conn;
+}
+
+async function writeStatus(
+  mgr: Manager,
+  mc: MemberCluster,
+  status: Partial<Status>,
+  conditions: Condition[],
+): Promise<void> {
+  // Unset fields are left out rather than written as undefined, which would never compare
+  // equal to what the server returns and so force a write every time.
+  const set = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined));
+  await updateStatus<Status, MemberCluster>(mgr.rest, memberClusterGvr, mc, (fresh) => ({
+    ...(fresh.status ?? {}),
+    ...set,
+    observedGeneration: mc.metadata.generation,
+    conditions,
+  }));
+}
