@@ -6,6 +6,7 @@ import { defaultLabDir } from '../../lab/src/context.js';
 import { describeLab, labDown, labUp } from '../../lab/src/lab.js';
 import { positiveInt } from './lab.js';
 import { mirrorDemo } from './demo/mirror.js';
+import { prodsDemo } from './demo/prods.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -29,7 +30,11 @@ export function demoCommand(): Command {
         // Signal handlers do not keep Node's event loop alive: without this the demo would
         // return at once and leave the lab running.
         const keepAlive = setInterval(() => {}, 60_000);
-        stopController = await mirrorDemo(state, (line) => console.log(line));
+        const say = (line: string) => console.log(line);
+        const defend = await mirrorDemo(state, say);
+        stopController = defend.stop;
+        const stopProds = await prodsDemo(state, say, defend.mgr);
+        stopController = async () => (await stopProds(), await defend.stop());
         console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
         log(`received ${await stopped}`);
         clearInterval(keepAlive);

@@ -1,13 +1,43 @@
 // Every controller kachiku runs. Each registers its informers and reconciler with the manager;
 // `kachiku controller` runs them all.
 import type { Manager } from '../runtime/manager.js';
+import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
+import { registerMemberClusters } from './membercluster/index.js';
+import { registerProdController, type ProdController } from './prod/reconciler.js';
 
 export interface ControllerRegistration {
   name: string;
   register(mgr: Manager): void;
 }
 
+// The MemberCluster and Prod controllers of one manager share its member-cluster connections.
+const shared = new WeakMap<Manager, { registry: ClusterRegistry; prods?: ProdController }>();
+function clustersOf(mgr: Manager) {
+  let entry = shared.get(mgr);
+  if (!entry) {
+    entry = { registry: new ClusterRegistry({ log: mgr.log, metrics: mgr.metrics }) };
+    shared.set(mgr, entry);
+  }
+  return entry;
+}
+
 export const controllers: ControllerRegistration[] = [
   { name: 'loadbalancermirror', register: registerMirrorController },
+  {
+    name: 'membercluster',
+    register: (mgr) => {
+      const entry = clustersOf(mgr);
+      registerMemberClusters(mgr, entry.registry, {
+        prodsHosted: (cluster) => entry.prods?.prodsHosted(cluster) ?? 0,
+      });
+    },
+  },
+  {
+    name: 'prod',
+    register: (mgr) => {
+      const entry = clustersOf(mgr);
+      entry.prods = registerProdController(mgr, { registry: entry.registry });
+    },
+  },
 ];

@@ -49,6 +49,14 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
       out,
       /www\.demo\.kachiku\.test A weight 100 → alias [^\n]*\n[^\n]*serving: nlb since/,
     );
+    // The second pillar: the member cluster registered, three Prods placed and Ready.
+    assert.match(out, /MemberCluster onprem-a: onprem, .*3\/3 nodes Ready/);
+    for (const n of [1, 2, 3])
+      assert.match(
+        out,
+        new RegExp(`shop-${n}: Ready after [\\d.]+ s in onprem-a .*web 2/2, worker 1/1`),
+      );
+    assert.match(out, /Warm-up requests answered: 60/);
     assert.match(out, /… and back:\n(.*\n){2}\s*serving: both since/);
     await sleep(2000);
     assert.equal(demo.exitCode, null, 'still running after the lab is up');

@@ -35,11 +35,14 @@ async function until<T>(
   }
 }
 
-/** Runs the scenario; returns the running controller's stop function. */
+/**
+ * Runs the scenario; returns the running controller (every kachiku controller, for the demos
+ * after this one) and its stop function.
+ */
 export async function mirrorDemo(
   lab: LabState,
   print: (line: string) => void,
-): Promise<() => Promise<void>> {
+): Promise<{ mgr: Manager; stop: () => Promise<void> }> {
   const os = lab.openstack!;
   const aws = lab.aws!;
   const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
@@ -163,9 +166,12 @@ export async function mirrorDemo(
   await showTargets();
   await dnsDemo(rest, clients, print);
   print(`See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get lbm -n ${NAMESPACE} -o wide`);
-  return async () => {
-    stop.abort();
-    await running;
-    clients.destroy();
+  return {
+    mgr,
+    stop: async () => {
+      stop.abort();
+      await running;
+      clients.destroy();
+    },
   };
 }
