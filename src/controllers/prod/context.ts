@@ -1,0 +1,74 @@
+// What every part of the Prod controller shares: the resources it works on, its dependencies,
+// and what it keeps in memory between reconciles. A leaf module, so that the parts can import
+// it without importing each other (reconciler.ts re-exports the public names).
+import type { Manager } from '../../runtime/manager.js';
+import type { Controller, Request } from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
+import type { Gvr } from '../../runtime/rest.js';
+import type { MemberCluster } from '../../api/membercluster.js';
+import type { Prod } from '../../api/prod.js';
+import type { Watched } from './watch.js';
+import type { Warm } from './warmingup.js';
+
+export const FINALIZER = 'kachiku.io/prod';
+export const prodGvr: Gvr = {
+  group: 'kachiku.io',
+  version: 'v1alpha1',
+  resource: 'prods',
+  namespaced: true,
+};
+export const memberClusterGvr: Gvr = {
+  group: 'kachiku.io',
+  version: 'v1alpha1',
+  resource: 'memberclusters',
+  namespaced: false,
+};
+
+export interface ProdDeps {
+  registry: ClusterRegistry;
+  concurrency?: number;
+  /** Timeout of one warm-up request (default 10 s). */
+  warmupTimeoutMs?: number;
+  /** First retry after failed warm-up requests; doubles up to a minute (default 2 s). */
+  warmupRetryMs?: number;
+  /** A Prod is looked at again this often even without an event (default 10 min). */
+  resyncMs?: number;
+  /** How long a reconcile waits for a new connection's informers to list (default 15 s). */
+  syncTimeoutMs?: number;
+}
+
+export interface ProdEnv {
+  mgr: Manager;
+  deps: ProdDeps;
+  registry: ClusterRegistry;
+  ctl: Controller;
+  resyncMs: number;
+  prods: Informer<Prod>;
+  clusters: Informer<MemberCluster>;
+  /** Placements not yet seen back in the cache, so that Prods created together spread. */
+  choices: Map<string, string>;
+  /** The last object this controller wrote per key, to notice a stale cache. */
+  written: Map<string, Prod>;
+  /** Warm-up progress per key. */
+  warm: Map<string, Warm>;
+  /** When manifests were last applied per key, and what they were. */
+  manifestsApplied: Map<string, { hash: string; at: number }>;
+  /** The member-cluster informers of each connection, made once. */
+  attached: WeakMap<ClusterConnection, Watched>;
+}
+
+export const clusterOf = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
+
+export function keyOf(p: Prod): Request {
+  return { namespace: p.metadata.namespace, name: p.metadata.name };
+}
+
+export function remember(env: ProdEnv, key: string, p: Prod): Prod {
+  env.written.set(key, p);
+  return p;
+}
+
+export function forget(env: ProdEnv, key: string): void {
+  for (const m of [env.choices, env.written, env.warm, env.manifestsApplied]) m.delete(key);
+}

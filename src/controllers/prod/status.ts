@@ -1,0 +1,70 @@
+// The status a reconcile builds (Draft), the early stop that becomes its Ready condition (Stop),
+// and the write that records it, with an event for each phase change.
+import { setCondition, type Condition } from '../../runtime/conditions.js';
+import { updateStatus } from '../../runtime/objects.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import type { Prod, ProdPhase, ProdStatus } from '../../api/prod.js';
+import { prodGvr, remember, type ProdEnv } from './context.js';
+
+/** A reconcile that stops early for a reason worth a condition (not a crash). */
+export class Stop extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly requeueAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The status a reconcile builds, written once (or twice around a long warm-up). */
+export class Draft {
+  conditions: Condition[];
+  fields: Partial<ProdStatus> = {};
+  phase: ProdPhase;
+
+  constructor(public prod: Prod) {
+    this.conditions = [...((prod.status?.conditions ?? []) as Condition[])];
+    this.phase = prod.status?.phase ?? 'Pending';
+  }
+
+  set(type: string, status: Condition['status'], reason: string, message: string): void {
+    this.conditions = setCondition(
+      this.conditions,
+      { type, status, reason, message },
+      this.prod.metadata.generation,
+    );
+  }
+}
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Writes the draft (nothing when it equals what is stored) and remembers the result. */
+export async function writeStatus(env: ProdEnv, key: string, draft: Draft): Promise<Prod> {
+  const { prod } = draft;
+  const old = prod.status?.phase;
+  const moved = old !== draft.phase;
+  const updated = await updateStatus<ProdStatus, Prod>(env.mgr.rest, prodGvr, prod, (fresh) => {
+    const st = fresh.status ?? {};
+    return {
+      ...st,
+      ...draft.fields,
+      observedGeneration: prod.metadata.generation,
+      phase: draft.phase,
+      phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : now(),
+      conditions: draft.conditions,
+    };
+  });
+  if (moved) {
+    const ready = draft.conditions.find((c) => c.type === ConditionType.Ready);
+    void env.mgr.events.record({
+      regarding: prod,
+      type: ready?.reason === Reason.WarmupFailed ? 'Warning' : 'Normal',
+      reason: draft.phase,
+      action: 'Lifecycle',
+      note: `${old ?? 'new'} → ${draft.phase}${ready?.message ? `: ${ready.message}` : ''}`,
+    });
+  }
+  return remember(env, key, updated);
+}
