@@ -3,9 +3,16 @@
 // allocatable, Prods hosted, Ready and Reachable). Reachability is judged with hysteresis
 // (probe.ts) and handed to the registry, which Prods and other users read.
 //
+// The status is not written after every probe: a healthy cluster would cost a write, and a
+// watch event to every MemberCluster informer, each interval just for a newer lastProbeTime.
+// It is written when something changed, while Reachable is counting, and at least once a
+// minute so that lastProbeTime still shows the prober alive (probeWriteDue). Between writes the
+// probe counters live in memory only.
+//
 // No finalizer: the only thing made for a MemberCluster is the in-memory connection, and the
 // informer reports every deletion (a relist catches one missed while disconnected), so the
 // reconcile that finds the object gone drops the connection reliably.
+import { isDeepStrictEqual } from 'node:util';
 import type { Manager } from '../../runtime/manager.js';
 import {
   generationChanged,
@@ -36,6 +43,8 @@ export const memberClusterGvr: Gvr = {
 };
 export const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
+/** A steady cluster's status is rewritten this often, to refresh status.probe.lastProbeTime. */
+export const PROBE_RECORD_MAX_AGE_MS = 60_000;
 
 export interface MemberClusterDeps {
   registry: ClusterRegistry;
@@ -114,7 +123,7 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
       concurrency: 4,
       reconcile: (req, ctx) => reconcile(mgr, clusters, secrets, memory, deps, req, ctx),
     })
-    // Spec and deletion changes only: the status written after each probe must not trigger
+    // Spec and deletion changes only: the status written after a probe must not trigger
     // another probe; requeueAfter keeps the interval.
     .for(clusters, generationChanged)
     // A kubeconfig Secret added or fixed is picked up at once, not at the next probe.
@@ -257,21 +266,47 @@ async function reconcile(
     : {};
   const nodes = result?.nodes ?? mc.status?.nodes;
   setReady(set, mc, judged.reachable, nodes);
-  await writeStatus(
-    mgr,
-    mc,
-    {
-      ...observed,
-      prods,
-      probe: {
-        lastProbeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        consecutiveFailures: judged.consecutiveFailures,
-        consecutiveSuccesses: judged.consecutiveSuccesses,
-      },
+  const status: Partial<Status> = {
+    ...observed,
+    prods,
+    probe: {
+      lastProbeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      consecutiveFailures: judged.consecutiveFailures,
+      consecutiveSuccesses: judged.consecutiveSuccesses,
     },
-    conditions,
-  );
+  };
+  if (probeWriteDue(mc, status, conditions, deps.successesToReachable ?? 2))
+    await writeStatus(mgr, mc, status, conditions);
   return next;
+}
+
+/**
+ * Whether a probe's status is worth writing: a condition (status, reason, message, generation)
+ * or kubernetesVersion, nodes, allocatable or prods changed; Reachable is counting now or was in
+ * the stored status (failures > 0, or successes below the recovery threshold, which follows a
+ * failure or the start), so that status never rests mid-count; or the stored lastProbeTime is
+ * PROBE_RECORD_MAX_AGE_MS old. Judged against the cache: one that does not show the last write
+ * yet costs at most one write more.
+ */
+export function probeWriteDue(
+  mc: MemberCluster,
+  status: Partial<Status>,
+  conditions: Condition[],
+  successesToReachable: number,
+  now = Date.now(),
+): boolean {
+  const stored = mc.status;
+  if (!stored || stored.observedGeneration !== mc.metadata.generation) return true;
+  if (!isDeepStrictEqual(conditions, stored.conditions ?? [])) return true;
+  const facts = ['kubernetesVersion', 'nodes', 'allocatable', 'prods'] as const;
+  // A fact left out (a failed probe keeps the last known one) is no change.
+  if (facts.some((f) => status[f] !== undefined && !isDeepStrictEqual(status[f], stored[f])))
+    return true;
+  const counting = (p: Status['probe']) =>
+    !p || p.consecutiveFailures > 0 || p.consecutiveSuccesses < successesToReachable;
+  if (counting(status.probe) || counting(stored.probe)) return true;
+  const last = Date.parse(stored.probe?.lastProbeTime ?? '');
+  return Number.isNaN(last) || now - last >= PROBE_RECORD_MAX_AGE_MS;
 }
 
 /** The probe history as status last recorded it. */
