@@ -53,19 +53,7 @@ let stop: () => Promise<void>;
 /** Every Route 53 write the controller sent, by operation. */
 const writes: string[] = [];
 
-before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'dns');
-  zoneName = `${ns}.example.com`;
-  const zone = await r53.send(
-    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
-  );
-  zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-  lbId = await octavia.loadBalancer(`dns-${randomUUID().slice(0, 6)}`);
-  const l = await octavia.listener(lbId, 'TCP', 443);
-  const p = await octavia.pool(lbId, l, 'TCP');
-  await octavia.member(lbId, p, { address: '192.168.30.1', protocol_port: 443 });
-
+function startController(): void {
   mgr = new Manager({
     config,
     namespace: ns,
@@ -84,6 +72,22 @@ before(async () => {
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
   stop = () => (ctl.abort(), running);
+}
+
+before(async () => {
+  await applyCrds(config);
+  ns = await testNamespace(rest, 'dns');
+  zoneName = `${ns}.example.com`;
+  const zone = await r53.send(
+    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
+  );
+  zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  lbId = await octavia.loadBalancer(`dns-${randomUUID().slice(0, 6)}`);
+  const l = await octavia.listener(lbId, 'TCP', 443);
+  const p = await octavia.pool(lbId, l, 'TCP');
+  await octavia.member(lbId, p, { address: '192.168.30.1', protocol_port: 443 });
+
+  startController();
 });
 after(async () => {
   await stop();
@@ -262,6 +266,27 @@ test('route53 mode: weighted records and health checks exactly as specified', as
   const before = writes.length;
   await sleep(11_000);
   assert.deepEqual(writes.slice(before), []);
+});
+
+test('a restarted controller adopts its records and health checks: no new ones, no writes', async () => {
+  const m = await getMirror('web');
+  const ids = (await healthChecksOf(m)).map((h) => h.Id).sort();
+  await stop();
+  const before = writes.length;
+  startController();
+  // The new controller's first sync reads Route 53 in full (it remembers nothing).
+  await until(
+    'a sync by the new controller',
+    async () => {
+      const now = await getMirror('web');
+      return now.status?.lastSyncTime !== m.status?.lastSyncTime ? true : undefined;
+    },
+    30_000,
+    250,
+  );
+  await sleep(6_000);
+  assert.deepEqual(writes.slice(before), []);
+  assert.deepEqual((await healthChecksOf(m)).map((h) => h.Id).sort(), ids);
 });
 
 test('weights changed through the spec; health checks kept', async () => {
