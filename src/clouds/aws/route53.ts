@@ -279,6 +279,67 @@ export async function changeRecords(
   );
 }
 
+type ChangeFn = (zoneId: string, changes: RecordChange[], comment: string) => Promise<void>;
+
+/**
+ * Joins record changes to one zone: changes asked for while an earlier call to that zone is in
+ * flight (or waiting for a rate-limit token) go out together in the next call, up to Route 53's
+ * 1000 changes. Route 53 takes five requests a second per account, so a hundred mirrors
+ * failing over at once would otherwise queue for 20 s. A batch is atomic: one Route 53 refuses
+ * is sent again caller by caller, so each caller gets its own answer.
+ */
+export function changeBatcher(send: ChangeFn): ChangeFn {
+  interface Pending {
+    changes: RecordChange[];
+    comment: string;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }
+  const queues = new Map<string, Pending[]>();
+  async function drain(zoneId: string, queue: Pending[]): Promise<void> {
+    while (queue.length > 0) {
+      const batch: Pending[] = [];
+      let size = 0;
+      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.changes.length <= 1000)) {
+        size += queue[0]!.changes.length;
+        batch.push(queue.shift()!);
+      }
+      const one = async (p: Pending) => {
+        try {
+          await send(zoneId, p.changes, p.comment);
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      };
+      if (batch.length === 1) {
+        await one(batch[0]!);
+        continue;
+      }
+      try {
+        await send(
+          zoneId,
+          batch.flatMap((p) => p.changes),
+          `kachiku: ${batch.length} change sets`,
+        );
+        for (const p of batch) p.resolve();
+      } catch {
+        for (const p of batch) await one(p);
+      }
+    }
+    queues.delete(zoneId);
+  }
+  return (zoneId, changes, comment) =>
+    new Promise<void>((resolve, reject) => {
+      if (changes.length === 0) return resolve();
+      let queue = queues.get(zoneId);
+      const idle = !queue;
+      if (!queue) queues.set(zoneId, (queue = []));
+      queue.push({ changes, comment, resolve, reject });
+      if (idle) void drain(zoneId, queue);
+    });
+}
+
 export function sameRecord(a: WeightedRecord, b: WeightedRecord): boolean {
   return (
     a.name === b.name &&

@@ -102,6 +102,10 @@ export function realMirrorClouds(
 }
 
 function dnsApi(client: AwsClients['route53']): DnsApi {
+  // One batcher per account and region, shared by every mirror using them.
+  const changeRecords = route53.changeBatcher((zoneId, changes, comment) =>
+    route53.changeRecords(client, zoneId, changes, comment),
+  );
   return {
     findHostedZone: (by) => route53.findHostedZone(client, by),
     listHealthChecks: (prefix) => route53.listHealthChecks(client, prefix),
@@ -109,8 +113,7 @@ function dnsApi(client: AwsClients['route53']): DnsApi {
     deleteHealthCheck: (id) => route53.deleteHealthCheck(client, id),
     healthCheckState: (id) => route53.healthCheckState(client, id),
     recordsAt: (zoneId, name) => route53.recordsAt(client, zoneId, name),
-    changeRecords: (zoneId, changes, comment) =>
-      route53.changeRecords(client, zoneId, changes, comment),
+    changeRecords,
   };
 }
 

@@ -138,7 +138,9 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
   const controller = mgr
     .controller({
       name: 'loadbalancermirror',
-      concurrency: 4,
+      // A sync mostly waits on Octavia and AWS; 8 at once also lets Route 53 changes of many
+      // mirrors failing over together join into few batches.
+      concurrency: 8,
       reconcile: (req, ctx) => reconcile(mgr, mirrors, memory, deps, req, ctx),
     })
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
