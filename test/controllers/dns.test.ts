@@ -457,6 +457,14 @@ test('controller mode: a side that stops answering gets weight 0 within the boun
     assert.equal(condition(m, 'Degraded')?.reason, 'SideUnhealthy');
     assert.match(m.status!.dns!.lastFailover!.reason, /octavia side fails/);
 
+    // A controller restarted during the failover neither undoes it nor writes anything.
+    const writesBefore = writes.length;
+    await stop();
+    startController();
+    await sleep(8_000);
+    assert.equal(await weightsAt(`www.${zoneName}`), 'octavia 0, nlb 10');
+    assert.deepEqual(writes.slice(writesBefore), []);
+
     t = Date.now();
     await octaviaSide.start();
     await until(

@@ -114,6 +114,11 @@ test('controller mode: an unhealthy side gets 0, never both 0, both down leaves 
     );
   assert.deepEqual(ctl('Healthy', 'Healthy').weights, { octavia: 90, nlb: 10 });
   assert.deepEqual(ctl('Unknown', 'Healthy').weights, { octavia: 90, nlb: 10 });
+  // Not yet known, with weights already in Route 53 (a restart): those stay.
+  assert.deepEqual(ctl('Unknown', 'Unknown', undefined, { octavia: 0, nlb: 10 }).weights, {
+    octavia: 0,
+    nlb: 10,
+  });
   assert.deepEqual(ctl('Unhealthy', 'Healthy').weights, { octavia: 0, nlb: 10 });
   assert.equal(ctl('Unhealthy', 'Healthy').note?.reason, 'SideUnhealthy');
   assert.deepEqual(ctl('Healthy', 'Unhealthy').weights, { octavia: 90, nlb: 0 });

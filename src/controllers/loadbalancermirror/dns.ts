@@ -121,6 +121,15 @@ export function effectiveWeights(input: DnsInput): Pick<DnsPlan, 'weights' | 'no
   const spec = defaultWeights(input.spec);
   if (input.spec.failoverMode !== 'controller' || !input.probes) return { weights: spec };
   const down = (s: Side) => input.probes![s] === 'Unhealthy';
+  // Probes not yet conclusive (a restarted controller, a retargeted probe): keep what Route 53
+  // has, so that a restart neither undoes a failover nor flaps.
+  const current = input.current ?? {};
+  if (
+    SIDES.some((s) => input.probes![s] === 'Unknown') &&
+    current.octavia !== undefined &&
+    current.nlb !== undefined
+  )
+    return { weights: { octavia: current.octavia, nlb: current.nlb } };
   if (down('octavia') && down('nlb'))
     return {
       weights: { ...spec, ...input.current },

@@ -85,10 +85,12 @@ export class Prober {
       loop.failures++;
       loop.successes = 0;
     }
+    // A side not yet judged is healthy at its first success (as a new Route 53 check starts
+    // healthy); after that, `threshold` results in a row change its state.
     const next: HealthState =
       loop.failures >= target.threshold
         ? 'Unhealthy'
-        : loop.successes >= target.threshold
+        : loop.successes >= target.threshold || (ok && loop.health.state === 'Unknown')
           ? 'Healthy'
           : loop.health.state;
     if (next !== loop.health.state) {
