@@ -122,16 +122,22 @@ export class Rest {
     init.headers = headers;
     const res = await fetch(url.toString(), init);
     const text = await res.text();
-    const body = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {
-      const status = (body ?? {}) as { reason?: string; message?: string };
+      // A Status object, usually; but an unknown API group gets a plain-text "404 page not
+      // found", which must still be a 404 to the caller.
+      let status: { reason?: string; message?: string } = {};
+      try {
+        status = (text ? JSON.parse(text) : {}) as typeof status;
+      } catch {
+        status = { message: `${method} ${path}: ${res.status} ${text.trim().slice(0, 200)}` };
+      }
       throw new ApiError(
         res.status,
         status.reason ?? res.statusText,
         status.message ?? `${method} ${path}: ${res.status}`,
       );
     }
-    return body as T;
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   get<T extends KubeObject>(
