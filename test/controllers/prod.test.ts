@@ -238,6 +238,7 @@ test('a Prod with two components is provisioned, warmed up and Ready in its clus
   ]);
   assert.deepEqual(st.requests, { cpu: '1500m', memory: '1280Mi' });
   assert.deepEqual(st.endpoints, [{ component: 'web', address: `web.prod-${two}.svc:8080` }]);
+  assert.ok(!('usage' in st), 'no usage where the member cluster serves no metrics API');
   assert.equal(condition(ready, 'ClusterUnreachable')?.status, 'False');
   assert.equal(condition(ready, 'Degraded')?.status, 'False');
 

@@ -68,6 +68,7 @@ async function drain(
   draft.phase = 'Retired';
   draft.fields.components = [];
   draft.fields.endpoints = [];
+  draft.fields.usage = undefined;
   draft.set(
     ConditionType.Ready,
     'False',

@@ -1,21 +1,27 @@
-// Status from what the member cluster shows (components, requests, endpoints), and the lifecycle
-// step it allows: Provisioning while rolling out, then the warm-up (warmingup.ts), then Ready;
-// once warmed at a version, Ready and Degraded follow the components.
+// Status from what the member cluster shows (components, requests, endpoints, usage), and the
+// lifecycle step it allows: Provisioning while rolling out, then the warm-up (warmingup.ts), then
+// Ready; once warmed at a version, Ready and Degraded follow the components.
 import { requestKey, type ReconcileContext, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { KubeObject } from '../../runtime/rest.js';
+import type { ClusterConnection } from '../../runtime/clusters.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { deploymentGvr, ownerOf, type Rendered } from './render.js';
 import { endpoints, observeComponents, requested, type Deployment } from './observe.js';
 import type { ProdEnv } from './context.js';
 import type { Watched } from './watch.js';
-import { writeStatus, type Draft } from './status.js';
+import { errorMessage, writeStatus, type Draft } from './status.js';
 import { warmUp } from './warmingup.js';
+import { usageReader } from './usage.js';
+
+/** Metrics API discovery answers, per connection. */
+const readUsage = usageReader();
 
 export async function progress(
   env: ProdEnv,
   key: string,
   draft: Draft,
+  conn: ClusterConnection,
   w: Watched,
   rendered: Rendered,
   ctx: ReconcileContext,
@@ -38,6 +44,9 @@ export async function progress(
     rendered.namespace,
     mine(w.services, rendered.namespace, key),
   );
+  // Usage once the stack runs (WarmingUp, Ready): refreshed whenever the Prod reconciles.
+  if (prod.status?.version === spec.version || obs.rolledOut)
+    await observeUsage(draft, conn, rendered.namespace, ctx);
   const resync = { requeueAfterMs: Math.round(env.resyncMs * (0.9 + Math.random() * 0.2)) };
   const list = (cs: typeof obs.components) =>
     cs.map((c) => `${c.name} ${c.ready}/${c.desired}`).join(', ');
@@ -87,6 +96,30 @@ export async function progress(
   }
   // Every component Available at this version.
   return warmUp(env, key, draft, ctx, resync);
+}
+
+/**
+ * status.usage from the metrics API: left out where the cluster does not serve it; left as it
+ * was when reading fails (never a reason to fail or requeue the reconcile).
+ */
+async function observeUsage(
+  draft: Draft,
+  conn: ClusterConnection,
+  namespace: string,
+  ctx: ReconcileContext,
+): Promise<void> {
+  try {
+    draft.fields.usage = await readUsage(
+      conn,
+      (path) => conn.rest.request('GET', path, { timeoutMs: 10_000 }),
+      namespace,
+    );
+  } catch (err) {
+    ctx.log.debug(
+      { cluster: conn.name, namespace, err: errorMessage(err) },
+      'pod metrics not read; usage left as it was',
+    );
+  }
 }
 
 /** The Prod's own objects of one informer in its namespace, by name. */

@@ -193,5 +193,5 @@ async function run(
 
   await applyAll(env, key, conn, w, rendered, ctx);
   await prune(key, conn, w, rendered, ctx);
-  return progress(env, key, draft, w, rendered, ctx);
+  return progress(env, key, draft, conn, w, rendered, ctx);
 }

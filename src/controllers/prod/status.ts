@@ -40,14 +40,17 @@ export class Draft {
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Writes the draft (nothing when it equals what is stored) and remembers the result. */
+/**
+ * Writes the draft (nothing when it equals what is stored) and remembers the result. Fields the
+ * draft does not set keep their stored value; fields it sets to undefined are removed.
+ */
 export async function writeStatus(env: ProdEnv, key: string, draft: Draft): Promise<Prod> {
   const { prod } = draft;
   const old = prod.status?.phase;
   const moved = old !== draft.phase;
   const updated = await updateStatus<ProdStatus, Prod>(env.mgr.rest, prodGvr, prod, (fresh) => {
     const st = fresh.status ?? {};
-    return {
+    const status: ProdStatus = {
       ...st,
       ...draft.fields,
       observedGeneration: prod.metadata.generation,
@@ -55,6 +58,10 @@ export async function writeStatus(env: ProdEnv, key: string, draft: Draft): Prom
       phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : now(),
       conditions: draft.conditions,
     };
+    // A draft field set to undefined is left out (and an unchanged status is not written again).
+    for (const k of Object.keys(status) as (keyof ProdStatus)[])
+      if (status[k] === undefined) delete status[k];
+    return status;
   });
   if (moved) {
     const ready = draft.conditions.find((c) => c.type === ConditionType.Ready);
