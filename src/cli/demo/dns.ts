@@ -7,20 +7,11 @@ import type { AwsClients } from '../../clouds/aws/clients.js';
 import { recordsAt } from '../../clouds/aws/route53.js';
 import type { DnsSpec, LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { mirrorGvr } from '../../controllers/loadbalancermirror/reconciler.js';
+import { until } from './until.js';
 
 const NAMESPACE = 'demo';
 const ZONE = 'demo.kachiku.test';
 const RECORD = `www.${ZONE}`;
-
-async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function dnsDemo(
   rest: Rest,
@@ -51,13 +42,17 @@ export async function dnsDemo(
       [{ op: 'add', path: '/spec/dns', value: dns }],
       'json',
     );
-    return until(async () => {
-      const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, 'web');
-      const c = m.status?.conditions?.find((c) => c.type === 'DNSSynced');
-      return c?.status === 'True' && (c.observedGeneration ?? 0) >= (m0.metadata.generation ?? 0)
-        ? m
-        : undefined;
-    }, what);
+    return until(
+      async () => {
+        const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, 'web');
+        const c = m.status?.conditions?.find((c) => c.type === 'DNSSynced');
+        return c?.status === 'True' && (c.observedGeneration ?? 0) >= (m0.metadata.generation ?? 0)
+          ? m
+          : undefined;
+      },
+      60_000,
+      what,
+    );
   };
   const show = async (m: LoadBalancerMirror) => {
     const records = await recordsAt(aws.route53, zoneId, RECORD);

@@ -17,23 +17,10 @@ import type { LabState } from '../../../lab/src/state.js';
 import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
+import { until } from './until.js';
 
 const NAMESPACE = 'demo';
 const namespaceGvr: Gvr = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
-
-async function until<T>(
-  f: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /**
  * Runs the scenario; returns the running controller (every kachiku controller, for the demos

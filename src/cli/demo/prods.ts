@@ -18,25 +18,12 @@ import { memberClusterGvr } from '../../controllers/membercluster/reconciler.js'
 import { prodGvr, registerProdController } from '../../controllers/prod/reconciler.js';
 import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
+import { until } from './until.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
 const namespaceGvr: Gvr = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
 const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
-
-async function until<T>(
-  f: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const ignoreExists = (e: unknown) => {
   if (!isAlreadyExists(e)) throw e;
