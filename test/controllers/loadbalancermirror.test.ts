@@ -20,7 +20,7 @@ import {
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type Gvr } from '../../src/runtime/rest.js';
+import { Rest, isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { applyCrds } from '../../src/cli/crds.js';
 import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
@@ -282,6 +282,35 @@ test('an Octavia load balancer becomes an NLB with the right listeners, target g
     await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
   ).Listeners!;
   assert.deepEqual(listeners.map((l) => `${l.Protocol}:${l.Port}`).sort(), ['TCP:5432', 'TCP:80']);
+});
+
+test('each AWS change made for the mirror is an event on it', async () => {
+  const eventsGvr: Gvr = {
+    group: 'events.k8s.io',
+    version: 'v1',
+    resource: 'events',
+    namespaced: true,
+  };
+  const reasons = await until(
+    'events',
+    async () => {
+      const list = await rest.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(
+        eventsGvr,
+        ns,
+      );
+      const seen = new Set(
+        list.items.filter((e) => e.regarding?.name === 'web').map((e) => e.reason ?? ''),
+      );
+      return ['CreateLoadBalancer', 'CreateTargetGroup', 'RegisterTargets', 'CreateListener'].every(
+        (r) => seen.has(r),
+      )
+        ? seen
+        : undefined;
+    },
+    10_000,
+    250,
+  );
+  assert.ok(reasons.size >= 4);
 });
 
 test('in sync: a further sync sends nothing to AWS', async () => {
