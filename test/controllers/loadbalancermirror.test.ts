@@ -313,6 +313,25 @@ test('each AWS change made for the mirror is an event on it', async () => {
   assert.ok(reasons.size >= 4);
 });
 
+test('each OpenStack call reaches the metrics hook once', async () => {
+  const seen = new Map<string, number>();
+  const clouds = realMirrorClouds(rest, {
+    octavia: (op) => seen.set(op, (seen.get(op) ?? 0) + 1),
+  });
+  const client = await clouds.octavia(mirrorOf('count', lbId));
+  await client.getTree(lbId);
+  // A new session's token, then the shared load balancer: its listeners, its two pools, each
+  // with members and a health monitor.
+  assert.deepEqual(Object.fromEntries(seen), {
+    authenticate: 1,
+    getLoadBalancer: 1,
+    listListeners: 1,
+    listPools: 1,
+    listMembers: 2,
+    getHealthMonitor: 2,
+  });
+});
+
 test('in sync: a further sync sends nothing to AWS', async () => {
   const before = sent.length;
   const m0 = await getMirror('web');

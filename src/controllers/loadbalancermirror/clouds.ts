@@ -62,9 +62,9 @@ export function realMirrorClouds(
       const key = hash(cloud);
       let client = octaviaClients.get(key);
       if (!client) {
-        client = createOctaviaClient(createSession(cloud, { onCall: hooks.octavia }), {
-          onCall: hooks.octavia,
-        });
+        // The session reports every HTTP exchange (Keystone's too, and each retry), so the
+        // client is given no hook of its own: with both, every Octavia call counted twice.
+        client = createOctaviaClient(createSession(cloud, { onCall: hooks.octavia }));
         octaviaClients.set(key, client);
       }
       return client;
