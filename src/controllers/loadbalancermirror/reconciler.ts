@@ -146,6 +146,14 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
     // each sync) must not trigger another sync; requeueAfter keeps the interval.
     .for(mirrors, generationChanged);
+  // The probes stop with the manager (shutdown, or leadership lost).
+  mgr.addSource({
+    resource: 'loadbalancermirrors.probes',
+    start: () => {},
+    stop: async () => memory.prober.stopAll(),
+    hasSynced: () => true,
+    waitForSync: () => Promise.resolve(),
+  });
 }
 
 async function reconcile(
