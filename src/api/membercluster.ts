@@ -64,7 +64,7 @@ export const MemberClusterStatus = Type.Object({
       },
       {
         description:
-          'probe history: Reachable turns False after N failures in a row and True after M successes',
+          'probe history: Reachable turns False after N failures in a row and True after M successes; while nothing changes it is written at most once a minute',
       },
     ),
   ),
