@@ -1,39 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  formatBytes,
-  formatCpu,
-  nextReachability,
-  parseQuantity,
-  summarizeNodes,
-  type Node,
-  type ProbeHistory,
-} from './probe.js';
-
-test('parseQuantity: SI, binary and exponent suffixes', () => {
-  const cases: [string | number, number][] = [
-    ['16', 16],
-    ['500m', 0.5],
-    ['1.5', 1.5],
-    ['64Gi', 64 * 2 ** 30],
-    ['128974848', 128974848],
-    ['129e6', 129e6],
-    ['123Mi', 123 * 2 ** 20],
-    ['1k', 1000],
-    ['.5', 0.5],
-    [4, 4],
-  ];
-  for (const [q, want] of cases) assert.equal(parseQuantity(q), want, String(q));
-  assert.throws(() => parseQuantity('12 cores'), /not a quantity/);
-});
-
-test('formatCpu and formatBytes write what Kubernetes would', () => {
-  assert.equal(formatCpu(48_000), '48');
-  assert.equal(formatCpu(1_500), '1500m');
-  assert.equal(formatBytes(192 * 2 ** 30), '192Gi');
-  assert.equal(formatBytes(1536 * 2 ** 20), '1536Mi');
-  assert.equal(formatBytes(1000), '1000');
-});
+import { nextReachability, summarizeNodes, type Node, type ProbeHistory } from './probe.js';
 
 const node = (ready: boolean, cpu?: string, memory?: string): Node => ({
   metadata: { name: 'n' },

@@ -3,6 +3,7 @@
 // into Reachable True/False.
 import { ApiError, resourcePath, type Gvr, type KubeList, type Rest } from '../../runtime/rest.js';
 import type { KubeObject } from '../../runtime/rest.js';
+import { formatCpu, formatMemory, parseQuantity } from '../../runtime/quantity.js';
 
 export const nodeGvr: Gvr = { group: '', version: 'v1', resource: 'nodes', namespaced: false };
 
@@ -90,63 +91,14 @@ export function summarizeNodes(nodes: readonly Node[]): NodeSummary {
   return {
     nodes: { ready: ready.length, total: nodes.length },
     allocatable: {
-      ...(hasCpu && { cpu: formatCpu(millicores) }),
-      ...(hasMemory && { memory: formatBytes(bytes) }),
+      ...(hasCpu && { cpu: formatCpu(millicores / 1000) }),
+      ...(hasMemory && { memory: formatMemory(bytes) }),
     },
   };
 }
 
 /** Rounds up as Kubernetes does, ignoring binary floating-point noise (0.1 * 1000). */
 const ceil = (x: number) => Math.ceil(Number(x.toPrecision(15)));
-
-const SUFFIX: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/**
- * A Kubernetes resource quantity as a number of base units ("500m" → 0.5, "2Gi" → 2147483648).
- * client-node keeps its quantityToScalar internal (not exported), and the grammar is small.
- * A double is exact for any realistic node's CPU and memory.
- */
-export function parseQuantity(q: string | number): number {
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|([KMGTPE]i|[numkMGTPE])?)$/.exec(
-    q.trim(),
-  );
-  if (!m) throw new Error(`not a quantity: ${JSON.stringify(q)}`);
-  const value = Number(m[1]);
-  if (m[2]) return value * 10 ** Number(m[2].slice(1));
-  return value * (SUFFIX[m[3] ?? ''] ?? 1);
-}
-
-/** Millicores as Kubernetes writes them: whole cores without a suffix, else "m". */
-export function formatCpu(millicores: number): string {
-  return millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`;
-}
-
-/** Bytes with the largest binary suffix that divides them exactly ("64Gi", "1536Mi"). */
-export function formatBytes(bytes: number): string {
-  for (const suffix of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) {
-    const unit = SUFFIX[suffix]!;
-    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
-  }
-  return String(bytes);
-}
 
 export type Reachability = 'True' | 'False' | 'Unknown';
 

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProdSpec } from '../../api/prod.js';
 import { covers, endpoints, observeComponents, requested, type Deployment } from './observe.js';
-import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
 
 const spec: ProdSpec = {
   app: 'shop',
@@ -163,19 +162,4 @@ test('covers: server defaults do not count, changes by hand do', () => {
   assert.equal(covers({ spec: { ...observed.spec, ports: [] } }, desired), false);
   assert.equal(covers(undefined, desired), false);
   assert.equal(covers({ spec: { replicas: 2, ports: [{ port: 80 }] } }, desired), false);
-});
-
-test('quantities parse and format as Kubernetes writes them', () => {
-  assert.equal(parseQuantity('250m'), 0.25);
-  assert.equal(parseQuantity('1.5'), 1.5);
-  assert.equal(parseQuantity(2), 2);
-  assert.equal(parseQuantity('1Gi'), 2 ** 30);
-  assert.equal(parseQuantity('1e3'), 1000);
-  assert.equal(parseQuantity('2k'), 2000);
-  assert.throws(() => parseQuantity('1 GB'), /bad quantity/);
-  assert.equal(formatCpu(1.5), '1500m');
-  assert.equal(formatCpu(3), '3');
-  assert.equal(formatMemory(1.5 * 2 ** 30), '1536Mi');
-  assert.equal(formatMemory(2 ** 31), '2Gi');
-  assert.equal(formatMemory(1000), '1000');
 });

@@ -3,7 +3,7 @@
 // answers; and whether an observed object already holds what kachiku would apply. Pure.
 import type { ProdSpec, ProdStatus } from '../../api/prod.js';
 import type { KubeObject } from '../../runtime/rest.js';
-import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
+import { formatCpu, formatMemory, parseQuantity } from '../../runtime/quantity.js';
 
 export interface Deployment extends KubeObject {
   spec?: {

@@ -39,7 +39,7 @@ test('no pods, or pods without containers, use nothing', () => {
 });
 
 test('a malformed quantity throws', () => {
-  assert.throws(() => sumUsage([pod({ cpu: 'lots' })]), /bad quantity/);
+  assert.throws(() => sumUsage([pod({ cpu: 'lots' })]), /not a quantity: "lots"/);
 });
 
 /** A fake member cluster: answers by path, 404 for anything else; records the paths asked. */

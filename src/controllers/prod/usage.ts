@@ -6,7 +6,7 @@
 // reconcile. No I/O of its own: requests go through the `Get` it is given.
 import { isNotFound } from '../../runtime/rest.js';
 import type { ProdStatus } from '../../api/prod.js';
-import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
+import { formatCpu, formatMemory, parseQuantity } from '../../runtime/quantity.js';
 
 export const METRICS_GROUP = 'metrics.k8s.io';
 export const METRICS_VERSION = 'v1beta1';

@@ -1,6 +1,7 @@
-// Kubernetes resource quantities ("250m", "1.5", "512Mi", "1e3"), enough to add up what a Prod
-// requests: parsed to a number of base units, summed, and written back in Kubernetes' style.
-// Pure.
+// Kubernetes resource quantities ("250m", "1.5", "512Mi", "1e3"): parsed to a number of base
+// units, so that requests, usage and allocatable can be summed, and written back in Kubernetes'
+// style. client-node keeps its quantityToScalar internal (not exported), and the grammar is
+// small; a double is exact for any realistic CPU and memory. Pure.
 
 const BINARY: Record<string, number> = {
   Ki: 2 ** 10,
@@ -29,7 +30,7 @@ export function parseQuantity(q: string | number): number {
   const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/.exec(
     q.trim(),
   );
-  if (!m) throw new Error(`bad quantity "${q}"`);
+  if (!m) throw new Error(`not a quantity: ${JSON.stringify(q)}`);
   const n = Number(m[1]);
   const suffix = m[2] ?? '';
   if (suffix in BINARY) return n * (BINARY[suffix] as number);
