@@ -9,76 +9,36 @@
 // (KACHIKU_LAB_DIR); bench/run.sh starts one.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { Manager } from '../src/runtime/manager.js';
-import { Rest, isAlreadyExists, type Gvr } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
 import { mapLimit } from '../src/runtime/concurrency.js';
 import { applyCrds } from '../src/cli/crds.js';
+import { benchLab, ensureNamespace, pct } from './support.js';
 import type { DnsSpec, LoadBalancerMirror } from '../src/api/loadbalancermirror.js';
 import {
   mirrorGvr,
   registerLoadBalancerMirror,
 } from '../src/controllers/loadbalancermirror/reconciler.js';
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
-import { readState, defaultLabDir } from '../lab/src/context.js';
-import { awsEnv } from '../lab/src/parts/aws.js';
-import { openstackEnv } from '../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../lab/src/octavia.js';
+import { LoopbackServer } from '../test/support/tcp.js';
 
 const N = Number(process.argv[2] ?? 100);
 const cycles = Number(process.argv[3] ?? 10);
 const INTERVAL_MS = 10_000;
 const NS = 'bench-dns';
 
-const lab = readState(process.env.KACHIKU_LAB_DIR ?? defaultLabDir());
-if (!lab?.readyAt) throw new Error('no running lab: set KACHIKU_LAB_DIR or use bench/run.sh');
-Object.assign(process.env, openstackEnv(lab.openstack!), awsEnv(lab.aws!));
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = new KubeConfig();
-config.loadFromFile(cp.kubeconfig);
-const rest = new Rest(config);
+const { lab, config, rest } = benchLab();
 const octavia = new OctaviaBuilder(lab.openstack!);
 
-/** A TCP server standing in for one side of every mirror. */
-class Side {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  async start(): Promise<void> {
-    this.server = createServer((s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.end();
-    });
-    await new Promise<void>((ok) => this.server!.listen(this.port, '127.0.0.1', ok));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((ok) => this.server?.close(ok));
-  }
-}
-
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 // ---- set-up: Octavia load balancers (one at a time: the lab's Octavia runs on SQLite)
 let t = performance.now();
 await applyCrds(config);
-await rest
-  .create({ group: '', version: 'v1', resource: 'namespaces', namespaced: false } as Gvr, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: NS },
-  })
-  .catch((e) => {
-    if (!isAlreadyExists(e)) throw e;
-  });
+await ensureNamespace(rest, NS);
 const lbs = await mapLimit(
   Array.from({ length: N }, (_, i) => i),
   1,
@@ -92,8 +52,8 @@ const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
 const zoneName = zone.HostedZone!.Name!.replace(/\.$/, '');
 console.error(`Octavia: ${N} load balancers in ${seconds(performance.now() - t)} s`);
 
-const octaviaSide = new Side();
-const nlbSide = new Side();
+const octaviaSide = new LoopbackServer();
+const nlbSide = new LoopbackServer();
 await octaviaSide.start();
 await nlbSide.start();
 
@@ -200,7 +160,7 @@ const one: number[] = [];
 if (N >= 1) {
   // One mirror only: the others' Octavia side points elsewhere for these trials.
   // Simplest honest set-up: a second Octavia server just for mirror 0.
-  const solo = new Side();
+  const solo = new LoopbackServer();
   await solo.start();
   await rest.patch(
     mirrorGvr,

@@ -6,26 +6,23 @@
 // periodic drift check is counted in its share) per mirror and per target group (AWS writes
 // should be zero); the latency from a member
 // change in Octavia to its target registered, as a fraction of the interval (p50, p99);
-// the controller's RSS and CPU. It needs a running lab (KACHIKU_LAB_DIR); bench/run-mirror.sh
-// starts one.
+// the controller's RSS and CPU. It needs a running lab (KACHIKU_LAB_DIR); bench/run.sh starts
+// one.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Manager } from '../src/runtime/manager.js';
-import { Rest, isAlreadyExists, type Gvr } from '../src/runtime/rest.js';
+import { isAlreadyExists } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
 import { parseDuration } from '../src/runtime/duration.js';
 import { mapLimit } from '../src/runtime/concurrency.js';
 import { applyCrds } from '../src/cli/crds.js';
+import { benchLab, ensureNamespace, pct } from './support.js';
 import type { LoadBalancerMirror } from '../src/api/loadbalancermirror.js';
 import {
   mirrorGvr,
   registerLoadBalancerMirror,
 } from '../src/controllers/loadbalancermirror/reconciler.js';
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
-import { readState, defaultLabDir } from '../lab/src/context.js';
-import { awsEnv } from '../lab/src/parts/aws.js';
-import { openstackEnv } from '../lab/src/parts/openstack.js';
 import { OctaviaBuilder, type MemberInput } from '../lab/src/octavia.js';
 
 const [mirrorsArg, listenersArg, membersArg, intervalArg, cyclesArg] = process.argv.slice(2);
@@ -37,14 +34,7 @@ const intervalMs = parseDuration(interval);
 const cycles = Number(cyclesArg ?? 10);
 const NS = 'bench-mirror';
 
-const lab = readState(process.env.KACHIKU_LAB_DIR ?? defaultLabDir());
-if (!lab?.readyAt)
-  throw new Error('no running lab: set KACHIKU_LAB_DIR or use bench/run-mirror.sh');
-Object.assign(process.env, openstackEnv(lab.openstack!), awsEnv(lab.aws!));
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = new KubeConfig();
-config.loadFromFile(cp.kubeconfig);
-const rest = new Rest(config);
+const { lab, config, rest } = benchLab();
 const octavia = new OctaviaBuilder(lab.openstack!);
 
 // Distinct on-prem addresses per mirror, listener and member: no two targets share an IP.
@@ -84,21 +74,10 @@ const inParallel = <T>(n: number, width: number, f: (i: number) => Promise<T>): 
     f,
   );
 
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
 // ---- set-up
 let t = performance.now();
 await applyCrds(config);
-await rest
-  .create({ group: '', version: 'v1', resource: 'namespaces', namespaced: false } as Gvr, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: NS },
-  })
-  .catch((e) => {
-    if (!isAlreadyExists(e)) throw e;
-  });
+await ensureNamespace(rest, NS);
 // One at a time: the lab's Octavia runs on SQLite.
 const lbs = await inParallel(N, 1, ensureLoadBalancer);
 console.error(

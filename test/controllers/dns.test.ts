@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeResourceRecordSetsCommand,
@@ -34,6 +33,7 @@ import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
+import { LoopbackServer } from '../support/tcp.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -142,6 +142,28 @@ async function weightsAt(name: string): Promise<string> {
 async function healthChecksOf(m: LoadBalancerMirror) {
   const all = (await r53.send(new ListHealthChecksCommand({}))).HealthChecks ?? [];
   return all.filter((h) => h.CallerReference?.startsWith(callerPrefix(m.metadata.uid!)));
+}
+
+/** A simple A record made by someone else, as kachiku must leave it. */
+async function foreignRecord(name: string, address: string): Promise<void> {
+  await r53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'CREATE',
+            ResourceRecordSet: {
+              Name: name,
+              Type: 'A',
+              TTL: 300,
+              ResourceRecords: [{ Value: address }],
+            },
+          },
+        ],
+      },
+    }),
+  );
 }
 
 const dnsSynced = (name: string) =>
@@ -369,35 +391,9 @@ test('removing spec.dns deletes the records and health checks, and status.dns', 
 
 // ---- controller mode, with real TCP servers as the two sides
 
-class Side {
-  private server?: Server;
-  private sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
-  async start(): Promise<void> {
-    this.server = createServer((s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.end();
-    });
-    await new Promise<void>((ok) => this.server!.listen(this.port, '127.0.0.1', ok));
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((ok) => this.server?.close(ok));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((ok) => s.close(ok));
-  return port;
-}
-
 test('controller mode: a side that stops answering gets weight 0 within the bound, and back', async () => {
-  const octaviaSide = new Side(await freePort());
-  const nlbSide = new Side(await freePort());
+  const octaviaSide = new LoopbackServer();
+  const nlbSide = new LoopbackServer();
   await octaviaSide.start();
   await nlbSide.start();
   try {
@@ -509,24 +505,7 @@ test('controller mode: a side that stops answering gets weight 0 within the boun
 
 test('a name that holds a record kachiku does not own is not touched: RecordConflict', async () => {
   const taken = `taken.${zoneName}`;
-  await r53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: taken,
-              Type: 'A',
-              TTL: 300,
-              ResourceRecords: [{ Value: '198.51.100.1' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await foreignRecord(taken, '198.51.100.1');
   const m0 = await getMirror('web');
   await setDns('web', {
     ...m0.spec.dns!,
@@ -553,24 +532,7 @@ test('a name that holds a record kachiku does not own is not touched: RecordConf
 
 test('deleting the mirror removes every record and health check kachiku made, and nothing else', async () => {
   const neighbour = `neighbour.${zoneName}`;
-  await r53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: neighbour,
-              Type: 'A',
-              TTL: 300,
-              ResourceRecords: [{ Value: '198.51.100.2' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await foreignRecord(neighbour, '198.51.100.2');
   const m = await getMirror('web');
   assert.ok((await healthChecksOf(m)).length > 0);
   await rest.delete(mirrorGvr, ns, 'web');
