@@ -17,13 +17,7 @@ import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { Manager } from '../src/runtime/manager.js';
 import { ClusterRegistry } from '../src/runtime/clusters.js';
 import { Informer } from '../src/runtime/informer.js';
-import {
-  Rest,
-  isAlreadyExists,
-  isNotFound,
-  type Gvr,
-  type KubeObject,
-} from '../src/runtime/rest.js';
+import { Rest, isAlreadyExists, isNotFound, type KubeObject } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
 import { applyCrds } from '../src/cli/crds.js';
 import type { MemberCluster } from '../src/api/membercluster.js';
@@ -31,15 +25,15 @@ import type { Prod } from '../src/api/prod.js';
 import { registerMemberClusterController } from '../src/controllers/membercluster/reconciler.js';
 import { memberClusterGvr } from '../src/controllers/membercluster/reconciler.js';
 import { prodGvr, registerProdController } from '../src/controllers/prod/reconciler.js';
-import { PROD_LABEL, deploymentGvr, ownerOf } from '../src/controllers/prod/render.js';
+import { PROD_LABEL, ownerOf } from '../src/controllers/prod/render.js';
 import type { Deployment } from '../src/controllers/prod/observe.js';
 import { labState } from '../test/support/lab.js';
 import { controlPlaneConfig, namespaceGvr } from '../test/support/kube.js';
+import { deploymentGvr, secretGvr } from '../src/runtime/core.js';
 
 const N = Number(process.argv[2] ?? 50);
 const STEADY_S = Number(process.argv[3] ?? 60);
 const NS = 'bench-prods';
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 // Every request, by server and by what it is: REST calls at Rest.request, watches at their start.

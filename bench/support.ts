@@ -2,7 +2,8 @@
 // exported as the controller would find them), the control-plane client, a namespace, and
 // percentiles.
 import { KubeConfig } from '@kubernetes/client-node';
-import { Rest, isAlreadyExists, type Gvr } from '../src/runtime/rest.js';
+import { Rest, isAlreadyExists } from '../src/runtime/rest.js';
+import { namespaceGvr } from '../src/runtime/core.js';
 import { readState, defaultLabDir } from '../lab/src/context.js';
 import type { LabState } from '../lab/src/state.js';
 import { awsEnv } from '../lab/src/parts/aws.js';
@@ -19,10 +20,11 @@ export function benchLab(): { lab: LabState; config: KubeConfig; rest: Rest } {
 }
 
 export async function ensureNamespace(rest: Rest, name: string): Promise<void> {
-  const gvr: Gvr = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
-  await rest.create(gvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch((e) => {
-    if (!isAlreadyExists(e)) throw e;
-  });
+  await rest
+    .create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
+    .catch((e) => {
+      if (!isAlreadyExists(e)) throw e;
+    });
 }
 
 /** The p-th percentile of sorted values (nearest rank). */

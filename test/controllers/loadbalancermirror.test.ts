@@ -38,6 +38,7 @@ import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
+import { secretGvr } from '../../src/runtime/core.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -48,7 +49,6 @@ const config = controlPlaneConfig();
 const rest = new Rest(config);
 const octavia = new OctaviaBuilder(os);
 const elb = new ElasticLoadBalancingV2Client({});
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 
 let ns = '';
 const sent: Action[] = [];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
+import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { ClusterRegistry } from '../../src/runtime/clusters.js';
 import { eventGvr } from '../../src/runtime/events.js';
@@ -23,6 +23,7 @@ import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { secretGvr } from '../../src/runtime/core.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -30,7 +31,6 @@ const onprem = members.find((c) => c.name === 'onprem-a')!;
 const eks = members.find((c) => c.name === 'eks-b')!;
 const config = controlPlaneConfig();
 const rest = new Rest(config);
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 const id = randomUUID().slice(0, 6);
 const mcName = (what: string) => `mc-${what}-${id}`;
 

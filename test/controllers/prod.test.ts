@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Manager } from '../../src/runtime/manager.js';
-import { ApiError, Rest, isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
+import { ApiError, Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { ClusterRegistry } from '../../src/runtime/clusters.js';
 import { applyCrds } from '../../src/cli/crds.js';
@@ -26,11 +26,12 @@ import {
   prodGvr,
   registerProdController,
 } from '../../src/controllers/prod/reconciler.js';
-import { deploymentGvr, serviceGvr } from '../../src/controllers/prod/render.js';
+
 import type { Deployment, Service } from '../../src/controllers/prod/observe.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { deploymentGvr, secretGvr, serviceGvr } from '../../src/runtime/core.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -39,7 +40,6 @@ const eks = members.find((c) => c.name === 'eks-b')!;
 const config = controlPlaneConfig();
 const rest = new Rest(config);
 const memberRest = { onprem: new Rest(client(onprem)), eks: new Rest(client(eks)) };
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 const id = randomUUID().slice(0, 6);
 // MemberClusters are cluster-scoped: names of this run's own.
 const clusterA = `pa-${id}`;

@@ -6,6 +6,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { labState } from './lab.js';
 import { until } from './wait.js';
+import { namespaceGvr } from '../../src/runtime/core.js';
+
+// The tests' one name for it.
+export { namespaceGvr };
 
 export function controlPlaneConfig(): KubeConfig {
   const cluster = labState().kube?.clusters.find((c) => c.role === 'control-plane');
@@ -15,12 +19,6 @@ export function controlPlaneConfig(): KubeConfig {
   return kc;
 }
 
-export const namespaceGvr: Gvr = {
-  group: '',
-  version: 'v1',
-  resource: 'namespaces',
-  namespaced: false,
-};
 const crdGvr: Gvr = {
   group: 'apiextensions.k8s.io',
   version: 'v1',

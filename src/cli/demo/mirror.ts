@@ -3,7 +3,7 @@
 // status shown; then a member added in Octavia appearing in AWS.
 import { KubeConfig } from '@kubernetes/client-node';
 import { Manager } from '../../runtime/manager.js';
-import { Rest, isAlreadyExists, type Gvr } from '../../runtime/rest.js';
+import { Rest, isAlreadyExists } from '../../runtime/rest.js';
 import { newLogger } from '../../runtime/log.js';
 import { controllers } from '../../controllers/index.js';
 import { mirrorGvr } from '../../controllers/loadbalancermirror/reconciler.js';
@@ -18,9 +18,9 @@ import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
 import { until } from './until.js';
+import { namespaceGvr } from '../../runtime/core.js';
 
 const NAMESPACE = 'demo';
-const namespaceGvr: Gvr = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
 
 /**
  * Runs the scenario; returns the running controller (every kachiku controller, for the demos

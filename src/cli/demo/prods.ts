@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Manager } from '../../runtime/manager.js';
 import { ClusterRegistry } from '../../runtime/clusters.js';
-import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../runtime/rest.js';
+import { Rest, isAlreadyExists, type KubeObject } from '../../runtime/rest.js';
 import { newLogger } from '../../runtime/log.js';
 import { CONTROLLER_NAMESPACE } from '../../api/rbac.js';
 import type { MemberCluster } from '../../api/membercluster.js';
@@ -19,11 +19,10 @@ import { prodGvr, registerProdController } from '../../controllers/prod/reconcil
 import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { until } from './until.js';
+import { namespaceGvr, secretGvr } from '../../runtime/core.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
-const namespaceGvr: Gvr = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 
 const ignoreExists = (e: unknown) => {
   if (!isAlreadyExists(e)) throw e;

@@ -1,9 +1,8 @@
 // Credentials from Secrets in the mirror's namespace. Values are decoded here and handed to the
 // clients; they never reach logs, events or status.
-import type { Gvr, Rest } from '../../runtime/rest.js';
+import type { Rest } from '../../runtime/rest.js';
 import { isNotFound } from '../../runtime/rest.js';
-
-const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
+import { secretGvr } from '../../runtime/core.js';
 
 /** A missing Secret or key: a condition on the mirror, not a crash. */
 export class SecretError extends Error {

@@ -34,6 +34,7 @@ import {
   type ProbeResult,
   type Reachability,
 } from './probe.js';
+import { secretGvr } from '../../runtime/core.js';
 
 export const memberClusterGvr: Gvr = {
   group: 'kachiku.io',
@@ -41,7 +42,6 @@ export const memberClusterGvr: Gvr = {
   resource: 'memberclusters',
   namespaced: false,
 };
-export const secretGvr: Gvr = { group: '', version: 'v1', resource: 'secrets', namespaced: true };
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
 /** A steady cluster's status is rewritten this often, to refresh status.probe.lastProbeTime. */
 export const PROBE_RECORD_MAX_AGE_MS = 60_000;

@@ -9,21 +9,13 @@ import { apply } from '../../runtime/objects.js';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { Reason } from '../../api/conditions.js';
 import type { Prod } from '../../api/prod.js';
-import {
-  RenderError,
-  deploymentGvr,
-  namespaceGvr,
-  ownerOf,
-  renderProd,
-  serviceGvr,
-  type DesiredObject,
-  type Rendered,
-} from './render.js';
+import { RenderError, ownerOf, renderProd, type DesiredObject, type Rendered } from './render.js';
 import { covers } from './observe.js';
 import { discoverKinds } from './discovery.js';
 import type { ProdEnv } from './context.js';
 import type { Watched } from './watch.js';
 import { Stop } from './status.js';
+import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 /** The Prod's objects for `cluster`; a spec that cannot be rendered stops the reconcile. */
 export async function render(

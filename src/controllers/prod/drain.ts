@@ -6,11 +6,12 @@ import { isNotFound } from '../../runtime/rest.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/objects.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod } from '../../api/prod.js';
-import { namespaceGvr, ownerOf, prodNamespace, type Rendered } from './render.js';
+import { ownerOf, prodNamespace, type Rendered } from './render.js';
 import { FINALIZER, clusterOf, forget, prodGvr, type ProdEnv } from './context.js';
 import { Draft, Stop, writeStatus } from './status.js';
 import { watchConnection } from './watch.js';
 import { render } from './apply.js';
+import { namespaceGvr } from '../../runtime/core.js';
 
 export async function retire(
   env: ProdEnv,

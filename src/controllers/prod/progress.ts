@@ -6,13 +6,14 @@ import type { Informer } from '../../runtime/informer.js';
 import type { KubeObject } from '../../runtime/rest.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import { deploymentGvr, ownerOf, type Rendered } from './render.js';
+import { ownerOf, type Rendered } from './render.js';
 import { endpoints, observeComponents, requested, type Deployment } from './observe.js';
 import type { ProdEnv } from './context.js';
 import type { Watched } from './watch.js';
 import { errorMessage, writeStatus, type Draft } from './status.js';
 import { warmUp } from './warmingup.js';
 import { usageReader } from './usage.js';
+import { deploymentGvr } from '../../runtime/core.js';
 
 /** Metrics API discovery answers, per connection. */
 const readUsage = usageReader();

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { TEMPLATE_VARIABLES, type Component, type ProdSpec } from '../../api/prod.js';
 import type { Gvr, KubeObject } from '../../runtime/rest.js';
+import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 export const PROD_LABEL = 'kachiku.io/prod';
 export const PROD_NAMESPACE_LABEL = 'kachiku.io/prod-namespace';
@@ -12,20 +13,6 @@ export const COMPONENT_LABEL = 'kachiku.io/component';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** `<namespace>/<name>` of the Prod, exact even where a label value had to be shortened. */
 export const OWNER_ANNOTATION = 'kachiku.io/prod-owner';
-
-export const namespaceGvr: Gvr = {
-  group: '',
-  version: 'v1',
-  resource: 'namespaces',
-  namespaced: false,
-};
-export const deploymentGvr: Gvr = {
-  group: 'apps',
-  version: 'v1',
-  resource: 'deployments',
-  namespaced: true,
-};
-export const serviceGvr: Gvr = { group: '', version: 'v1', resource: 'services', namespaced: true };
 
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateVars = Record<TemplateVariable, string>;

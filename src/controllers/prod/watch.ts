@@ -9,10 +9,11 @@ import type { KubeObject } from '../../runtime/rest.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { MemberCluster } from '../../api/membercluster.js';
-import { PROD_LABEL, deploymentGvr, namespaceGvr, ownerOf, serviceGvr } from './render.js';
+import { PROD_LABEL, ownerOf } from './render.js';
 import type { Deployment, Service } from './observe.js';
 import type { ProdEnv } from './context.js';
 import { Stop } from './status.js';
+import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 /** The member-cluster informers of one connection. */
 export interface Watched {
