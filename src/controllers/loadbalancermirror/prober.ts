@@ -3,10 +3,8 @@
 // HTTP(S) GET answered 2xx/3xx, `threshold` results in a row to change a side's state. A change
 // calls `onChange(key)`, which enqueues the mirror, so a failover takes at most
 // threshold × interval plus one reconcile.
-import { connect } from 'node:net';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { HealthState } from '../../clouds/aws/route53.js';
+import { probeOnce } from '../../clouds/dataplane/probe.js';
 import { SIDES, type ProbeTarget, type Side } from './dns.js';
 
 export interface SideHealth {
@@ -105,37 +103,4 @@ export class Prober {
 function stopLoop(loop: Loop): void {
   loop.stopped = true;
   if (loop.timer) clearTimeout(loop.timer);
-}
-
-/** One probe as Route 53 does it: a TCP connect, or a GET answered with 2xx or 3xx. */
-export function probeOnce(target: ProbeTarget, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (target.type === 'TCP') {
-      const socket = connect({ host: target.host, port: target.port });
-      const done = (ok: boolean) => (socket.destroy(), resolve(ok));
-      socket.setTimeout(timeoutMs, () => done(false));
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-      return;
-    }
-    const request = target.type === 'HTTPS' ? httpsRequest : httpRequest;
-    const req = request(
-      {
-        host: target.host,
-        port: target.port,
-        path: target.path,
-        method: 'GET',
-        timeout: timeoutMs,
-        // Route 53 does not validate certificates either.
-        ...(target.type === 'HTTPS' && { rejectUnauthorized: false }),
-      },
-      (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-      },
-    );
-    req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', () => resolve(false));
-    req.end();
-  });
 }

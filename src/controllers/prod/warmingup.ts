@@ -6,7 +6,7 @@ import { ConditionType, Reason } from '../../api/conditions.js';
 import type { ProdStatus } from '../../api/prod.js';
 import type { ProdEnv } from './context.js';
 import { writeStatus, type Draft } from './status.js';
-import { sendWarmup } from './warmup.js';
+import { sendWarmup } from '../../clouds/dataplane/warmup.js';
 
 /** Warm-up progress of one Prod at one version, in memory. */
 export interface Warm {

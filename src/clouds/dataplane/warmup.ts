@@ -1,4 +1,5 @@
-// Warm-up traffic: `count` GET requests, `concurrency` at a time, that must all answer 2xx.
+// Warm-up traffic to a Prod's endpoint: `count` GET requests, `concurrency` at a time, that
+// must all answer 2xx.
 import { mapLimit } from '../../runtime/concurrency.js';
 
 export interface WarmupResult {
