@@ -2,9 +2,10 @@
 # Installs and builds everything kachiku and its lab need, idempotently: Debian packages and
 # moto (lab/scripts/install-system.sh), Kubernetes and kwok from the Go module proxy
 # (lab/scripts/build-kube.sh, cached outside the repo), npm packages (npm ci when the lockfile
-# changed), and the TypeScript build. Quick when everything is already there.
+# changed), and the TypeScript build, all on the pinned Node.js 24 (scripts/node.sh). Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh
 bash lab/scripts/install-system.sh
 bash lab/scripts/build-kube.sh >/dev/null
 lock=$(sha256sum package-lock.json | cut -c1-16)

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+source scripts/node.sh
 npm run --silent lint
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-test}
 kachiku() { node dist/src/cli/main.js "$@"; }

@@ -103,6 +103,7 @@ class Connection implements ClusterConnection {
     const all = [...this.informers.values()];
     this.informers.clear();
     await Promise.all(all.map((i) => i.stop()));
+    await this.rest.close();
   }
 }
 

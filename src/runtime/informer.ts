@@ -3,17 +3,16 @@
 // any other error instead of stopping, indexers, and a watchdog against watches that silently
 // stop delivering: a server-side watch timeout, an inactivity timer that aborts a dead
 // connection, and a periodic relist that delivers only real differences.
-import { Watch } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
 import {
   ApiError,
   apiVersionOf,
   isGone,
-  resourcePath,
   type Gvr,
   type KubeObject,
   type Rest,
+  type WatchEvent,
 } from './rest.js';
 import type { Logger } from './log.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -60,11 +59,6 @@ const stripManagedFields = <T extends KubeObject>(obj: T): T => {
   delete obj.metadata.managedFields;
   return obj;
 };
-
-interface WatchEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: KubeObject & { code?: number; reason?: string; message?: string };
-}
 
 export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   private store = new Map<string, T>();
@@ -248,67 +242,58 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   }
 
   /** One watch from the cached resourceVersion; resolves when it ends normally. */
-  private watchOnce(deadline: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timeout = Math.round(this.opts.watchTimeoutSeconds * (0.8 + Math.random() * 0.4));
-      let failure: unknown;
-      let inactivity: NodeJS.Timeout | undefined;
-      const controller = { current: undefined as AbortController | undefined };
-      const end = (err?: unknown) => {
-        failure ??= err;
-        controller.current?.abort();
-      };
-      const poke = () => {
-        clearTimeout(inactivity);
-        inactivity = setTimeout(
-          () => end(new Error(`watch silent for ${this.opts.inactivityMs} ms`)),
-          this.opts.inactivityMs,
-        );
-      };
-      const relistTimer = Number.isFinite(deadline)
-        ? setTimeout(() => end(), Math.max(0, deadline - Date.now()))
-        : undefined;
-      poke();
-      const finish = (err: unknown) => {
-        clearTimeout(inactivity);
-        clearTimeout(relistTimer);
-        this.currentWatch = undefined;
-        const cause = failure ?? (this.stopped ? undefined : err);
-        if (cause) reject(cause);
-        else resolve();
-      };
-      new Watch(this.rest.config)
-        .watch(
-          resourcePath(this.gvr, this.opts.namespace),
-          {
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: timeout,
-            labelSelector: this.opts.labelSelector,
-            fieldSelector: this.opts.fieldSelector,
-          },
-          (type: string, object: WatchEvent['object']) => {
-            poke();
-            if (type === 'ERROR') {
-              end(
-                new ApiError(
-                  object.code ?? 500,
-                  object.reason ?? 'Error',
-                  object.message ?? 'watch error',
-                ),
-              );
-              return;
-            }
-            this.onEvent({ type: type as WatchEvent['type'], object });
-          },
-          (err: unknown) => finish(isAbort(err) ? undefined : err),
-        )
-        .then((c) => {
-          controller.current = c;
-          this.currentWatch = c;
-          if (failure || this.stopped) c.abort();
-        }, finish);
-    });
+  private async watchOnce(deadline: number): Promise<void> {
+    const timeout = Math.round(this.opts.watchTimeoutSeconds * (0.8 + Math.random() * 0.4));
+    const controller = new AbortController();
+    this.currentWatch = controller;
+    let failure: unknown;
+    const end = (err?: unknown) => {
+      failure ??= err;
+      controller.abort();
+    };
+    let inactivity: NodeJS.Timeout | undefined;
+    const poke = () => {
+      clearTimeout(inactivity);
+      inactivity = setTimeout(
+        () => end(new Error(`watch silent for ${this.opts.inactivityMs} ms`)),
+        this.opts.inactivityMs,
+      );
+    };
+    const relistTimer = Number.isFinite(deadline)
+      ? setTimeout(() => end(), Math.max(0, deadline - Date.now()))
+      : undefined;
+    poke();
+    try {
+      if (this.stopped) return;
+      const events = this.rest.watch(
+        this.gvr,
+        this.opts.namespace,
+        {
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: timeout,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
+        controller.signal,
+      );
+      for await (const ev of events) {
+        poke();
+        if (ev.type === 'ERROR') {
+          const o = ev.object;
+          end(new ApiError(o.code ?? 500, o.reason ?? 'Error', o.message ?? 'watch error'));
+          break;
+        }
+        this.onEvent(ev);
+      }
+    } catch (err) {
+      failure ??= this.stopped ? undefined : err;
+    } finally {
+      clearTimeout(inactivity);
+      clearTimeout(relistTimer);
+      this.currentWatch = undefined;
+    }
+    if (failure) throw failure;
   }
 
   private onEvent(ev: WatchEvent): void {
@@ -380,10 +365,4 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
       }
     }
   }
-}
-
-function isAbort(err: unknown): boolean {
-  return (
-    typeof err === 'object' && err !== null && (err as { name?: string }).name === 'AbortError'
-  );
 }

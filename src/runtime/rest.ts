@@ -1,9 +1,13 @@
-// A thin generic REST client over client-node's KubeConfig (its TLS and auth): any
-// group/version/resource, subresources such as status, list paging and server-side apply.
-// Hand-written because client-node's generic KubernetesObjectApi has no subresources and its
-// typed APIs are one class per kind, while the runtime must stay ignorant of kinds.
-import fetch from 'node-fetch';
+// A thin generic REST client for one cluster: any group/version/resource, subresources such as
+// status, list paging, server-side apply and watch streams. Hand-written because client-node's
+// generic KubernetesObjectApi has no subresources and its typed APIs are one class per kind,
+// while the runtime must stay ignorant of kinds; and because client-node makes a new HTTP agent
+// for every call (no connection is ever reused). Here one undici Agent per cluster connection
+// keeps connections alive across requests and watches; client-node only parses the kubeconfig.
+import { readFileSync } from 'node:fs';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { credentialsFor, type Credentials } from './credentials.js';
 
 export interface Gvr {
   group: string;
@@ -93,51 +97,153 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   timeoutMs?: number;
+  /** Aborts the request (e.g. a reconcile cancelled when leadership is lost). */
+  signal?: AbortSignal;
 }
 
-export class Rest {
-  constructor(readonly config: KubeConfig) {}
+/** The server's Status object as an ApiError; a plain-text body (404 page not found) too. */
+function errorOf(method: string, path: string, code: number, text: string): ApiError {
+  let status: { reason?: string; message?: string } = {};
+  try {
+    status = (text ? JSON.parse(text) : {}) as typeof status;
+  } catch {
+    status = { message: `${method} ${path}: ${code} ${text.trim().slice(0, 200)}` };
+  }
+  const reason = status.reason ?? (code === 401 ? 'Unauthorized' : `HTTP ${code}`);
+  return new ApiError(code, reason, status.message ?? `${method} ${path}: ${code} ${reason}`);
+}
 
-  get server(): string {
-    const cluster = this.config.getCurrentCluster();
+/** A 401 from the server, after the credentials were asked again once: a clear reason. */
+export const isUnauthorized = (e: unknown) => e instanceof ApiError && e.code === 401;
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject & { code?: number; reason?: string; message?: string };
+}
+
+const fileOrData = (file?: string, data?: string): Buffer | undefined =>
+  data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined;
+
+export class Rest {
+  readonly server: string;
+  private readonly agent: Agent;
+  private readonly credentials: Credentials;
+  private bound?: AbortSignal;
+
+  constructor(readonly config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
-    return cluster.server;
+    this.server = cluster.server.replace(/\/+$/, '');
+    const user = config.getCurrentUser();
+    this.credentials = credentialsFor(user, cluster);
+    this.agent = new Agent({
+      connect: {
+        ca: fileOrData(cluster.caFile, cluster.caData),
+        cert: fileOrData(user?.certFile, user?.certData),
+        key: fileOrData(user?.keyFile, user?.keyData),
+        rejectUnauthorized: !cluster.skipTLSVerify,
+        servername: cluster.tlsServerName,
+      },
+      // Watches stay open for minutes: their own watchdog judges silence, not the agent.
+      bodyTimeout: 0,
+      headersTimeout: 0,
+      keepAliveTimeout: 30_000,
+    });
   }
 
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * The same client (connections, credentials), every request of which is also aborted by
+   * `signal`: a reconcile's work stops at once when its signal aborts.
+   */
+  withSignal(signal: AbortSignal): Rest {
+    const view = Object.create(this) as Rest;
+    view.bound = this.bound ? AbortSignal.any([this.bound, signal]) : signal;
+    return view;
+  }
+
+  /** Closes the connections (the Rest is not used after). */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean },
+  ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const init = await this.config.applyToFetchOptions({});
-    init.method = method;
-    init.timeout = opts.timeoutMs ?? 30_000;
-    const headers: Record<string, string> = {
-      ...(init.headers as Record<string, string>),
-      accept: 'application/json',
-    };
-    if (opts.body !== undefined) {
-      headers['content-type'] = opts.contentType ?? 'application/json';
-      init.body = JSON.stringify(opts.body);
+    const signals = [opts.signal, this.bound];
+    if (!opts.watch) signals.push(AbortSignal.timeout(opts.timeoutMs ?? 30_000));
+    const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    for (let attempt = 0; ; attempt++) {
+      const auth = await this.credentials.authorization();
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (auth) headers.authorization = auth;
+      if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+      const res = await undiciRequest(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal,
+        dispatcher: this.agent,
+      });
+      if (res.statusCode >= 200 && res.statusCode < 300) return res;
+      const text = await res.body.text();
+      // A token refused once may be stale (rotated file, exec token revoked early): ask the
+      // source again, once.
+      if (res.statusCode === 401 && auth && attempt === 0 && this.credentials.rejected(auth))
+        continue;
+      throw errorOf(method, path, res.statusCode, text);
     }
-    init.headers = headers;
-    const res = await fetch(url.toString(), init);
-    const text = await res.text();
-    if (!res.ok) {
-      // A Status object, usually; but an unknown API group gets a plain-text "404 page not
-      // found", which must still be a 404 to the caller.
-      let status: { reason?: string; message?: string } = {};
-      try {
-        status = (text ? JSON.parse(text) : {}) as typeof status;
-      } catch {
-        status = { message: `${method} ${path}: ${res.status} ${text.trim().slice(0, 200)}` };
-      }
-      throw new ApiError(
-        res.status,
-        status.reason ?? res.statusText,
-        status.message ?? `${method} ${path}: ${res.status}`,
-      );
-    }
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.send(method, path, opts);
+    const text = await res.body.text();
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A watch stream: the events as the server sends them, until it ends the watch, `signal`
+   * aborts (the iteration then ends without error) or the connection fails (throws).
+   */
+  async *watch(
+    gvr: Gvr,
+    namespace: string | undefined,
+    query: Query,
+    signal: AbortSignal,
+  ): AsyncGenerator<WatchEvent> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.send('GET', resourcePath(gvr, namespace), {
+        query: { ...query, watch: true },
+        signal,
+        watch: true,
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
+    let buffered = '';
+    try {
+      for await (const chunk of res.body) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) yield JSON.parse(line) as WatchEvent;
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      res.body.destroy();
+    }
   }
 
   get<T extends KubeObject>(

@@ -5,9 +5,8 @@
 // unmaintained, the others are abandoned or partial), and kachiku needs only a token, a
 // catalog and a handful of Octavia reads.
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import nodeFetch, { type RequestInit as NodeFetchInit } from 'node-fetch';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudConfig, Interface } from './config.js';
 import {
   OpenStackError,
@@ -296,8 +295,8 @@ export function selectEndpoint(
   return (matches[0] as CatalogEndpoint).url.replace(/\/+$/, '');
 }
 
-// Node 20's global fetch takes no CA or verify option without undici's Agent (not a public
-// module there); node-fetch, already a dependency, takes an https.Agent.
+// Global fetch takes no CA or verify option: undici's own fetch with an Agent does (one Agent
+// per cloud, so connections are reused).
 function defaultTransport(cloud: CloudConfig): Transport {
   if (cloud.verify && !cloud.cacert) return fetch;
   let ca: Buffer | undefined;
@@ -313,11 +312,10 @@ function defaultTransport(cloud: CloudConfig): Transport {
       );
     }
   }
-  const agent = new Agent({ ca, rejectUnauthorized: cloud.verify, keepAlive: true });
+  const agent = new Agent({ connect: { ca, rejectUnauthorized: cloud.verify } });
   return (url, init) =>
-    nodeFetch(url, {
-      ...init,
-      signal: init.signal as NodeFetchInit['signal'],
-      agent: (u) => (u.protocol === 'https:' ? agent : undefined),
-    });
+    undiciFetch(url, {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      dispatcher: agent,
+    }) as unknown as ReturnType<Transport>;
 }
