@@ -88,6 +88,10 @@ export const Reason = {
   ProbeFailed: 'ProbeFailed',
   KubeconfigMissing: 'KubeconfigMissing',
   KubeconfigInvalid: 'KubeconfigInvalid',
+  SecretNotReadable: 'SecretNotReadable',
+  Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  CredentialsFailed: 'CredentialsFailed',
   NoReadyNodes: 'NoReadyNodes',
   Cordoned: 'Cordoned',
   // Prod

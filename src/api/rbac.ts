@@ -8,6 +8,8 @@ export const CONTROLLER_NAMESPACE = 'kachiku-system';
 export const SERVICE_ACCOUNT = 'kachiku';
 export const CLUSTER_ROLE = 'kachiku-controller';
 export const LEADER_ELECTION_ROLE = 'kachiku-leader-election';
+export const SECRET_READER_ROLE = 'kachiku-secret-reader';
+export const MEMBER_ROLE = 'kachiku-member';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -17,17 +19,47 @@ export interface PolicyRule {
 
 const plurals = allKinds.map((k) => k.plural);
 
-/** Cluster-wide: what every controller reads and writes. */
+/**
+ * Cluster-wide: what every controller reads and writes, and nothing more (the integration tests
+ * run every controller under exactly these rules, as a ServiceAccount token).
+ */
 export const clusterRules: PolicyRule[] = [
   // Controllers never create their own primary objects; they read them, add finalizers
   // (update/patch) and write status.
   { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update', 'patch'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
-  // Cloud credentials (LoadBalancerMirror) and member-cluster kubeconfigs.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/**
+ * Secrets are not readable cluster-wide: this ClusterRole is bound with a RoleBinding in each
+ * namespace whose Secrets kachiku needs — its own (member-cluster kubeconfigs), and each
+ * namespace whose LoadBalancerMirrors name credentials Secrets.
+ */
+export const secretReaderRules: PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+];
+
+/**
+ * In each member cluster, for kachiku's identity there (a ServiceAccount token, or an EKS access
+ * entry mapped to a group bound to this): probes read Nodes; Prods are namespaces with their
+ * Deployments and Services applied server-side, watched, and deleted on retire. Apps whose
+ * `spec.manifests` hold other kinds add rules for those.
+ */
+export const memberRules: PolicyRule[] = [
+  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] },
+  {
+    apiGroups: [''],
+    resources: ['namespaces', 'services', 'configmaps'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  },
+  { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['get', 'list'] },
 ];
 
 /** In the controller's namespace only: the leader-election Lease. */
@@ -63,6 +95,32 @@ export const rbacObjects = () => ({
     roleRef: roleRef('ClusterRole', CLUSTER_ROLE),
     subjects: [subject],
   },
+  secretReader: {
+    apiVersion: rbacV1,
+    kind: 'ClusterRole',
+    metadata: { name: SECRET_READER_ROLE, labels },
+    rules: secretReaderRules,
+  },
+  secretReaderBinding: {
+    apiVersion: rbacV1,
+    kind: 'RoleBinding',
+    metadata: { name: SECRET_READER_ROLE, namespace: CONTROLLER_NAMESPACE, labels },
+    roleRef: roleRef('ClusterRole', SECRET_READER_ROLE),
+    subjects: [subject],
+  },
+  memberRole: {
+    apiVersion: rbacV1,
+    kind: 'ClusterRole',
+    metadata: { name: MEMBER_ROLE, labels },
+    rules: memberRules,
+  },
+  memberRoleBinding: {
+    apiVersion: rbacV1,
+    kind: 'ClusterRoleBinding',
+    metadata: { name: MEMBER_ROLE, labels },
+    roleRef: roleRef('ClusterRole', MEMBER_ROLE),
+    subjects: [subject],
+  },
   role: {
     apiVersion: rbacV1,
     kind: 'Role',
@@ -86,5 +144,11 @@ export function renderRbac(): GeneratedFile[] {
     generatedFile('deploy/rbac/role_binding.yaml', [o.clusterRoleBinding]),
     generatedFile('deploy/rbac/leader_election_role.yaml', [o.role]),
     generatedFile('deploy/rbac/leader_election_role_binding.yaml', [o.roleBinding]),
+    generatedFile('deploy/rbac/secret_reader_role.yaml', [o.secretReader]),
+    generatedFile('deploy/rbac/secret_reader_role_binding.yaml', [o.secretReaderBinding]),
+    // Applied in every member cluster, not in the control plane.
+    generatedFile('deploy/rbac/member/service_account.yaml', [o.serviceAccount]),
+    generatedFile('deploy/rbac/member/role.yaml', [o.memberRole]),
+    generatedFile('deploy/rbac/member/role_binding.yaml', [o.memberRoleBinding]),
   ];
 }

@@ -69,14 +69,16 @@ export class Manager {
   /** The shared informer for a resource in this manager's scope (one per resource and selectors). */
   informer<T extends KubeObject>(
     gvr: Gvr,
-    opts: Omit<InformerOptions<T>, 'log' | 'metrics' | 'namespace'> = {},
+    opts: Omit<InformerOptions<T>, 'log' | 'metrics'> = {},
   ): Informer<T> {
-    const key = JSON.stringify([gvr, opts.labelSelector, opts.fieldSelector]);
+    // A namespace named here narrows the manager's own scope (e.g. Secrets in a few namespaces).
+    const namespace = gvr.namespaced ? (opts.namespace ?? this.opts.namespace) : undefined;
+    const key = JSON.stringify([gvr, opts.labelSelector, opts.fieldSelector, namespace]);
     let informer = this.informers.get(key);
     if (!informer) {
       informer = new Informer<KubeObject>(this.rest, gvr, {
         ...(opts as InformerOptions<KubeObject>),
-        namespace: gvr.namespaced ? this.opts.namespace : undefined,
+        namespace,
         log: this.log,
         metrics: this.metrics,
       });

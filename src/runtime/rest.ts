@@ -69,6 +69,7 @@ export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 40
 export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409;
 export const isAlreadyExists = (e: unknown) =>
   isConflict(e) && (e as ApiError).reason === 'AlreadyExists';
+export const isForbidden = (e: unknown) => e instanceof ApiError && e.code === 403;
 export const isGone = (e: unknown) => e instanceof ApiError && e.code === 410;
 
 export function apiVersionOf(gvr: Pick<Gvr, 'group' | 'version'>): string {

@@ -30,7 +30,13 @@ import { callerPrefix } from '../../src/controllers/loadbalancermirror/dns.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { labState } from '../support/lab.js';
-import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import {
+  controlPlaneConfig,
+  grantSecrets,
+  kachikuConfig,
+  namespaceGvr,
+  testNamespace,
+} from '../support/kube.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { LoopbackServer } from '../support/tcp.js';
@@ -55,7 +61,7 @@ const writes: string[] = [];
 
 function startController(): void {
   mgr = new Manager({
-    config,
+    config: kachikuConfig(),
     namespace: ns,
     log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
   });
@@ -77,6 +83,7 @@ function startController(): void {
 before(async () => {
   await applyCrds(config);
   ns = await testNamespace(rest, 'dns');
+  await grantSecrets(rest, ns);
   zoneName = `${ns}.example.com`;
   const zone = await r53.send(
     new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),

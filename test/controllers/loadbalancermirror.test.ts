@@ -35,7 +35,13 @@ import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
-import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import {
+  controlPlaneConfig,
+  grantSecrets,
+  kachikuConfig,
+  namespaceGvr,
+  testNamespace,
+} from '../support/kube.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
@@ -59,7 +65,7 @@ let stop: () => Promise<void>;
 
 function startController(): void {
   mgr = new Manager({
-    config,
+    config: kachikuConfig(),
     namespace: ns,
     log: newLogger(
       process.env.TEST_LOG === 'debug' ? 'debug' : process.env.TEST_LOG ? 'warn' : 'silent',
@@ -103,6 +109,7 @@ function startController(): void {
 before(async () => {
   await applyCrds(config);
   ns = await testNamespace(rest, 'lbm');
+  await grantSecrets(rest, ns);
   startController();
 });
 after(async () => {

@@ -4,7 +4,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Manager } from '../../src/runtime/manager.js';
 import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
@@ -21,7 +20,14 @@ import { nodeGvr } from '../../src/controllers/membercluster/probe.js';
 import { registerMemberClusters } from '../../src/controllers/membercluster/index.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
-import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import {
+  controlPlaneConfig,
+  grantSecrets,
+  kachikuConfig,
+  memberKubeconfig,
+  namespaceGvr,
+  testNamespace,
+} from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
 
@@ -51,7 +57,7 @@ async function startController(
 ): Promise<void> {
   await stop?.();
   mgr = new Manager({
-    config,
+    config: kachikuConfig(),
     namespace: ns,
     log: newLogger(
       process.env.TEST_LOG === 'debug' ? 'debug' : process.env.TEST_LOG ? 'warn' : 'silent',
@@ -69,6 +75,7 @@ async function startController(
 before(async () => {
   await applyCrds(config);
   ns = await testNamespace(rest, 'mc');
+  await grantSecrets(rest, ns);
   // Watch-driven first: probes are a minute apart, so anything faster comes from the watches.
   await startController({ probeIntervalMs: 60_000 });
 });
@@ -81,7 +88,8 @@ after(async () => {
   await rest.delete(namespaceGvr, undefined, ns);
 });
 
-const kubeconfigOf = (c: { kubeconfig: string }) => readFileSync(c.kubeconfig, 'utf8');
+// kachiku's own identity in the member (an exec plugin, as EKS kubeconfigs have), not the admin's.
+const kubeconfigOf = (c: { name: string }) => memberKubeconfig(c.name);
 
 async function putSecret(name: string, data: Record<string, string>): Promise<void> {
   const secret = {

@@ -5,7 +5,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Manager } from '../../src/runtime/manager.js';
@@ -29,7 +28,14 @@ import {
 
 import type { Deployment, Service } from '../../src/controllers/prod/observe.js';
 import { labState } from '../support/lab.js';
-import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import {
+  controlPlaneConfig,
+  grantSecrets,
+  kachikuConfig,
+  memberKubeconfig,
+  namespaceGvr,
+  testNamespace,
+} from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { deploymentGvr, secretGvr, serviceGvr } from '../../src/runtime/core.js';
 
@@ -66,6 +72,7 @@ before(async () => {
 
   await applyCrds(config);
   ns = await testNamespace(rest, 'prod');
+  await grantSecrets(rest, ns);
   for (const [name, cluster, domain, provider] of [
     [clusterA, onprem, 'dc-a', 'onprem'],
     [clusterB, eks, 'us-east-1', 'eks'],
@@ -74,7 +81,7 @@ before(async () => {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: `${name}-kubeconfig`, namespace: ns },
-      data: { kubeconfig: Buffer.from(readFileSync(cluster.kubeconfig)).toString('base64') },
+      data: { kubeconfig: Buffer.from(memberKubeconfig(cluster.name)).toString('base64') },
     } as KubeObject);
     await rest.create<MemberCluster>(memberClusterGvr, {
       apiVersion: 'kachiku.io/v1alpha1',
@@ -89,7 +96,7 @@ before(async () => {
   }
 
   const mgr = new Manager({
-    config,
+    config: kachikuConfig(),
     namespace: ns,
     log: newLogger(
       process.env.TEST_LOG === 'debug' ? 'debug' : process.env.TEST_LOG ? 'warn' : 'silent',

@@ -1,12 +1,14 @@
 // Test helpers for the lab's control-plane cluster: a throwaway namespace per test file and a
 // test CRD, so the runtime is tested without any kachiku kind.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { labState } from './lab.js';
 import { until } from './wait.js';
 import { namespaceGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAMESPACE, SECRET_READER_ROLE, SERVICE_ACCOUNT } from '../../src/api/rbac.js';
 
 // The tests' one name for it.
 export { namespaceGvr };
@@ -18,6 +20,60 @@ export function controlPlaneConfig(): KubeConfig {
   kc.loadFromFile(cluster.kubeconfig);
   return kc;
 }
+
+/**
+ * kachiku's own identity in the control plane, as it runs in a cluster: the lab's ServiceAccount
+ * token for kachiku-system/kachiku, bound to exactly the generated RBAC (deploy/rbac). Every
+ * controller under test runs with it, so a permission missing from deploy/rbac fails a test.
+ */
+export function kachikuConfig(): KubeConfig {
+  const cluster = labState().kube?.clusters.find((c) => c.role === 'control-plane');
+  if (!cluster?.kachikuKubeconfig) throw new Error('the lab has no kachiku identity: lab up again');
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kachikuKubeconfig);
+  return kc;
+}
+
+/**
+ * kachiku's kubeconfig for a member cluster, as a user registers it: an exec credential plugin
+ * minting tokens of the member's kachiku ServiceAccount (deploy/rbac/member).
+ */
+export function memberKubeconfig(name: string): string {
+  const cluster = labState().kube?.clusters.find((c) => c.name === name);
+  if (!cluster?.kachikuKubeconfig) throw new Error(`the lab has no kachiku identity in ${name}`);
+  return readFileSync(cluster.kachikuKubeconfig, 'utf8');
+}
+
+/**
+ * Lets kachiku read Secrets in `namespace`, as an operator does for a namespace whose objects
+ * name credentials Secrets: a RoleBinding to the generated ClusterRole kachiku-secret-reader.
+ */
+export async function grantSecrets(rest: Rest, namespace: string): Promise<void> {
+  await rest.apply(
+    rolebindingGvr,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: SECRET_READER_ROLE, namespace },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: SECRET_READER_ROLE,
+      },
+      subjects: [
+        { kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE },
+      ],
+    } as KubeObject,
+    { fieldManager: 'test', force: true },
+  );
+}
+
+const rolebindingGvr: Gvr = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  resource: 'rolebindings',
+  namespaced: true,
+};
 
 const crdGvr: Gvr = {
   group: 'apiextensions.k8s.io',

@@ -2,7 +2,7 @@
 // kube-apiserver, kube-controller-manager and kube-scheduler built from the Go module proxy
 // (lab/scripts/build-kube.sh). Member clusters also get kwok, which plays the kubelet for a few
 // fake Nodes, so Deployments there really become Available.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -13,6 +13,16 @@ import { makePki, type Pki } from '../pki.js';
 import { freePort } from '../ports.js';
 import { isAlive, waitUntil, type ProcRecord } from '../proc.js';
 import { ok } from '../http.js';
+import {
+  controlPlaneIdentity,
+  execUser,
+  kubeconfigFor,
+  memberIdentity,
+  restFor,
+  serviceAccountToken,
+  writeKubeconfig,
+} from '../identities.js';
+import { CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from '../../../src/api/rbac.js';
 
 const PART = 'kubernetes';
 
@@ -31,6 +41,11 @@ export interface KubeCluster extends ClusterSpec {
   etcdPrefix: string;
   ports: { apiserver: number; controllerManager: number; scheduler: number; kwok?: number };
   nodes: string[];
+  /**
+   * kachiku's own identity there: in the control plane a ServiceAccount token kubeconfig bound
+   * to deploy/rbac; in a member an exec-plugin kubeconfig bound to deploy/rbac/member.
+   */
+  kachikuKubeconfig?: string;
 }
 
 export interface KubeState {
@@ -108,6 +123,7 @@ export async function startKube(
   const started = await Promise.all(
     clusters.map((c) => startCluster(lab, binDir, pki, etcdUrl, c)),
   );
+  await Promise.all(started.map((c) => makeIdentity(c, pki)));
   const state: KubeState = {
     version,
     binDir,
@@ -237,7 +253,6 @@ async function startCluster(
   );
   if (kwok) cluster.nodes = await createNodes(cluster, kwok);
   // Where kachiku runs in the control plane: its leader election Lease lives there.
-  if (spec.role === 'control-plane') await ensureNamespace(cluster, 'kachiku-system');
   return cluster;
 }
 
@@ -285,13 +300,6 @@ async function createNodes(cluster: KubeCluster, kwok: ProcRecord): Promise<stri
     { proc: kwok, timeoutMs: 60_000, intervalMs: 500 },
   );
   return names;
-}
-
-async function ensureNamespace(cluster: KubeCluster, name: string): Promise<void> {
-  const api = client(cluster).makeApiClient(CoreV1Api);
-  await api.createNamespace({ body: { metadata: { name } } }).catch((err: { code?: number }) => {
-    if (err.code !== 409) throw err;
-  });
 }
 
 export function client(cluster: Pick<KubeCluster, 'kubeconfig'>): KubeConfig {
@@ -344,7 +352,41 @@ export async function kubeHealth(s: KubeState, processes: ProcRecord[]): Promise
 export function kubeEnv(s: KubeState): Record<string, string> {
   const env: Record<string, string> = { KUBECONFIG: s.kubeconfig };
   for (const c of s.clusters) {
-    env[`KACHIKU_KUBECONFIG_${c.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = c.kubeconfig;
+    const name = c.name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    env[`KACHIKU_KUBECONFIG_${name}`] = c.kubeconfig;
+    if (!c.kachikuKubeconfig) continue;
+    if (c.role === 'control-plane') env.KACHIKU_CONTROLLER_KUBECONFIG = c.kachikuKubeconfig;
+    else env[`KACHIKU_MEMBER_KUBECONFIG_${name}`] = c.kachikuKubeconfig;
   }
   return env;
+}
+
+/** How long the lab's control-plane ServiceAccount token lives (the lab's own lifetime, roughly). */
+const CONTROL_PLANE_TOKEN_SECONDS = 7 * 24 * 3600;
+
+async function makeIdentity(cluster: KubeCluster, pki: Pki): Promise<void> {
+  const admin = restFor(cluster.kubeconfig);
+  const ca = readFileSync(pki.caCert, 'utf8');
+  const path = cluster.kubeconfig.replace(/kubeconfig$/, 'kachiku.kubeconfig');
+  try {
+    if (cluster.role === 'control-plane') {
+      await controlPlaneIdentity(admin);
+      const { token } = await serviceAccountToken(
+        admin,
+        CONTROLLER_NAMESPACE,
+        SERVICE_ACCOUNT,
+        CONTROL_PLANE_TOKEN_SECONDS,
+      );
+      writeKubeconfig(path, kubeconfigFor(cluster.name, cluster.server, ca, { token }));
+    } else {
+      await memberIdentity(admin);
+      writeKubeconfig(
+        path,
+        kubeconfigFor(cluster.name, cluster.server, ca, execUser(cluster.kubeconfig)),
+      );
+    }
+  } finally {
+    await admin.close();
+  }
+  cluster.kachikuKubeconfig = path;
 }

@@ -1,7 +1,7 @@
 // Credentials from Secrets in the mirror's namespace. Values are decoded here and handed to the
 // clients; they never reach logs, events or status.
 import type { Rest } from '../../runtime/rest.js';
-import { isNotFound } from '../../runtime/rest.js';
+import { isForbidden, isNotFound } from '../../runtime/rest.js';
 import { secretGvr } from '../../runtime/core.js';
 
 /** A missing Secret or key: a condition on the mirror, not a crash. */
@@ -28,6 +28,10 @@ export async function readSecret(
     );
   } catch (err) {
     if (isNotFound(err)) throw new SecretError(`Secret ${namespace}/${name} not found`);
+    if (isForbidden(err))
+      throw new SecretError(
+        `kachiku may not read Secrets in namespace ${namespace} (403): bind ClusterRole kachiku-secret-reader to its ServiceAccount there with a RoleBinding`,
+      );
     throw err;
   }
 }

@@ -25,6 +25,16 @@ export interface ProbeResult extends NodeSummary {
   kubernetesVersion: string;
 }
 
+/** A failed probe; `code` is the HTTP status when the apiserver answered. */
+export class ProbeError extends Error {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * One probe. Every request is bounded by `timeoutMs`, so a stopped apiserver (connection
  * refused) fails at once and a frozen one within the timeout. Rejects with an Error whose
@@ -41,7 +51,7 @@ export async function probeCluster(rest: Rest, timeoutMs: number): Promise<Probe
           : err instanceof Error
             ? err.message
             : String(err);
-      throw new Error(`${what}: ${why}`);
+      throw new ProbeError(`${what}: ${why}`, err instanceof ApiError ? err.code : undefined);
     }
   };
   const [version, nodes] = await Promise.all([

@@ -21,7 +21,7 @@ import {
   type Result,
 } from '../../runtime/controller.js';
 import { keyOf, type Informer } from '../../runtime/informer.js';
-import { isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
+import { isForbidden, isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
 import { findCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { isDeleting, updateStatus } from '../../runtime/objects.js';
 import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
@@ -30,6 +30,7 @@ import type { MemberCluster, MemberClusterStatus } from '../../api/membercluster
 import {
   nextReachability,
   probeCluster,
+  ProbeError,
   type ProbeHistory,
   type ProbeResult,
   type Reachability,
@@ -56,6 +57,12 @@ export interface MemberClusterDeps {
   successesToReachable?: number;
   /** Prods hosted by a cluster, as the Prod controller counts them. */
   prodsHosted?: (cluster: string) => number;
+  /**
+   * Namespaces whose Secrets may hold kubeconfigs: watched there, and a reference elsewhere is
+   * refused with a clear condition (RBAC grants kachiku Secrets only there). Default: the
+   * manager's namespace scope.
+   */
+  secretNamespaces?: string[];
   /** Observes each probe (metrics). */
   onProbe?: (cluster: string, outcome: 'success' | 'failure', seconds: number) => void;
 }
@@ -87,7 +94,10 @@ interface Memory {
 /** A kubeconfig that cannot be used: a condition, not a crash. */
 class KubeconfigError extends Error {
   constructor(
-    readonly reason: typeof Reason.KubeconfigMissing | typeof Reason.KubeconfigInvalid,
+    readonly reason:
+      | typeof Reason.KubeconfigMissing
+      | typeof Reason.KubeconfigInvalid
+      | typeof Reason.SecretNotReadable,
     message: string,
   ) {
     super(message);
@@ -103,9 +113,9 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
   // Secrets as metadata only (their data, and any last-applied annotation that could copy it,
   // are dropped before caching); Helm release Secrets, large and frequently rewritten, are
   // skipped. The kubeconfig itself is read with a GET when the Secret's version changes.
-  const secrets = mgr.informer<SecretMeta>(secretGvr, {
+  const secretOpts = {
     fieldSelector: 'type!=helm.sh/release.v1',
-    transform: (s) => ({
+    transform: (s: SecretMeta): SecretMeta => ({
       apiVersion: s.apiVersion,
       kind: s.kind,
       metadata: {
@@ -115,9 +125,17 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
         resourceVersion: s.metadata.resourceVersion,
       },
     }),
-  });
+  };
+  const secrets = deps.secretNamespaces
+    ? new SecretCaches(
+        deps.secretNamespaces.map((namespace) =>
+          mgr.informer<SecretMeta>(secretGvr, { ...secretOpts, namespace }),
+        ),
+        deps.secretNamespaces,
+      )
+    : new SecretCaches([mgr.informer<SecretMeta>(secretGvr, secretOpts)]);
   const memory: Memory = { sources: new Map(), histories: new Map() };
-  mgr
+  const ctl = mgr
     .controller({
       name: 'membercluster',
       concurrency: 4,
@@ -125,9 +143,10 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
     })
     // Spec and deletion changes only: the status written after a probe must not trigger
     // another probe; requeueAfter keeps the interval.
-    .for(clusters, generationChanged)
-    // A kubeconfig Secret added or fixed is picked up at once, not at the next probe.
-    .watches(secrets, (s) =>
+    .for(clusters, generationChanged);
+  // A kubeconfig Secret added or fixed is picked up at once, not at the next probe.
+  for (const informer of secrets.informers)
+    ctl.watches(informer, (s) =>
       clusters.byIndex('secret', keyOf(s)).map((mc) => ({ name: mc.metadata.name })),
     );
   // The registry's informers stop with the manager.
@@ -143,7 +162,7 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
 async function reconcile(
   mgr: Manager,
   clusters: Informer<MemberCluster>,
-  secrets: Informer<SecretMeta>,
+  secrets: SecretCaches,
   memory: Memory,
   deps: MemberClusterDeps,
   req: Request,
@@ -200,10 +219,12 @@ async function reconcile(
   const started = performance.now();
   let result: ProbeResult | undefined;
   let failure = '';
+  let failureReason: Reason = Reason.ProbeFailed;
   try {
     result = await probeCluster(conn.rest, deps.probeTimeoutMs ?? 5000);
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
+    failureReason = probeFailureReason(err);
   }
   deps.onProbe?.(
     mc.metadata.name,
@@ -229,7 +250,7 @@ async function reconcile(
     set(
       ConditionType.Reachable,
       judged.reachable,
-      Reason.ProbeFailed,
+      failureReason,
       judged.reachable === 'False'
         ? `${judged.consecutiveFailures} probe(s) in a row failed: ${failure}`
         : `probe failed (${judged.consecutiveFailures} in a row, unreachable after ${deps.failuresToUnreachable ?? 3}): ${failure}`,
@@ -265,7 +286,7 @@ async function reconcile(
       }
     : {};
   const nodes = result?.nodes ?? mc.status?.nodes;
-  setReady(set, mc, judged.reachable, nodes);
+  setReady(set, mc, judged.reachable, nodes, result ? undefined : { failureReason, failure });
   const status: Partial<Status> = {
     ...observed,
     prods,
@@ -332,9 +353,14 @@ function setReady(
   mc: MemberCluster,
   reachable: Reachability,
   nodes: Status['nodes'],
+  probe?: { failureReason: Reason; failure: string },
 ): void {
   if (reachable !== 'True') {
-    set(ConditionType.Ready, 'False', Reason.ProbeFailed, 'the cluster does not answer probes');
+    // Refused credentials say so, with what to fix: they do not heal by waiting.
+    if (probe && probe.failureReason !== Reason.ProbeFailed)
+      set(ConditionType.Ready, 'False', probe.failureReason, credentialsMessage(probe));
+    else
+      set(ConditionType.Ready, 'False', Reason.ProbeFailed, 'the cluster does not answer probes');
   } else if (!nodes || nodes.ready === 0) {
     set(
       ConditionType.Ready,
@@ -366,7 +392,7 @@ function setReady(
  */
 async function connect(
   mgr: Manager,
-  secrets: Informer<SecretMeta>,
+  secrets: SecretCaches,
   sources: Map<string, Source>,
   registry: ClusterRegistry,
   mc: MemberCluster,
@@ -375,6 +401,11 @@ async function connect(
   const ref = mc.spec.kubeconfigSecretRef;
   const key = ref.key ?? DEFAULT_KUBECONFIG_KEY;
   const where = secretRefKey(mc);
+  if (!secrets.allows(ref.namespace))
+    throw new KubeconfigError(
+      Reason.SecretNotReadable,
+      `Secret ${where} is outside the namespaces kachiku reads Secrets in (${secrets.namespaces?.join(', ')}): move it, or add its namespace to --secret-namespaces and bind ClusterRole kachiku-secret-reader there`,
+    );
   const cached = secrets.get(where);
   const known = sources.get(name);
   const existing = registry.get(name);
@@ -393,6 +424,11 @@ async function connect(
   } catch (err) {
     if (isNotFound(err))
       throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} not found`);
+    if (isForbidden(err))
+      throw new KubeconfigError(
+        Reason.SecretNotReadable,
+        `kachiku may not read Secret ${where} (403): bind ClusterRole kachiku-secret-reader to its ServiceAccount in namespace ${ref.namespace}`,
+      );
     throw err;
   }
   const data = secret.data?.[key];
@@ -428,4 +464,45 @@ async function writeStatus(
     observedGeneration: mc.metadata.generation,
     conditions,
   }));
+}
+
+/** The Secret caches of the namespaces kachiku may read Secrets in (or of the manager's scope). */
+class SecretCaches {
+  constructor(
+    readonly informers: Informer<SecretMeta>[],
+    /** Undefined: whatever the one informer's scope holds. */
+    readonly namespaces?: string[],
+  ) {}
+
+  allows(namespace: string): boolean {
+    return !this.namespaces || this.namespaces.includes(namespace);
+  }
+
+  get(key: string): SecretMeta | undefined {
+    for (const i of this.informers) {
+      const found = i.get(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}
+
+/** Why a probe failed, as a reason: refused or unobtainable credentials are not an outage. */
+export function probeFailureReason(err: unknown): Reason {
+  if (err instanceof ProbeError && err.code === 401) return Reason.Unauthorized;
+  if (err instanceof ProbeError && err.code === 403) return Reason.Forbidden;
+  if (err instanceof Error && /exec credential plugin|token file/.test(err.message))
+    return Reason.CredentialsFailed;
+  return Reason.ProbeFailed;
+}
+
+function credentialsMessage(probe: { failureReason: Reason; failure: string }): string {
+  switch (probe.failureReason) {
+    case Reason.Unauthorized:
+      return `the cluster refuses kachiku's credentials (401): the token is revoked, expired or wrong; fix the kubeconfig Secret or its exec plugin (${probe.failure})`;
+    case Reason.Forbidden:
+      return `kachiku's identity lacks a permission there (403): grant it the member RBAC (deploy/rbac/member) (${probe.failure})`;
+    default:
+      return `kachiku cannot get credentials for the cluster: ${probe.failure}`;
+  }
 }
