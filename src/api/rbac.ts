@@ -24,10 +24,10 @@ const plurals = allKinds.map((k) => k.plural);
  * run every controller under exactly these rules, as a ServiceAccount token).
  */
 export const clusterRules: PolicyRule[] = [
-  // Controllers never create their own primary objects; they read them, add finalizers
-  // (update/patch) and write status.
-  { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-  { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update', 'patch'] },
+  // Controllers never create their own primary objects; they read them, add and remove
+  // finalizers (update) and write status (update).
+  { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update'] },
+  { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];

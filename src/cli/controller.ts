@@ -19,6 +19,7 @@ interface Options {
   healthProbeBindAddress: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   identity?: string;
+  secretNamespaces?: string;
 }
 
 const disabled = (address: string) => (address === '0' ? undefined : address);
@@ -87,6 +88,12 @@ export function controllerCommand(): Command {
     )
     .addOption(
       new Option(
+        '--secret-namespaces <list>',
+        "comma-separated namespaces whose Secrets may hold MemberCluster kubeconfigs (RBAC: bind ClusterRole kachiku-secret-reader in each; default: the controller's own namespace)",
+      ).env('KACHIKU_SECRET_NAMESPACES'),
+    )
+    .addOption(
+      new Option(
         '--identity <id>',
         "this replica's identity in the Lease (default: hostname and a random suffix)",
       ).env('POD_NAME'),
@@ -113,7 +120,11 @@ export function controllerCommand(): Command {
             }
           : undefined,
       });
-      for (const c of controllers) c.register(mgr);
+      const secretNamespaces = (o.secretNamespaces ?? o.leaderElectionNamespace)
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      for (const c of controllers) c.register(mgr, { secretNamespaces });
       const stop = new AbortController();
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {

@@ -6,9 +6,15 @@ import { registerMirrorController } from './loadbalancermirror/index.js';
 import { registerMemberClusters } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
 
+/** What `kachiku controller` tells every controller. */
+export interface ControllerSettings {
+  /** Namespaces whose Secrets kachiku reads (MemberCluster kubeconfigs); undefined: any. */
+  secretNamespaces?: string[];
+}
+
 export interface ControllerRegistration {
   name: string;
-  register(mgr: Manager): void;
+  register(mgr: Manager, settings?: ControllerSettings): void;
 }
 
 // The MemberCluster and Prod controllers of one manager share its member-cluster connections.
@@ -26,10 +32,11 @@ export const controllers: ControllerRegistration[] = [
   { name: 'loadbalancermirror', register: registerMirrorController },
   {
     name: 'membercluster',
-    register: (mgr) => {
+    register: (mgr, settings) => {
       const entry = clustersOf(mgr);
       registerMemberClusters(mgr, entry.registry, {
         prodsHosted: (cluster) => entry.prods?.prodsHosted(cluster) ?? 0,
+        secretNamespaces: settings?.secretNamespaces,
       });
     },
   },

@@ -6,6 +6,7 @@ import { after, before } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { labState } from './lab.js';
+import { controlPlaneIdentity } from '../../lab/src/identities.js';
 import { until } from './wait.js';
 import { namespaceGvr } from '../../src/runtime/core.js';
 import { CONTROLLER_NAMESPACE, SECRET_READER_ROLE, SERVICE_ACCOUNT } from '../../src/api/rbac.js';
@@ -45,10 +46,12 @@ export function memberKubeconfig(name: string): string {
 }
 
 /**
- * Lets kachiku read Secrets in `namespace`, as an operator does for a namespace whose objects
- * name credentials Secrets: a RoleBinding to the generated ClusterRole kachiku-secret-reader.
+ * Puts the generated RBAC in place as it is now (a lab reused across changes may hold older
+ * rules), and lets kachiku read Secrets in `namespace`, as an operator does for a namespace
+ * whose objects name credentials Secrets: a RoleBinding to ClusterRole kachiku-secret-reader.
  */
 export async function grantSecrets(rest: Rest, namespace: string): Promise<void> {
+  await controlPlaneIdentity(rest);
   await rest.apply(
     rolebindingGvr,
     {
