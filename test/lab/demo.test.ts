@@ -35,6 +35,10 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
     assert.match(out, /OpenStack: Keystone http:\/\/127\.0\.0\.1:\d+\/v3/);
     // The first pillar, shown: the mirror Ready, the NLB's targets, then a member added in
     // Octavia registered in AWS.
+    assert.match(
+      out,
+      /kachiku controller running as ServiceAccount kachiku-system\/kachiku \(token kubeconfig /,
+    );
     assert.match(out, /Ready in [\d.]+ s: NLB \S+/);
     assert.match(
       out,

@@ -19,6 +19,7 @@ import { openstackEnv } from '../../../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
 import { until } from './until.js';
 import { namespaceGvr } from '../../runtime/core.js';
+import { CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from '../../api/rbac.js';
 
 const NAMESPACE = 'demo';
 
@@ -63,18 +64,22 @@ export async function mirrorDemo(
     `Octavia load balancer demo-web (${lbId}): HTTP 80 → pool of 192.168.100.11:8080, 192.168.100.12:8080, HTTP health monitor`,
   );
 
+  // kachiku runs as it does in a cluster: its ServiceAccount's token, bound to deploy/rbac only.
+  const identity = new KubeConfig();
+  identity.loadFromFile(cp.kachikuKubeconfig ?? cp.kubeconfig);
   const mgr = new Manager({
-    config,
+    config: identity,
+    name: 'kachiku.io/controller',
     log: newLogger('warn'),
     metricsAddress: '127.0.0.1:0',
     healthAddress: '127.0.0.1:0',
   });
-  for (const c of controllers) c.register(mgr);
+  for (const c of controllers) c.register(mgr, { secretNamespaces: [CONTROLLER_NAMESPACE] });
   const stop = new AbortController();
   const running = mgr.run(stop.signal);
   await until(async () => mgr.address('health'), 10_000, 'the controller');
   print(
-    `kachiku controller running: http://${mgr.address('metrics')}/metrics, http://${mgr.address('health')}/healthz`,
+    `kachiku controller running as ServiceAccount ${CONTROLLER_NAMESPACE}/${SERVICE_ACCOUNT} (token kubeconfig ${cp.kachikuKubeconfig}, RBAC of deploy/rbac): http://${mgr.address('metrics')}/metrics, http://${mgr.address('health')}/healthz`,
   );
 
   await rest

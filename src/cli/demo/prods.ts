@@ -56,10 +56,15 @@ export async function prodsDemo(
 
   let stopOwn: (() => Promise<void>) | undefined;
   if (!mgr) {
-    const own = new Manager({ config, log: newLogger('warn') });
+    const identity = new KubeConfig();
+    identity.loadFromFile(cp.kachikuKubeconfig ?? cp.kubeconfig);
+    const own = new Manager({ config: identity, log: newLogger('warn') });
     const registry = new ClusterRegistry({ log: own.log });
     const prods = registerProdController(own, { registry });
-    registerMemberClusters(own, registry, { prodsHosted: prods.prodsHosted });
+    registerMemberClusters(own, registry, {
+      prodsHosted: prods.prodsHosted,
+      secretNamespaces: [CONTROLLER_NAMESPACE],
+    });
     const stop = new AbortController();
     const running = own.run(stop.signal);
     stopOwn = async () => {
@@ -74,7 +79,8 @@ export async function prodsDemo(
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: `${c.name}-kubeconfig`, namespace: CONTROLLER_NAMESPACE },
-        data: { kubeconfig: readFileSync(c.kubeconfig).toString('base64') },
+        // kachiku's own identity there, as EKS kubeconfigs are: an exec credential plugin.
+        data: { kubeconfig: readFileSync(c.kachikuKubeconfig ?? c.kubeconfig).toString('base64') },
       } as KubeObject)
       .catch(ignoreExists);
     await rest
