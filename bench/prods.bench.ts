@@ -10,6 +10,7 @@
 // - API requests per steady-state minute, by cluster and by what they are (counted at the REST
 //   client and at watch starts), and CPU over that minute.
 // It needs a running lab (KACHIKU_LAB_DIR); bench/run.sh starts one.
+import { until } from '../src/runtime/wait.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,14 +71,6 @@ const pct = (xs: number[], p: number) => {
 };
 const summary = (xs: number[]) =>
   `p50 ${(pct(xs, 50) / 1000).toFixed(2)} s, p95 ${(pct(xs, 95) / 1000).toFixed(2)} s, max ${(Math.max(...xs) / 1000).toFixed(2)} s`;
-
-async function until(what: string, f: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function main(): Promise<void> {
   const lab = labState();
@@ -218,7 +211,7 @@ async function main(): Promise<void> {
 
   // One Prod alone: the controller's latency without a queue in front of it.
   await create('solo', 'solo');
-  await until('the lone Prod Ready', () => ready.has('solo'), 120_000);
+  await until('the lone Prod Ready', () => ready.has('solo') || undefined, 120_000);
   const solo = phases('solo');
   created.delete('solo');
 
@@ -231,7 +224,7 @@ async function main(): Promise<void> {
         create(`p-${String(i + j).padStart(3, '0')}`, `app-${(i + j) % 5}`),
       ),
     );
-  await until(`${N} Prods Ready`, () => ready.size >= N + 1, 600_000);
+  await until(`${N} Prods Ready`, () => ready.size >= N + 1 || undefined, 600_000);
   const allReady = performance.now() - t0;
   const burst = [...calls];
   const byProd = (cluster: (c: string) => boolean) =>

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from './wait.js';
 import { ClusterRegistry, parseKubeconfig } from './clusters.js';
 import { newLogger } from './log.js';
 import type { Gvr } from './rest.js';
@@ -105,14 +106,14 @@ test("ClusterRegistry: an unreachable cluster's informers stop warning until it 
   try {
     const conn = registry.connect('a', kubeconfig(nowhere));
     conn.informer(pods);
-    await until(() => warnings() >= 1);
+    await until('the registry to get there', () => warnings() >= 1 || undefined, 10_000, 50);
     registry.setReachable('a', false);
     const quiet = warnings();
     // The informer retries after 1.6 s then 3.2 s (±20 %): at least one retry in 2.5 s.
     await sleep(2500);
     assert.equal(warnings(), quiet);
     registry.setReachable('a', true);
-    await until(() => warnings() > quiet);
+    await until('the registry to get there', () => warnings() > quiet || undefined, 10_000, 50);
     assert.ok(
       lines.some((l) => l.includes('"cluster":"a"')),
       'lines name the cluster',
@@ -121,11 +122,3 @@ test("ClusterRegistry: an unreachable cluster's informers stop warning until it 
     await registry.close();
   }
 });
-
-async function until(f: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
-}

@@ -7,7 +7,7 @@ import type { AwsClients } from '../../clouds/aws/clients.js';
 import { recordsAt } from '../../clouds/aws/route53.js';
 import type { DnsSpec, LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { mirrorGvr } from '../../controllers/loadbalancermirror/reconciler.js';
-import { until } from './until.js';
+import { until } from '../../runtime/wait.js';
 
 const NAMESPACE = 'demo';
 const ZONE = 'demo.kachiku.test';
@@ -43,6 +43,7 @@ export async function dnsDemo(
       'json',
     );
     return until(
+      what,
       async () => {
         const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, 'web');
         const c = m.status?.conditions?.find((c) => c.type === 'DNSSynced');
@@ -51,7 +52,7 @@ export async function dnsDemo(
           : undefined;
       },
       60_000,
-      what,
+      250,
     );
   };
   const show = async (m: LoadBalancerMirror) => {

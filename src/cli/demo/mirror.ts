@@ -17,7 +17,7 @@ import type { LabState } from '../../../lab/src/state.js';
 import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
-import { until } from './until.js';
+import { until } from '../../runtime/wait.js';
 import { namespaceGvr } from '../../runtime/core.js';
 import { CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from '../../api/rbac.js';
 
@@ -77,7 +77,7 @@ export async function mirrorDemo(
   for (const c of controllers) c.register(mgr, { secretNamespaces: [CONTROLLER_NAMESPACE] });
   const stop = new AbortController();
   const running = mgr.run(stop.signal);
-  await until(async () => mgr.address('health'), 10_000, 'the controller');
+  await until('the controller', async () => mgr.address('health'), 10_000, 250);
   print(
     `kachiku controller running as ServiceAccount ${CONTROLLER_NAMESPACE}/${SERVICE_ACCOUNT} (token kubeconfig ${cp.kachikuKubeconfig}, RBAC of deploy/rbac): http://${mgr.address('metrics')}/metrics, http://${mgr.address('health')}/healthz`,
   );
@@ -105,6 +105,7 @@ export async function mirrorDemo(
     `LoadBalancerMirror ${NAMESPACE}/web applied (only the Octavia UUID, the VPC and its subnets)`,
   );
   const ready = await until(
+    'the mirror to be Ready',
     async () => {
       const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, 'web');
       return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
@@ -112,7 +113,7 @@ export async function mirrorDemo(
         : undefined;
     },
     60_000,
-    'the mirror to be Ready',
+    250,
   );
   print(
     `Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: NLB ${ready.status?.loadBalancer?.dnsName}`,
@@ -140,6 +141,7 @@ export async function mirrorDemo(
   await octavia.member(lbId, poolId, { address: '192.168.100.13', protocol_port: 8080 });
   const t1 = Date.now();
   await until(
+    'the new member in AWS',
     async () => {
       const stack = await observeStack(clients.elbv2, {
         ownerTag: [OWNER_TAG, `${NAMESPACE}/web`],
@@ -150,7 +152,7 @@ export async function mirrorDemo(
         : undefined;
     },
     60_000,
-    'the new member in AWS',
+    250,
   );
   print(
     `… registered in the NLB ${((Date.now() - t1) / 1000).toFixed(1)} s later (sync interval 10 s):`,

@@ -18,7 +18,7 @@ import { memberClusterGvr } from '../../controllers/membercluster/reconciler.js'
 import { prodGvr, registerProdController } from '../../controllers/prod/reconciler.js';
 import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
-import { until } from './until.js';
+import { until } from '../../runtime/wait.js';
 import { namespaceGvr, secretGvr } from '../../runtime/core.js';
 
 const NAMESPACE = 'demo';
@@ -99,12 +99,13 @@ export async function prodsDemo(
   }
   for (const c of members) {
     const mc = await until(
+      `MemberCluster ${c.name} Ready`,
       async () => {
         const m = await rest.get<MemberCluster>(memberClusterGvr, undefined, c.name);
         return isTrue(m, 'Ready') ? m : undefined;
       },
       60_000,
-      `MemberCluster ${c.name} Ready`,
+      250,
     );
     say(
       `MemberCluster ${c.name}: ${mc.spec.provider}, failure domain ${mc.spec.failureDomain}, Kubernetes ${mc.status?.kubernetesVersion}, ${mc.status?.nodes?.ready}/${mc.status?.nodes?.total} nodes Ready`,
@@ -150,12 +151,13 @@ export async function prodsDemo(
   );
   for (const name of names) {
     const p = await until(
+      `Prod ${name} Ready`,
       async () => {
         const x = await rest.get<Prod>(prodGvr, NAMESPACE, name);
         return x.status?.phase === 'Ready' && isTrue(x, 'Ready') ? x : undefined;
       },
       120_000,
-      `Prod ${name} Ready`,
+      250,
     );
     const st = p.status!;
     say(
