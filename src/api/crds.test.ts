@@ -21,9 +21,10 @@ test('the committed deploy/ files are exactly what the generator writes', () => 
     assert.ok(existsSync(path), `${f.filename} is missing: ${REGENERATE}`);
     assert.ok(readFileSync(path, 'utf8') === f.yaml, `${f.filename} is stale: ${REGENERATE}`);
   }
-  for (const dir of ['deploy/crds', 'deploy/rbac']) {
-    const extra = readdirSync(join(root, dir))
-      .map((name) => `${dir}/${name}`)
+  for (const dir of ['deploy/crds', 'deploy/rbac', 'deploy/rbac/member']) {
+    const extra = readdirSync(join(root, dir), { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => `${dir}/${e.name}`)
       .filter((name) => !generated.some((f) => f.filename === name));
     assert.deepEqual(extra, [], `files no kind generates: ${REGENERATE}`);
   }
@@ -109,17 +110,26 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
       (r) =>
         r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
     );
+  // Exactly what the controllers use (the integration tests run every controller under it):
+  // finalizers and status are written with update (PUT), never patch.
   for (const k of allKinds) {
-    for (const verb of ['get', 'list', 'watch', 'update', 'patch'])
-      assert.ok(can(k.group, k.plural, verb));
-    assert.ok(can(k.group, `${k.plural}/status`, 'patch'));
+    for (const verb of ['get', 'list', 'watch', 'update'])
+      assert.ok(can(k.group, k.plural, verb), `${k.plural} ${verb}`);
+    assert.ok(can(k.group, `${k.plural}/status`, 'update'));
     assert.ok(can(k.group, `${k.plural}/finalizers`, 'update'));
-    assert.ok(!can(k.group, k.plural, 'create') && !can(k.group, k.plural, 'delete'));
+    for (const verb of ['create', 'delete', 'patch'])
+      assert.ok(!can(k.group, k.plural, verb), `no ${verb} on ${k.plural}`);
   }
-  assert.ok(can('', 'secrets', 'get') && !can('', 'secrets', 'update'));
+  // Secrets: never cluster-wide; a ClusterRole bound per namespace with a RoleBinding.
+  assert.ok(!can('', 'secrets', 'get') && !can('', 'namespaces', 'get'));
+  assert.deepEqual(o.secretReader.rules, [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+  ]);
+  assert.equal(o.secretReaderBinding.kind, 'RoleBinding');
+  assert.equal(o.secretReaderBinding.metadata.namespace, 'kachiku-system');
   assert.ok(can('events.k8s.io', 'events', 'create'));
   assert.ok(!can('coordination.k8s.io', 'leases', 'get'), 'leases only in the namespace');
-  for (const r of [...o.clusterRole.rules, ...o.role.rules])
+  for (const r of [...o.clusterRole.rules, ...o.role.rules, ...o.memberRole.rules])
     assert.ok(![...r.apiGroups, ...r.resources, ...r.verbs].includes('*'), 'no wildcards');
   assert.deepEqual(o.role.rules, [
     {
@@ -128,7 +138,7 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
       verbs: ['get', 'create', 'update'],
     },
   ]);
-  for (const b of [o.clusterRoleBinding, o.roleBinding])
+  for (const b of [o.clusterRoleBinding, o.roleBinding, o.secretReaderBinding, o.memberRoleBinding])
     assert.deepEqual(b.subjects, [
       { kind: 'ServiceAccount', name: 'kachiku', namespace: 'kachiku-system' },
     ]);

@@ -22,14 +22,25 @@ export const MemberClusterSpec = Type.Object(
       { description: "the Secret holding the member cluster's kubeconfig" },
     ),
     provider: StringEnum(['onprem', 'eks', 'other'], {
-      description: 'where the cluster runs; provider differences live here, never in Prods',
+      description:
+        'where the cluster runs (onprem, eks, other); recorded and shown, for Fleets to select by (nothing acts on it yet)',
     }),
-    region: Type.Optional(Type.String({ description: 'region or site', maxLength: 63 })),
+    region: Type.Optional(
+      Type.String({
+        description: 'region or site; recorded and shown, for Fleets (nothing acts on it yet)',
+        maxLength: 63,
+      }),
+    ),
     failureDomain: Label({
       description:
         'clusters sharing a failure domain can fail together; redundant tenants span two',
     }),
-    labels: Type.Optional(StringMap({ description: 'labels Fleets select clusters by' }, 63)),
+    labels: Type.Optional(
+      StringMap(
+        { description: 'labels for Fleets to select clusters by (nothing acts on them yet)' },
+        63,
+      ),
+    ),
     cordoned: Type.Optional(
       Type.Boolean({ description: 'no new Prods are placed here', default: false }),
     ),

@@ -130,12 +130,18 @@ export const ProdSpec = Type.Object(
     }),
     role: Type.Optional(
       StringEnum(['test', 'standard'], {
-        description: 'test Prods get a release first',
+        description:
+          'test or standard; recorded for Fleets, whose releases and tenant placement will use it (nothing acts on it yet)',
         default: 'standard',
       }),
     ),
     capacity: Type.Optional(
-      Type.Integer({ description: 'tenants it may host', minimum: 0, default: 0 }),
+      Type.Integer({
+        description:
+          'tenant units it may host; recorded for Fleets, whose tenant placement will use it (nothing acts on it yet)',
+        minimum: 0,
+        default: 0,
+      }),
     ),
     components: Type.Optional(
       Type.Array(Component, {
@@ -214,7 +220,12 @@ export const ProdStatus = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
     conditions: Type.Optional(Conditions),
-    phase: Type.Optional(StringEnum(PHASES, { description: 'where the Prod is in its lifecycle' })),
+    phase: Type.Optional(
+      StringEnum(PHASES, {
+        description:
+          'where the Prod is in its lifecycle; InService (tenants routed to it) comes with Fleets and is not set yet',
+      }),
+    ),
     phaseSince: Type.Optional(Timestamp({ description: 'when it entered that phase' })),
     cluster: Type.Optional(Type.String({ description: 'the MemberCluster it runs in' })),
     namespace: Type.Optional(Type.String({ description: 'its namespace in that cluster' })),
