@@ -442,7 +442,8 @@ test('controller mode: a side that stops answering gets weight 0 within the boun
     await until(
       'octavia weight 0',
       async () => ((await weightsAt(`www.${zoneName}`)) === 'octavia 0, nlb 10' ? true : undefined),
-      15_000,
+      // Longer than the bound, so that a slow failover fails the assertion below, not the wait.
+      40_000,
       100,
     );
     const failover = Date.now() - t;
