@@ -15,6 +15,7 @@ import {
   type Rest,
 } from './rest.js';
 import type { Logger } from './log.js';
+import { microTime } from './time.js';
 
 export const leaseGvr: Gvr = {
   group: 'coordination.k8s.io',
@@ -46,9 +47,6 @@ export interface LeaderElectionOptions {
 export function defaultIdentity(): string {
   return `${hostname()}_${randomBytes(4).toString('hex')}`;
 }
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (d: Date) => d.toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
 
 export class LeaderElector {
   readonly identity: string;

@@ -8,6 +8,7 @@
 // written straight from what the last sync left.
 import type { DnsStatus } from '../../api/loadbalancermirror.js';
 import { Reason } from '../../api/conditions.js';
+import { timestamp } from '../../runtime/time.js';
 import {
   fqdn,
   sameHealthCheck,
@@ -238,7 +239,7 @@ function statusOf(
   previous: DnsStatus | undefined,
   probeHealth?: Partial<Record<Side, { state: HealthState; lastChecked?: string }>>,
 ): DnsStatus {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = timestamp();
   const serving = servingSide(plan.weights, memo.states);
   const changed = previous?.servingSide !== undefined && previous.servingSide !== serving;
   const sides = plan.mode === 'controller' ? SIDES : [...memo.healthChecks.keys()];

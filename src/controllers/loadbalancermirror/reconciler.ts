@@ -23,6 +23,7 @@ import {
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { LoadBalancerMirror, LoadBalancerMirrorStatus } from '../../api/loadbalancermirror.js';
 import { parseDuration } from '../../runtime/duration.js';
+import { timestamp } from '../../runtime/time.js';
 import { OpenStackError } from '../../clouds/openstack/errors.js';
 import type { ObservedStack } from '../../clouds/aws/types.js';
 import {
@@ -425,7 +426,7 @@ function statusOf(plan: MirrorPlan, aws: Confirmed): Partial<Status> {
     })),
     membersSeen: plan.membersSeen,
     targetsRegistered: plan.stack.targetGroups.reduce((n, tg) => n + tg.targets.length, 0),
-    lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    lastSyncTime: timestamp(),
     notMirrored: plan.notMirrored,
   };
 }

@@ -35,6 +35,7 @@ import {
   type Reachability,
 } from './probe.js';
 import { secretGvr } from '../../runtime/core.js';
+import { timestamp } from '../../runtime/time.js';
 
 export const memberClusterGvr: Gvr = {
   group: 'kachiku.io',
@@ -270,7 +271,7 @@ async function reconcile(
     ...observed,
     prods,
     probe: {
-      lastProbeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastProbeTime: timestamp(),
       consecutiveFailures: judged.consecutiveFailures,
       consecutiveSuccesses: judged.consecutiveSuccesses,
     },

@@ -2,6 +2,7 @@
 // and the write that records it, with an event for each phase change.
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import { updateStatus } from '../../runtime/objects.js';
+import { timestamp } from '../../runtime/time.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod, ProdPhase, ProdStatus } from '../../api/prod.js';
 import { prodGvr, remember, type ProdEnv } from './context.js';
@@ -37,7 +38,6 @@ export class Draft {
   }
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -55,7 +55,7 @@ export async function writeStatus(env: ProdEnv, key: string, draft: Draft): Prom
       ...draft.fields,
       observedGeneration: prod.metadata.generation,
       phase: draft.phase,
-      phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : now(),
+      phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : timestamp(),
       conditions: draft.conditions,
     };
     // A draft field set to undefined is left out (and an unchanged status is not written again).
