@@ -11,7 +11,6 @@ import {
   type Result,
 } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
-import type { Gvr } from '../../runtime/rest.js';
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import {
   addFinalizer,
@@ -21,7 +20,12 @@ import {
   updateStatus,
 } from '../../runtime/objects.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import type { LoadBalancerMirror, LoadBalancerMirrorStatus } from '../../api/loadbalancermirror.js';
+import {
+  loadBalancerMirrorKind,
+  type LoadBalancerMirror,
+  type LoadBalancerMirrorStatus,
+} from '../../api/loadbalancermirror.js';
+import { gvrOf } from '../../api/kind.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { timestamp } from '../../runtime/time.js';
 import { OpenStackError } from '../../clouds/openstack/errors.js';
@@ -47,12 +51,7 @@ import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
-export const mirrorGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'loadbalancermirrors',
-  namespaced: true,
-};
+export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
 
 export interface MirrorDeps {
   clouds: MirrorClouds;

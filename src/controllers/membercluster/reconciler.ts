@@ -21,12 +21,17 @@ import {
   type Result,
 } from '../../runtime/controller.js';
 import { keyOf, type Informer } from '../../runtime/informer.js';
-import { isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
+import { isNotFound, type KubeObject } from '../../runtime/rest.js';
 import { findCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { isDeleting, updateStatus } from '../../runtime/objects.js';
 import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import type { MemberCluster, MemberClusterStatus } from '../../api/membercluster.js';
+import {
+  memberClusterKind,
+  type MemberCluster,
+  type MemberClusterStatus,
+} from '../../api/membercluster.js';
+import { gvrOf } from '../../api/kind.js';
 import {
   nextReachability,
   probeCluster,
@@ -37,12 +42,7 @@ import {
 import { secretGvr } from '../../runtime/core.js';
 import { timestamp } from '../../runtime/time.js';
 
-export const memberClusterGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'memberclusters',
-  namespaced: false,
-};
+export const memberClusterGvr = gvrOf(memberClusterKind);
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
 /** A steady cluster's status is rewritten this often, to refresh status.probe.lastProbeTime. */
 export const PROBE_RECORD_MAX_AGE_MS = 60_000;
