@@ -6,6 +6,8 @@ import type { Gvr, ObjectMeta } from '../runtime/rest.js';
 export const GROUP = 'kachiku.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}` as const;
+/** kachiku's name as the reporting controller of its Kubernetes events. */
+export const CONTROLLER_NAME = `${GROUP}/controller`;
 
 /** additionalPrinterColumns: what `kubectl get` shows. */
 export interface PrinterColumn {

@@ -5,6 +5,7 @@ import { Manager, LeadershipLostError } from '../runtime/manager.js';
 import { newLogger } from '../runtime/log.js';
 import { parseDuration } from '../runtime/duration.js';
 import { controllers } from '../controllers/index.js';
+import { CONTROLLER_NAME } from '../api/kind.js';
 
 interface Options {
   kubeconfig?: string;
@@ -97,6 +98,7 @@ export function controllerCommand(): Command {
       if (o.kubeconfig) config.loadFromFile(o.kubeconfig);
       else config.loadFromDefault();
       const mgr = new Manager({
+        name: CONTROLLER_NAME,
         config,
         log,
         namespace: o.namespace,

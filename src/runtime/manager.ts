@@ -15,8 +15,8 @@ import { boundAddress, serve } from './server.js';
 
 export interface ManagerOptions {
   config: KubeConfig;
-  /** Reported in events as reportingController. */
-  name?: string;
+  /** Reported in events as reportingController (e.g. "example.com/controller"). */
+  name: string;
   log?: Logger;
   metrics?: RuntimeMetrics;
   /** Watch namespaced kinds in this namespace only (all namespaces when unset). */
@@ -58,12 +58,7 @@ export class Manager {
     this.log = opts.log ?? newLogger();
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.identity = opts.identity ?? defaultIdentity();
-    this.events = new EventRecorder(
-      this.rest,
-      opts.name ?? 'kachiku.io/controller',
-      this.identity,
-      this.log,
-    );
+    this.events = new EventRecorder(this.rest, opts.name, this.identity, this.log);
   }
 
   /** The shared informer for a resource in this manager's scope (one per resource and selectors). */

@@ -34,6 +34,7 @@ import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { LoopbackServer } from '../support/tcp.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -55,6 +56,7 @@ const writes: string[] = [];
 
 function startController(): void {
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config,
     namespace: ns,
     log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),

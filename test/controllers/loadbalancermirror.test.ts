@@ -39,6 +39,7 @@ import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -59,6 +60,7 @@ let stop: () => Promise<void>;
 
 function startController(): void {
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config,
     namespace: ns,
     log: newLogger(

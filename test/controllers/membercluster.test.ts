@@ -24,6 +24,7 @@ import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -51,6 +52,7 @@ async function startController(
 ): Promise<void> {
   await stop?.();
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config,
     namespace: ns,
     log: newLogger(

@@ -32,6 +32,7 @@ import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { deploymentGvr, secretGvr, serviceGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -89,6 +90,7 @@ before(async () => {
   }
 
   const mgr = new Manager({
+    name: CONTROLLER_NAME,
     config,
     namespace: ns,
     log: newLogger(

@@ -14,7 +14,7 @@ import {
   removeFinalizer,
   updateStatus,
 } from '../../src/runtime/objects.js';
-import { widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
+import { TEST_CONTROLLER, widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
 const bed = widgetTestbed('runtime');
@@ -22,7 +22,12 @@ const { config, rest } = bed;
 
 /** A manager scoped to the test namespace, no leader election, no servers; stopped by the returned function. */
 function startManager(setup: (mgr: Manager) => void): { mgr: Manager; stop: () => Promise<void> } {
-  const mgr = new Manager({ config, namespace: bed.ns, log: newLogger('silent') });
+  const mgr = new Manager({
+    name: TEST_CONTROLLER,
+    config,
+    namespace: bed.ns,
+    log: newLogger('silent'),
+  });
   setup(mgr);
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);

@@ -13,6 +13,7 @@ import { newLogger } from '../../src/runtime/log.js';
 import { RuntimeMetrics } from '../../src/runtime/metrics.js';
 import { labState } from '../support/lab.js';
 import {
+  TEST_CONTROLLER,
   namespaceGvr,
   testNamespace,
   widget,
@@ -70,7 +71,7 @@ test('owned objects and objects of another cluster enqueue their primary; concur
   const calls: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const mgr = new Manager({ config, namespace: bed.ns, log: silent });
+  const mgr = new Manager({ name: TEST_CONTROLLER, config, namespace: bed.ns, log: silent });
   const memberConfigMaps = new Informer<
     KubeObject & { metadata: { labels?: Record<string, string> } }
   >(memberRest, configMapGvr, {

@@ -19,6 +19,7 @@ import { openstackEnv } from '../../../lab/src/parts/openstack.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
 import { until } from './until.js';
 import { namespaceGvr } from '../../runtime/core.js';
+import { CONTROLLER_NAME } from '../../api/kind.js';
 
 const NAMESPACE = 'demo';
 
@@ -64,6 +65,7 @@ export async function mirrorDemo(
   );
 
   const mgr = new Manager({
+    name: CONTROLLER_NAME,
     config,
     log: newLogger('warn'),
     metricsAddress: '127.0.0.1:0',

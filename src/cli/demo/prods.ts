@@ -20,6 +20,7 @@ import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { until } from './until.js';
 import { namespaceGvr, secretGvr } from '../../runtime/core.js';
+import { CONTROLLER_NAME } from '../../api/kind.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
@@ -56,7 +57,7 @@ export async function prodsDemo(
 
   let stopOwn: (() => Promise<void>) | undefined;
   if (!mgr) {
-    const own = new Manager({ config, log: newLogger('warn') });
+    const own = new Manager({ name: CONTROLLER_NAME, config, log: newLogger('warn') });
     const registry = new ClusterRegistry({ log: own.log });
     const prods = registerProdController(own, { registry });
     registerMemberClusters(own, registry, { prodsHosted: prods.prodsHosted });
