@@ -167,6 +167,11 @@ export class Rest {
     return view;
   }
 
+  /** What aborts every request of this view (withSignal), if anything. */
+  get signal(): AbortSignal | undefined {
+    return this.bound;
+  }
+
   /** Closes the connections (the Rest is not used after). */
   async close(): Promise<void> {
     await this.agent.close();

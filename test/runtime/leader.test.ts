@@ -1,7 +1,7 @@
 // Leader election between real `kachiku controller` processes on the lab's control plane:
 // one leads; a killed leader is replaced within the lease duration; a graceful stop hands over
 // at once.
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +10,14 @@ import { leaseGvr } from '../../src/runtime/leader.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { applyCrds } from '../../src/cli/crds.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const kubeconfig = labState().kube!.clusters.find((c) => c.role === 'control-plane')!.kubeconfig;
 const rest = new Rest(controlPlaneConfig());
 const children: ChildProcess[] = [];
+// The controllers' informers need their CRDs (or they never sync).
+before(() => applyCrds(controlPlaneConfig()));
 after(() => children.forEach((c) => c.kill('SIGKILL')));
 
 interface Lease extends KubeObject {
