@@ -146,13 +146,11 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
     // each sync) must not trigger another sync; requeueAfter keeps the interval.
     .for(mirrors, generationChanged);
-  // The probes stop with the manager (shutdown, or leadership lost).
-  mgr.addSource({
-    resource: 'loadbalancermirrors.probes',
+  // The probes stop with the controllers (shutdown, or leadership lost).
+  mgr.add({
+    name: 'loadbalancermirror probes',
     start: () => {},
-    stop: async () => memory.prober.stopAll(),
-    hasSynced: () => true,
-    waitForSync: () => Promise.resolve(),
+    stop: () => memory.prober.stopAll(),
   });
 }
 
@@ -225,6 +223,8 @@ async function reconcile(
   } catch (err) {
     // Whatever AWS is now, the next sync looks.
     confirmed.delete(key);
+    // Cancelled (leadership lost): nothing more is written, not even the status.
+    if (ctx.signal.aborted) throw err;
     if (!(err instanceof Stop)) {
       outcome = 'error';
       set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));

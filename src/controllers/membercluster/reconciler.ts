@@ -131,14 +131,8 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
     .watches(secrets, (s) =>
       clusters.byIndex('secret', keyOf(s)).map((mc) => ({ name: mc.metadata.name })),
     );
-  // The registry's informers stop with the manager.
-  mgr.addSource({
-    resource: 'memberclusters.connections',
-    start: () => {},
-    stop: () => deps.registry.close(),
-    hasSynced: () => true,
-    waitForSync: () => Promise.resolve(),
-  });
+  // The connections are bound to the leadership, and closed when it ends.
+  mgr.add(deps.registry);
 }
 
 async function reconcile(
