@@ -3,11 +3,11 @@
 import type { Rest } from '../../runtime/rest.js';
 import { isNotFound } from '../../runtime/rest.js';
 import { secretGvr } from '../../runtime/core.js';
+import { TerminalError } from '../../runtime/controller.js';
+import { Reason } from '../../api/conditions.js';
 
 /** A missing Secret or key: a condition on the mirror, not a crash. */
-export class SecretError extends Error {
-  readonly kind = 'SecretNotFound';
-}
+const missing = (message: string) => new TerminalError(Reason.SecretNotFound, message);
 
 export async function readSecret(
   rest: Rest,
@@ -27,13 +27,13 @@ export async function readSecret(
       ]),
     );
   } catch (err) {
-    if (isNotFound(err)) throw new SecretError(`Secret ${namespace}/${name} not found`);
+    if (isNotFound(err)) throw missing(`Secret ${namespace}/${name} not found`);
     throw err;
   }
 }
 
 export function secretKey(data: Record<string, string>, key: string, where: string): string {
   const value = data[key];
-  if (value === undefined) throw new SecretError(`Secret ${where} has no key "${key}"`);
+  if (value === undefined) throw missing(`Secret ${where} has no key "${key}"`);
   return value;
 }

@@ -15,6 +15,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Manager } from '../../runtime/manager.js';
 import {
+  TerminalError,
   generationChanged,
   type ReconcileContext,
   type Request,
@@ -83,16 +84,6 @@ interface Source {
 interface Memory {
   sources: Map<string, Source>;
   histories: Map<string, ProbeHistory>;
-}
-
-/** A kubeconfig that cannot be used: a condition, not a crash. */
-class KubeconfigError extends Error {
-  constructor(
-    readonly reason: typeof Reason.KubeconfigMissing | typeof Reason.KubeconfigInvalid,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const secretRefKey = (mc: MemberCluster) =>
@@ -171,7 +162,8 @@ async function reconcile(
   try {
     conn = await connect(mgr, secrets, sources, registry, mc);
   } catch (err) {
-    if (!(err instanceof KubeconfigError)) throw err;
+    // A kubeconfig that cannot be used: a condition, not a crash.
+    if (!(err instanceof TerminalError)) throw err;
     sources.delete(mc.metadata.name);
     // Not probed: Reachable is judged afresh once a kubeconfig works.
     const history = histories.get(mc.metadata.name) ?? historyOf(mc);
@@ -387,22 +379,22 @@ async function connect(
     secret = await mgr.rest.get<SecretMeta>(secretGvr, ref.namespace, ref.name);
   } catch (err) {
     if (isNotFound(err))
-      throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} not found`);
+      throw new TerminalError(Reason.KubeconfigMissing, `Secret ${where} not found`);
     throw err;
   }
   const data = secret.data?.[key];
   if (data === undefined)
-    throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} has no key "${key}"`);
+    throw new TerminalError(Reason.KubeconfigMissing, `Secret ${where} has no key "${key}"`);
   const text = Buffer.from(data, 'base64').toString('utf8');
   if (!text.trim())
-    throw new KubeconfigError(Reason.KubeconfigMissing, `key "${key}" of Secret ${where} is empty`);
+    throw new TerminalError(Reason.KubeconfigMissing, `key "${key}" of Secret ${where} is empty`);
   let conn: ClusterConnection;
   try {
     conn = registry.connect(name, text);
   } catch (err) {
     // parseKubeconfig's messages never quote the text.
     const why = err instanceof Error ? err.message : String(err);
-    throw new KubeconfigError(Reason.KubeconfigInvalid, `key "${key}" of Secret ${where}: ${why}`);
+    throw new TerminalError(Reason.KubeconfigInvalid, `key "${key}" of Secret ${where}: ${why}`);
   }
   sources.set(name, { secret: where, key, resourceVersion: secret.metadata.resourceVersion });
   return conn;

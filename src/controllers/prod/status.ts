@@ -1,22 +1,11 @@
-// The status a reconcile builds (Draft), the early stop that becomes its Ready condition (Stop),
-// and the write that records it, with an event for each phase change.
+// The status a reconcile builds (Draft) and the write that records it, with an event for each
+// phase change. An early stop (the runtime's TerminalError) becomes its Ready condition.
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import { updateStatus } from '../../runtime/objects.js';
 import { timestamp } from '../../runtime/time.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod, ProdPhase, ProdStatus } from '../../api/prod.js';
 import { prodGvr, remember, type ProdEnv } from './context.js';
-
-/** A reconcile that stops early for a reason worth a condition (not a crash). */
-export class Stop extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly requeueAfterMs?: number,
-  ) {
-    super(message);
-  }
-}
 
 /** The status a reconcile builds, written once (or twice around a long warm-up). */
 export class Draft {
