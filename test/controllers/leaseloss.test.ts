@@ -128,7 +128,7 @@ test('a leader cut off from the apiserver sends no AWS write once the next leade
       awsA.sent.filter(isElbWrite).length >= 2 ? true : undefined,
     );
     const frozenAt = Date.now();
-    kube.freeze();
+    kube.freeze({ newConnections: true });
 
     await until(
       'replica-b takes over',

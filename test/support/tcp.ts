@@ -28,10 +28,11 @@ export class LoopbackServer {
 export interface FreezableProxy {
   port: number;
   /**
-   * What a dead peer or a stuck load balancer does: the connections stay open and nothing flows,
-   * on those already made and on any made after.
+   * What a dead peer or a stuck load balancer does to a connection: it stays open and nothing
+   * flows. `freeze()` does it to the connections made so far (new ones work: a connection that
+   * died); `freeze({ newConnections: true })` to those made after too (a host cut off).
    */
-  freeze(): void;
+  freeze(opts?: { newConnections?: boolean }): void;
   close(): void;
 }
 
@@ -58,8 +59,8 @@ export async function freezableProxy(target: URL): Promise<FreezableProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
-    freeze: () => {
-      frozen = true;
+    freeze: (opts = {}) => {
+      frozen = opts.newConnections ?? false;
       pairs.forEach(([c, u]) => (u.unpipe(c), c.unpipe(u), u.pause(), c.pause()));
     },
     close: () => {
