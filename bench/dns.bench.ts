@@ -24,6 +24,7 @@ import {
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
 import { OctaviaBuilder } from '../lab/src/octavia.js';
 import { LoopbackServer } from '../test/support/tcp.js';
+import { CONTROLLER_NAME } from '../src/api/kind.js';
 
 const N = Number(process.argv[2] ?? 100);
 const cycles = Number(process.argv[3] ?? 10);
@@ -60,7 +61,7 @@ await nlbSide.start();
 // ---- the controller, counting Route 53 calls and timing each mirror's record changes
 const r53Calls = new Map<string, number>();
 const changed = new Map<string, number>(); // mirror → when its last ChangeResourceRecordSets returned
-const mgr = new Manager({ config, namespace: NS, log: newLogger('warn') });
+const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
 const clouds = realMirrorClouds(mgr.rest, {
   aws: (service, op) => {
     if (service === 'route53') r53Calls.set(op, (r53Calls.get(op) ?? 0) + 1);

@@ -93,7 +93,12 @@ interface Result {
 
 async function runKachiku(n: number, idleSeconds: number): Promise<Result> {
   const rssBefore = rssAfterGc();
-  const mgr = new Manager({ config: controlPlaneConfig(), namespace: NS, log: newLogger('warn') });
+  const mgr = new Manager({
+    name: 'bench.kachiku.io/informer',
+    config: controlPlaneConfig(),
+    namespace: NS,
+    log: newLogger('warn'),
+  });
   const widgets = mgr.informer<Widget>(widgetGvr);
   let reconciled = 0;
   const controller = mgr

@@ -24,6 +24,7 @@ import {
 } from '../src/controllers/loadbalancermirror/reconciler.js';
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
 import { OctaviaBuilder, type MemberInput } from '../lab/src/octavia.js';
+import { CONTROLLER_NAME } from '../src/api/kind.js';
 
 const [mirrorsArg, listenersArg, membersArg, intervalArg, cyclesArg] = process.argv.slice(2);
 const N = Number(mirrorsArg ?? 200);
@@ -92,7 +93,7 @@ const calls = {
 };
 const count = (map: Map<string, number>, op: string) => map.set(op, (map.get(op) ?? 0) + 1);
 const registeredAt = new Map<string, number>();
-const mgr = new Manager({ config, namespace: NS, log: newLogger('warn') });
+const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
 const clouds = realMirrorClouds(mgr.rest, {
   octavia: (op) => count(calls.octavia, op),
   aws: (_service, op) =>

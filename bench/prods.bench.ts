@@ -31,6 +31,7 @@ import type { Deployment } from '../src/controllers/prod/observe.js';
 import { labState } from '../test/support/lab.js';
 import { controlPlaneConfig, namespaceGvr } from '../test/support/kube.js';
 import { deploymentGvr, secretGvr } from '../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../src/api/kind.js';
 
 const N = Number(process.argv[2] ?? 50);
 const STEADY_S = Number(process.argv[3] ?? 60);
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     });
 
   // The controllers, alone in this process.
-  const mgr = new Manager({ config, namespace: NS, log: newLogger('warn') });
+  const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
   const registry = new ClusterRegistry({ log: mgr.log });
   const prods = registerProdController(mgr, { registry });
   registerMemberClusterController(mgr, { registry, prodsHosted: prods.prodsHosted });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
 import { allKinds, crdFor, renderCrds } from './crds.js';
+import { gvrOf } from './kind.js';
 import { renderRbac, rbacObjects } from './rbac.js';
 import { structuralErrors, type JSONSchemaProps } from './schema.js';
 
@@ -143,4 +144,22 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
       { kind: 'ServiceAccount', name: 'kachiku', namespace: 'kachiku-system' },
     ]);
   assert.equal(o.serviceAccount.metadata.namespace, 'kachiku-system');
+});
+
+test('gvrOf names the resource the CRD serves', () => {
+  for (const k of allKinds) {
+    const crd = crdFor(k);
+    assert.deepEqual(gvrOf(k), {
+      group: crd.spec.group,
+      version: crd.spec.versions[0]!.name,
+      resource: crd.spec.names.plural,
+      namespaced: crd.spec.scope === 'Namespaced',
+    });
+  }
+  assert.deepEqual(gvrOf(allKinds.find((k) => k.kind === 'MemberCluster')!), {
+    group: 'kachiku.io',
+    version: 'v1alpha1',
+    resource: 'memberclusters',
+    namespaced: false,
+  });
 });

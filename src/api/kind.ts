@@ -1,11 +1,13 @@
 // What each kind file declares about its kind: names, scope, printer columns and the schemas of
 // spec and status. crds.ts turns a KindInfo into a CustomResourceDefinition.
 import type { TSchema } from '@sinclair/typebox';
-import type { ObjectMeta } from '../runtime/rest.js';
+import type { Gvr, ObjectMeta } from '../runtime/rest.js';
 
 export const GROUP = 'kachiku.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}` as const;
+/** kachiku's name as the reporting controller of its Kubernetes events. */
+export const CONTROLLER_NAME = `${GROUP}/controller`;
 
 /** additionalPrinterColumns: what `kubectl get` shows. */
 export interface PrinterColumn {
@@ -37,6 +39,14 @@ export function defineKind<Spec extends TSchema, Status extends TSchema>(
 ): KindInfo<Spec, Status> {
   return { group: GROUP, version: VERSION, categories: ['kachiku'], ...k };
 }
+
+/** The kind's resource as the REST client and informers name it. */
+export const gvrOf = (k: KindInfo): Gvr => ({
+  group: k.group,
+  version: k.version,
+  resource: k.plural,
+  namespaced: k.scope === 'Namespaced',
+});
 
 /** An object of a kachiku.io kind as read from the apiserver. */
 export interface KachikuObject<Kind extends string, Spec, Status> {

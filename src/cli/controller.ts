@@ -1,10 +1,11 @@
 // `kachiku controller`: every registered controller under one manager.
 import { Command, Option } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Manager, LeadershipLostError } from '../runtime/manager.js';
+import { CacheSyncTimeoutError, LeadershipLostError, Manager } from '../runtime/manager.js';
 import { newLogger } from '../runtime/log.js';
 import { parseDuration } from '../runtime/duration.js';
 import { controllers } from '../controllers/index.js';
+import { CONTROLLER_NAME } from '../api/kind.js';
 
 interface Options {
   kubeconfig?: string;
@@ -15,6 +16,7 @@ interface Options {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
+  cacheSyncTimeout: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -68,6 +70,15 @@ export function controllerCommand(): Command {
         .argParser(parseDuration),
     )
     .addOption(
+      new Option(
+        '--cache-sync-timeout <d>',
+        'exit with an error naming the informers when the caches have not synced this long after leading',
+      )
+        .env('KACHIKU_CACHE_SYNC_TIMEOUT')
+        .default(120_000, '2m')
+        .argParser(parseDuration),
+    )
+    .addOption(
       new Option('--metrics-bind-address <addr>', 'host:port for /metrics, 0 to disable')
         .env('KACHIKU_METRICS_ADDRESS')
         .default(':8080'),
@@ -104,12 +115,14 @@ export function controllerCommand(): Command {
       if (o.kubeconfig) config.loadFromFile(o.kubeconfig);
       else config.loadFromDefault();
       const mgr = new Manager({
+        name: CONTROLLER_NAME,
         config,
         log,
         namespace: o.namespace,
         identity: o.identity,
         metricsAddress: disabled(o.metricsBindAddress),
         healthAddress: disabled(o.healthProbeBindAddress),
+        cacheSyncTimeoutMs: o.cacheSyncTimeout,
         leaderElection: o.leaderElect
           ? {
               namespace: o.leaderElectionNamespace,
@@ -146,6 +159,14 @@ export function controllerCommand(): Command {
       } catch (err) {
         if (err instanceof LeadershipLostError) {
           log.error('leader election lost: exiting so a fresh process can compete again');
+          process.exit(1);
+        }
+        if (err instanceof CacheSyncTimeoutError) {
+          // Each informer and its last list error are in the manager's log line before this one.
+          log.error(
+            { unsynced: err.unsynced.map((u) => u.resource) },
+            'caches did not sync: exiting (are the CRDs installed, and may this account list them?)',
+          );
           process.exit(1);
         }
         throw err;

@@ -2,10 +2,14 @@
 // shared informers on that cluster, added, replaced and removed as their owner (the
 // MemberCluster controller) decides. Knows no kachiku kind: the owner judges reachability from
 // its probes and says so here; users (e.g. the Prod controller) read it and listen for changes.
+// It is a Runnable of the manager: the connections' REST clients are bound to the leadership it
+// is started with (a deposed leader's requests to member clusters stop at once), and stopping it
+// closes every connection.
 import { KubeConfig } from '@kubernetes/client-node';
 import { Informer } from './informer.js';
 import type { Logger } from './log.js';
 import type { RuntimeMetrics } from './metrics.js';
+import type { Runnable } from './manager.js';
 import { Rest, type Gvr, type KubeObject } from './rest.js';
 
 export interface ClusterInformerOptions {
@@ -16,7 +20,10 @@ export interface ClusterInformerOptions {
 export interface ClusterConnection {
   readonly name: string;
   readonly config: KubeConfig;
-  /** The runtime's REST client on that cluster. */
+  /**
+   * The runtime's REST client on that cluster, for reconciles: its requests are aborted when the
+   * registry's leadership ends (the informers use a client of their own).
+   */
   readonly rest: Rest;
   /** As the owner (MemberCluster controller) last judged it from its probes. Starts true. */
   readonly reachable: boolean;
@@ -66,6 +73,7 @@ export function parseKubeconfig(text: string): KubeConfig {
 
 class Connection implements ClusterConnection {
   readonly rest: Rest;
+  private readonly client: Rest;
   reachable = true;
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private closed = false;
@@ -76,8 +84,10 @@ class Connection implements ClusterConnection {
     readonly text: string,
     readonly log: Logger | undefined,
     private readonly metrics: RuntimeMetrics | undefined,
+    signal: AbortSignal | undefined,
   ) {
-    this.rest = new Rest(config);
+    this.client = new Rest(config);
+    this.rest = signal ? this.client.withSignal(signal) : this.client;
   }
 
   informer<T extends KubeObject>(gvr: Gvr, opts: ClusterInformerOptions = {}): Informer<T> {
@@ -86,7 +96,7 @@ class Connection implements ClusterConnection {
     const key = JSON.stringify([gvr, opts.labelSelector ?? '', namespace ?? '']);
     let informer = this.informers.get(key);
     if (!informer) {
-      informer = new Informer<KubeObject>(this.rest, gvr, {
+      informer = new Informer<KubeObject>(this.client, gvr, {
         labelSelector: opts.labelSelector,
         namespace,
         log: this.log,
@@ -103,12 +113,14 @@ class Connection implements ClusterConnection {
     const all = [...this.informers.values()];
     this.informers.clear();
     await Promise.all(all.map((i) => i.stop()));
-    await this.rest.close();
+    await this.client.close();
   }
 }
 
-export class ClusterRegistry {
+export class ClusterRegistry implements Runnable {
+  readonly name = 'cluster connections';
   private readonly connections = new Map<string, Connection>();
+  private signal?: AbortSignal;
   private readonly listeners = new Set<(name: string) => void>();
   /** Informers of replaced connections still stopping; close() waits for them. */
   private readonly closing = new Set<Promise<void>>();
@@ -118,6 +130,16 @@ export class ClusterRegistry {
   constructor(opts: { log?: Logger; metrics?: RuntimeMetrics } = {}) {
     this.log = opts.log;
     this.metrics = opts.metrics;
+  }
+
+  /** Connections made from now on are bound to `leading` (Runnable). */
+  start(leading: AbortSignal): void {
+    this.signal = leading;
+  }
+
+  /** Closes every connection (Runnable). */
+  stop(): Promise<void> {
+    return this.close();
   }
 
   get(name: string): ClusterConnection | undefined {
@@ -143,7 +165,14 @@ export class ClusterRegistry {
     const existing = this.connections.get(name);
     if (existing && existing.text === kubeconfig) return existing;
     const config = parseKubeconfig(kubeconfig);
-    const conn = new Connection(name, config, kubeconfig, this.childLog(name), this.metrics);
+    const conn = new Connection(
+      name,
+      config,
+      kubeconfig,
+      this.childLog(name),
+      this.metrics,
+      this.signal,
+    );
     this.connections.set(name, conn);
     if (existing) this.retire(existing);
     this.log?.info(

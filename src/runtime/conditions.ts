@@ -1,5 +1,6 @@
 // Status conditions as metav1.Condition: lastTransitionTime moves only when the status moves,
 // observedGeneration records which spec the condition speaks of. Pure functions.
+import { timestamp } from './time.js';
 
 export interface Condition {
   type: string;
@@ -26,9 +27,7 @@ export function setCondition(
     ...input,
     observedGeneration: generation,
     lastTransitionTime:
-      old && old.status === input.status
-        ? old.lastTransitionTime
-        : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+      old && old.status === input.status ? old.lastTransitionTime : timestamp(now),
   };
   if (i >= 0) list[i] = next;
   else list.push(next);

@@ -1,6 +1,7 @@
 // A controller: informers feed keys into a work queue; workers hand each key to the reconciler,
 // which is level-triggered (it gets a key, not an event, and re-reads the cache). An error
-// requeues the key with exponential backoff; a result may ask to be called again later.
+// requeues the key with exponential backoff; a TerminalError does not (retrying will not mend
+// it); a result may ask to be called again later.
 import { performance } from 'node:perf_hooks';
 import { WorkQueue } from './queue.js';
 import { defaultRateLimiter, type RateLimiter } from './ratelimit.js';
@@ -21,8 +22,30 @@ export interface Result {
 
 export interface ReconcileContext {
   log: Logger;
-  /** Aborted when the manager shuts down; long waits inside a reconcile should honour it. */
+  /**
+   * Aborted when this replica stops leading: at once when the lease is lost, after the drain on
+   * a graceful stop. The manager's clients are bound to it (Rest.withSignal); anything else a
+   * reconcile waits on (other clients, timers, outbound requests) must honour it.
+   */
   signal: AbortSignal;
+}
+
+/**
+ * A reconcile that cannot go on, for a reason worth a condition, and that retrying at once will
+ * not mend (an invalid spec, a missing Secret, a dependency not there yet); after
+ * controller-runtime's TerminalError. Controllers catch it where they write the reason into
+ * status, or let it reach the runtime, which logs and counts it and does not retry the key with
+ * backoff: the key comes back when the object changes, or after `requeueAfterMs`.
+ */
+export class TerminalError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly requeueAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'TerminalError';
+  }
 }
 
 export type Reconciler = (req: Request, ctx: ReconcileContext) => Promise<Result | void>;
@@ -58,7 +81,7 @@ export function parseKey(key: string): Request {
 
 export class Controller {
   readonly queue: WorkQueue;
-  private readonly abort = new AbortController();
+  private signal = AbortSignal.abort();
   private workers: Promise<void>[] = [];
   readonly informers: SyncSource[] = [];
 
@@ -113,18 +136,24 @@ export class Controller {
     this.queue.add(requestKey(req));
   }
 
-  /** Starts the workers; resolves when they have all stopped (after stop()). */
-  start(): Promise<void> {
+  /**
+   * Starts the workers; resolves when they have all stopped (after stop()). Reconciles see
+   * `signal` (the manager's leadership) as ctx.signal.
+   */
+  start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
     const n = this.opts.concurrency ?? 1;
     this.workers = Array.from({ length: n }, () => this.worker());
     return Promise.all(this.workers).then(() => {});
   }
 
-  /** Stops handing out keys and waits for in-flight reconciles to finish. */
-  async stop(): Promise<void> {
-    await this.queue.shutDown(true);
-    this.abort.abort();
-    await Promise.all(this.workers);
+  /**
+   * Stops handing out keys; with `drain`, waits for in-flight reconciles to finish. Without, it
+   * returns at once: in-flight reconciles end as their signal (aborted by the caller) cancels them.
+   */
+  async stop(drain = true): Promise<void> {
+    await this.queue.shutDown(drain);
+    if (drain) await Promise.all(this.workers);
   }
 
   private track(informer: SyncSource): void {
@@ -149,7 +178,7 @@ export class Controller {
     const started = performance.now();
     metrics.activeWorkers.inc({ controller: name });
     try {
-      const result = await this.opts.reconcile(parseKey(key), { log, signal: this.abort.signal });
+      const result = await this.opts.reconcile(parseKey(key), { log, signal: this.signal });
       this.queue.forget(key);
       if (result?.requeueAfterMs) {
         this.queue.addAfter(key, result.requeueAfterMs);
@@ -160,13 +189,19 @@ export class Controller {
     } catch (err) {
       metrics.reconcileTotal.inc({ controller: name, result: 'error' });
       metrics.reconcileErrors.inc({ controller: name });
-      log.error(
-        {
-          err: err instanceof Error ? err.message : String(err),
-          retries: this.queue.numRequeues(key),
-        },
-        'reconcile failed',
-      );
+      if (this.signal.aborted) {
+        // Leadership ended under it: not a failure of the object; the next leader reconciles.
+        log.info({ err: errorText(err) }, 'reconcile cancelled: no longer leading');
+        return;
+      }
+      if (err instanceof TerminalError) {
+        metrics.terminalReconcileErrors.inc({ controller: name });
+        log.warn({ reason: err.reason, err: err.message }, 'reconcile stopped: not retried');
+        this.queue.forget(key);
+        if (err.requeueAfterMs) this.queue.addAfter(key, err.requeueAfterMs);
+        return;
+      }
+      log.error({ err: errorText(err), retries: this.queue.numRequeues(key) }, 'reconcile failed');
       this.queue.addRateLimited(key);
     } finally {
       metrics.activeWorkers.dec({ controller: name });
@@ -174,3 +209,5 @@ export class Controller {
     }
   }
 }
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Gvr, KubeObject, Rest } from './rest.js';
 import type { Logger } from './log.js';
+import { microTime } from './time.js';
 
 export const eventGvr: Gvr = {
   group: 'events.k8s.io',
@@ -27,7 +28,6 @@ interface Seen {
 }
 
 const SERIES_WINDOW_MS = 10 * 60_000;
-const microTime = (d: Date) => d.toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
 
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();

@@ -47,6 +47,8 @@ export interface SyncSource {
   stop(): Promise<void>;
   hasSynced(): boolean;
   waitForSync(): Promise<void>;
+  /** Why the last list or watch failed, until one succeeds (for /readyz and sync timeouts). */
+  readonly lastError?: string;
 }
 
 export function keyOf(obj: KubeObject): string {
@@ -70,6 +72,9 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   private syncWaiters: (() => void)[] = [];
   private running?: Promise<void>;
   private stopper = new AbortController();
+  /** The REST client, every request of which stop() aborts (a list on a dead connection too). */
+  private client: Rest;
+  private failure?: string;
   private currentWatch?: AbortController;
   private readonly opts: Required<
     Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'log' | 'metrics'>
@@ -81,6 +86,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     readonly gvr: Gvr,
     options: InformerOptions<T> = {},
   ) {
+    this.client = rest;
     this.opts = {
       watchTimeoutSeconds: 300,
       inactivityMs: 0,
@@ -133,6 +139,10 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     return this.synced;
   }
 
+  get lastError(): string | undefined {
+    return this.failure;
+  }
+
   waitForSync(): Promise<void> {
     return this.synced
       ? Promise.resolve()
@@ -142,6 +152,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   start(): void {
     if (this.running) return;
     this.stopper = new AbortController();
+    this.client = this.rest.withSignal(this.stopper.signal);
     this.running = this.run();
   }
 
@@ -164,6 +175,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
       try {
         if (needList || (this.opts.relistIntervalMs > 0 && Date.now() >= relistAt)) {
           await this.relist();
+          this.failure = undefined;
           needList = false;
           relistAt = Date.now() + this.opts.relistIntervalMs;
         }
@@ -180,6 +192,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
           continue;
         }
         this.opts.metrics?.informerWatchErrors.inc({ resource: this.resource });
+        this.failure = err instanceof Error ? err.message : String(err);
         const delay = backoff.next();
         this.opts.log?.warn(
           { resource: this.resource, err: String(err), retryInMs: delay },
@@ -201,7 +214,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.rest.list<T>(this.gvr, this.opts.namespace, {
+      const page = await this.client.list<T>(this.gvr, this.opts.namespace, {
         limit: this.opts.pageSize,
         continue: cont,
         labelSelector: this.opts.labelSelector,
@@ -265,7 +278,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     poke();
     try {
       if (this.stopped) return;
-      const events = this.rest.watch(
+      const events = this.client.watch(
         this.gvr,
         this.opts.namespace,
         {

@@ -1,8 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection: a
 // lease is taken when it is free or its holder has not renewed it for leaseDuration as seen by
 // our own clock (no trust in other clocks); the leader renews every retryPeriod and steps down
-// if it could not renew within renewDeadline; a graceful stop releases the lease so another
-// replica takes over at once.
+// if it could not renew within renewDeadline (each attempt is cut off at that deadline: a request
+// hanging on a dead connection must not keep a deposed leader believing it leads); a graceful
+// stop releases the lease so another replica takes over at once.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +16,7 @@ import {
   type Rest,
 } from './rest.js';
 import type { Logger } from './log.js';
+import { microTime } from './time.js';
 
 export const leaseGvr: Gvr = {
   group: 'coordination.k8s.io',
@@ -47,9 +49,6 @@ export function defaultIdentity(): string {
   return `${hostname()}_${randomBytes(4).toString('hex')}`;
 }
 
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (d: Date) => d.toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
-
 export class LeaderElector {
   readonly identity: string;
   private readonly leaseDurationMs: number;
@@ -76,7 +75,8 @@ export class LeaderElector {
   async acquire(signal: AbortSignal): Promise<boolean> {
     this.opts.log.info({ lease: this.opts.name, identity: this.identity }, 'waiting to lead');
     while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew().catch((err) => this.warn(err))) {
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.renewDeadlineMs)]);
+      if (await this.tryAcquireOrRenew(attempt).catch((err) => this.warn(err, signal))) {
         this.leading = true;
         this.opts.log.info({ lease: this.opts.name, identity: this.identity }, 'became leader');
         return true;
@@ -95,7 +95,9 @@ export class LeaderElector {
     while (!signal.aborted) {
       await sleep(this.retryPeriodMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) break;
-      const ok = await this.tryAcquireOrRenew().catch((err) => this.warn(err));
+      const left = Math.max(1, lastRenew + this.renewDeadlineMs - Date.now());
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(left)]);
+      const ok = await this.tryAcquireOrRenew(attempt).catch((err) => this.warn(err, signal));
       if (ok) lastRenew = Date.now();
       else if (Date.now() - lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
@@ -129,7 +131,8 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const rest = this.rest.withSignal(signal);
     const now = new Date();
     const mine = {
       holderIdentity: this.identity,
@@ -140,11 +143,11 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await this.rest.get<Lease>(leaseGvr, this.opts.namespace, this.opts.name);
+      lease = await rest.get<Lease>(leaseGvr, this.opts.namespace, this.opts.name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
-        await this.rest.create<Lease>(leaseGvr, {
+        await rest.create<Lease>(leaseGvr, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.opts.name, namespace: this.opts.namespace },
@@ -169,7 +172,7 @@ export class LeaderElector {
       leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === this.identity ? 0 : 1),
     };
     try {
-      await this.rest.replace(leaseGvr, lease);
+      await rest.replace(leaseGvr, lease);
     } catch (err) {
       if (isConflict(err)) return false;
       throw err;
@@ -182,7 +185,8 @@ export class LeaderElector {
     return this.retryPeriodMs * (1 + Math.random() * 0.2);
   }
 
-  private warn(err: unknown): false {
+  private warn(err: unknown, stopping?: AbortSignal): false {
+    if (stopping?.aborted) return false;
     this.opts.log.warn(
       { lease: this.opts.name, err: err instanceof Error ? err.message : String(err) },
       'lease request failed',

@@ -63,6 +63,16 @@ test('shutDown wakes waiting workers and, with drain, waits for in-flight keys',
   assert.equal(await q.get(), undefined, 'no keys after shutdown');
 });
 
+test('a key changed while in flight is not handed out after shutDown', async () => {
+  const q = new WorkQueue('t');
+  q.add('a');
+  const key = await q.get();
+  q.add('a'); // changed while its reconcile runs: normally it would run again after done()
+  await q.shutDown(false);
+  q.done(key as string);
+  assert.equal(await q.get(), undefined);
+});
+
 test('per-item exponential backoff doubles per failure and resets on forget', () => {
   const l = itemExponential(5, 1000);
   assert.deepEqual(

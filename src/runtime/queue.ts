@@ -71,8 +71,10 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
-    if (this.queue.length > 0) return Promise.resolve(this.take());
+    // A key made dirty while in flight goes back in the queue when done, even after shutDown:
+    // it must not be handed out then.
     if (this.shuttingDown) return Promise.resolve(undefined);
+    if (this.queue.length > 0) return Promise.resolve(this.take());
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

@@ -149,6 +149,12 @@ export class Rest {
       bodyTimeout: 0,
       headersTimeout: 0,
       keepAliveTimeout: 30_000,
+      // HTTP/1.1 only. Over HTTP/2 (undici's default when the apiserver offers it) every request
+      // shares one session, and aborting a request only resets its stream: a connection gone
+      // silent (a dead peer, a stuck load balancer) kept taking every new request, the watchdog's
+      // replacement watch and the lease renewals included, until a PING a minute later found it
+      // dead. Over HTTP/1.1 an aborted request closes its own connection and the next one dials.
+      allowH2: false,
     });
   }
 
@@ -160,6 +166,11 @@ export class Rest {
     const view = Object.create(this) as Rest;
     view.bound = this.bound ? AbortSignal.any([this.bound, signal]) : signal;
     return view;
+  }
+
+  /** What aborts every request of this view (withSignal), if anything. */
+  get signal(): AbortSignal | undefined {
+    return this.bound;
   }
 
   /** Closes the connections (the Rest is not used after). */

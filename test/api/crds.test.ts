@@ -16,6 +16,7 @@ import {
 } from '../../src/api/loadbalancermirror.js';
 import { memberClusterKind, type MemberCluster } from '../../src/api/membercluster.js';
 import { prodKind, type Prod } from '../../src/api/prod.js';
+import { timestamp } from '../../src/runtime/time.js';
 
 const controlPlane = labState().kube!.clusters.find((c) => c.role === 'control-plane')!;
 const kc = new KubeConfig();
@@ -338,7 +339,7 @@ test('immutable and one-way fields are enforced on update', async () => {
   );
 });
 
-const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const now = timestamp();
 const ready = (reason: string): Condition => ({
   type: 'Ready',
   status: 'True',

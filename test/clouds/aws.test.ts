@@ -1,11 +1,11 @@
 // kachiku's AWS client layer against the lab's moto_server. moto cannot see some things (the
 // AvailabilityZone of a target, two ports on one IP, throttling, timing), so those are checked
 // on what the client sent, through a small recording proxy in front of moto that can also
-// answer with ELBv2 throttling errors.
+// answer with ELBv2 throttling errors (test/support/awsproxy.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, request, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { ListHostedZonesCommand } from '@aws-sdk/client-route-53';
@@ -14,6 +14,7 @@ import {
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { labState } from '../support/lab.js';
+import { startAwsProxy } from '../support/awsproxy.js';
 import {
   awsClients,
   AwsError,
@@ -48,82 +49,6 @@ const base: AwsClientOptions = {
   credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
 };
 
-// ---- a recording, fault-injecting proxy in front of moto ----
-
-interface Sent {
-  action: string;
-  params: URLSearchParams;
-}
-
-interface Proxy {
-  url: string;
-  sent: Sent[];
-  /** Answer the next `n` requests for `action` with ELBv2's throttling error. */
-  throttle(action: string, n: number): void;
-  close(): Promise<void>;
-}
-
-// ELBv2 speaks the AWS query protocol: errors are XML with Type, Code and Message.
-const throttlingXml = (requestId: string) =>
-  `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">` +
-  `<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>` +
-  `<RequestId>${requestId}</RequestId></ErrorResponse>`;
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function startProxy(target: string): Promise<Proxy> {
-  const upstream = new URL(target);
-  const sent: Sent[] = [];
-  const faults = new Map<string, number>();
-  const server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const params = new URLSearchParams(body.toString('utf8'));
-    const action = params.get('Action') ?? '';
-    sent.push({ action, params });
-    const left = faults.get(action) ?? 0;
-    if (left > 0) {
-      faults.set(action, left - 1);
-      res.writeHead(400, { 'content-type': 'text/xml' });
-      res.end(throttlingXml(randomUUID()));
-      return;
-    }
-    const fwd = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    fwd.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    fwd.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sent,
-    throttle: (action, n) => void faults.set(action, n),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /** The targets a (De)RegisterTargets request carried, as the query protocol encodes them. */
 function sentTargets(params: URLSearchParams): Target[] {
   const out: Target[] = [];
@@ -136,7 +61,7 @@ function sentTargets(params: URLSearchParams): Target[] {
   return out;
 }
 
-const proxy = await startProxy(aws.endpoint);
+const proxy = await startAwsProxy(aws.endpoint);
 after(() => proxy.close());
 
 // ---- a small stack, built with the actions ----

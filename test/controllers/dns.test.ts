@@ -40,6 +40,7 @@ import {
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { LoopbackServer } from '../support/tcp.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -61,6 +62,7 @@ const writes: string[] = [];
 
 function startController(): void {
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config: kachikuConfig(),
     namespace: ns,
     log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),

@@ -45,6 +45,7 @@ import {
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -65,6 +66,7 @@ let stop: () => Promise<void>;
 
 function startController(): void {
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config: kachikuConfig(),
     namespace: ns,
     log: newLogger(

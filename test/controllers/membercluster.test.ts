@@ -30,6 +30,7 @@ import {
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -57,6 +58,7 @@ async function startController(
 ): Promise<void> {
   await stop?.();
   mgr = new Manager({
+    name: CONTROLLER_NAME,
     config: kachikuConfig(),
     namespace: ns,
     log: newLogger(

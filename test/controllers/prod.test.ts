@@ -38,6 +38,7 @@ import {
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { deploymentGvr, secretGvr, serviceGvr } from '../../src/runtime/core.js';
+import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -96,6 +97,7 @@ before(async () => {
   }
 
   const mgr = new Manager({
+    name: CONTROLLER_NAME,
     config: kachikuConfig(),
     namespace: ns,
     log: newLogger(

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Manager } from '../../src/runtime/manager.js';
+import { TerminalError } from '../../src/runtime/controller.js';
 import { isNotFound } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { itemExponential } from '../../src/runtime/ratelimit.js';
@@ -14,7 +15,7 @@ import {
   removeFinalizer,
   updateStatus,
 } from '../../src/runtime/objects.js';
-import { widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
+import { TEST_CONTROLLER, widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
 const bed = widgetTestbed('runtime');
@@ -22,7 +23,12 @@ const { config, rest } = bed;
 
 /** A manager scoped to the test namespace, no leader election, no servers; stopped by the returned function. */
 function startManager(setup: (mgr: Manager) => void): { mgr: Manager; stop: () => Promise<void> } {
-  const mgr = new Manager({ config, namespace: bed.ns, log: newLogger('silent') });
+  const mgr = new Manager({
+    name: TEST_CONTROLLER,
+    config,
+    namespace: bed.ns,
+    log: newLogger('silent'),
+  });
   setup(mgr);
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
@@ -88,6 +94,51 @@ test('a reconciler that errors backs off exponentially instead of looping hot', 
   }
   const errors = await mgr.metrics.reconcileErrors.get();
   assert.equal(errors.values.find((v) => v.labels.controller === 'failing')?.value, times.length);
+});
+
+test('a TerminalError is not retried with backoff: only its requeueAfterMs, or a change, brings the key back', async () => {
+  const calls: Record<string, number[]> = { stuck: [], waiting: [] };
+  const { mgr, stop } = startManager((mgr) => {
+    mgr
+      .controller({
+        name: 'terminal',
+        rateLimiter: itemExponential(50, 10_000),
+        reconcile: async (req) => {
+          const seen = calls[req.name];
+          if (!seen) return;
+          seen.push(Date.now());
+          if (req.name === 'stuck') throw new TerminalError('InvalidSpec', 'size must be even');
+          throw new TerminalError('Waiting', 'not there yet', 700);
+        },
+      })
+      .for(mgr.informer<Widget>(widgetGvr));
+  });
+  try {
+    await rest.create(widgetGvr, widget(bed.ns, 'stuck'));
+    await rest.create(widgetGvr, widget(bed.ns, 'waiting'));
+    await until('both reconciled', () =>
+      calls.stuck!.length && calls.waiting!.length ? true : undefined,
+    );
+    await sleep(2500);
+    // A plain error would have been retried six times by now (50, 100, 200, … ms).
+    assert.equal(calls.stuck!.length, 1, 'not retried');
+    // Every 700 ms: three or four calls in 2.5 s, never the backoff's quick first retries.
+    const gaps = calls.waiting!.slice(1).map((t, i) => t - calls.waiting![i]!);
+    assert.ok(gaps.length >= 2 && gaps.length <= 4, `calls: ${calls.waiting!.length}`);
+    assert.ok(
+      gaps.every((g) => g >= 650),
+      `requeued after 700 ms, not backed off: ${gaps.join(', ')}`,
+    );
+    await rest.patch(widgetGvr, bed.ns, 'stuck', { spec: { size: 2 } }, 'merge');
+    await until('a change brings it back', () => (calls.stuck!.length === 2 ? true : undefined));
+    const terminal = await mgr.metrics.terminalReconcileErrors.get();
+    assert.equal(
+      terminal.values.find((v) => v.labels.controller === 'terminal')?.value,
+      calls.stuck!.length + calls.waiting!.length,
+    );
+  } finally {
+    await stop();
+  }
 });
 
 test('a finalizer blocks deletion until the reconciler removes it', async () => {

@@ -1,21 +1,20 @@
 // Leader election between real `kachiku controller` processes on the lab's control plane:
 // one leads; a killed leader is replaced within the lease duration; a graceful stop hands over
 // at once.
-import { test, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Rest, type KubeObject } from '../../src/runtime/rest.js';
 import { leaseGvr } from '../../src/runtime/leader.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { kachikuController } from '../support/process.js';
+import { applyCrds } from '../../src/cli/crds.js';
 
-const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const kubeconfig = labState().kube!.clusters.find((c) => c.role === 'control-plane')!.kubeconfig;
 const rest = new Rest(controlPlaneConfig());
-const children: ChildProcess[] = [];
-after(() => children.forEach((c) => c.kill('SIGKILL')));
+// The controllers' informers need their CRDs (or they never sync).
+before(() => applyCrds(controlPlaneConfig()));
 
 interface Lease extends KubeObject {
   spec?: { holderIdentity?: string; leaseTransitions?: number };
@@ -41,20 +40,8 @@ function controller(
     '--health-probe-bind-address',
     '127.0.0.1:0',
   ],
-): ChildProcess & { lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(
-    process.execPath,
-    [main, 'controller', '--kubeconfig', kubeconfig, '--identity', identity, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const lines: string[] = [];
-  child.stdout.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
-  child.stderr.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return Object.assign(child, { lines, exited });
+) {
+  return kachikuController(['--kubeconfig', kubeconfig, '--identity', identity, ...args]);
 }
 
 const holder = (ns: string) =>

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { FIELD_MANAGER, apply } from '../../src/runtime/objects.js';
-import { widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
+import { TEST_CONTROLLER, widgetTestbed, widget, widgetGvr, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
 const bed = widgetTestbed('manager');
@@ -30,6 +30,7 @@ function captureLogs(): { lines: Record<string, unknown>[]; stream: Writable } {
 
 test('/healthz, /readyz and /metrics answer, with controller-runtime metric names', async () => {
   const mgr = new Manager({
+    name: TEST_CONTROLLER,
     config,
     namespace: bed.ns,
     log: newLogger('silent'),
@@ -79,7 +80,12 @@ test('/healthz, /readyz and /metrics answer, with controller-runtime metric name
 
 test('shutdown lets an in-flight reconcile finish and starts no new one; every log line names its key', async () => {
   const { lines, stream } = captureLogs();
-  const mgr = new Manager({ config, namespace: bed.ns, log: newLogger('info', 'kachiku', stream) });
+  const mgr = new Manager({
+    name: TEST_CONTROLLER,
+    config,
+    namespace: bed.ns,
+    log: newLogger('info', 'kachiku', stream),
+  });
   const events: string[] = [];
   mgr
     .controller({
@@ -115,7 +121,7 @@ test('shutdown lets an in-flight reconcile finish and starts no new one; every l
 });
 
 test('events: a repeat updates one Event series; a different event is a new Event', async () => {
-  const mgr = new Manager({ config, log: newLogger('silent') });
+  const mgr = new Manager({ name: TEST_CONTROLLER, config, log: newLogger('silent') });
   const obj = await rest.create<Widget>(widgetGvr, widget(bed.ns, 'eventful'));
   const input = {
     regarding: obj,
@@ -143,7 +149,7 @@ test('events: a repeat updates one Event series; a different event is a new Even
   const mine = list.items.filter((e) => e.regarding.uid === obj.metadata.uid);
   assert.deepEqual(mine.map((e) => e.reason).sort(), ['Degraded', 'Synced']);
   assert.equal(mine.find((e) => e.reason === 'Synced')?.series?.count, 3);
-  assert.equal(mine[0]?.reportingController, 'kachiku.io/controller');
+  assert.equal(mine[0]?.reportingController, TEST_CONTROLLER);
 });
 
 test('server-side apply writes as the kachiku field manager and is idempotent', async () => {

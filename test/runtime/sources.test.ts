@@ -3,7 +3,6 @@
 // that replaces a watch which silently stopped delivering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Manager } from '../../src/runtime/manager.js';
@@ -13,6 +12,7 @@ import { newLogger } from '../../src/runtime/log.js';
 import { RuntimeMetrics } from '../../src/runtime/metrics.js';
 import { labState } from '../support/lab.js';
 import {
+  TEST_CONTROLLER,
   namespaceGvr,
   testNamespace,
   widget,
@@ -21,6 +21,7 @@ import {
   type Widget,
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { freezableProxy } from '../support/tcp.js';
 
 const bed = widgetTestbed('sources');
 const { config, rest } = bed;
@@ -70,7 +71,7 @@ test('owned objects and objects of another cluster enqueue their primary; concur
   const calls: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const mgr = new Manager({ config, namespace: bed.ns, log: silent });
+  const mgr = new Manager({ name: TEST_CONTROLLER, config, namespace: bed.ns, log: silent });
   const memberConfigMaps = new Informer<
     KubeObject & { metadata: { labels?: Record<string, string> } }
   >(memberRest, configMapGvr, {
@@ -144,33 +145,6 @@ test('owned objects and objects of another cluster enqueue their primary; concur
     await memberRest.delete(namespaceGvr, undefined, memberNs);
   }
 });
-
-/** A TCP proxy to the apiserver that can freeze the connections it holds without closing them. */
-async function freezableProxy(
-  target: URL,
-): Promise<{ port: number; freeze(): void; close(): void }> {
-  const pairs: [Socket, Socket][] = [];
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const drop = () => (client.destroy(), upstream.destroy());
-    client.on('error', drop);
-    upstream.on('error', drop);
-    pairs.push([client, upstream]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    // What a dead peer or a stuck load balancer does: the connection stays open, nothing flows.
-    freeze: () => pairs.forEach(([c, u]) => (u.unpipe(c), c.unpipe(u), u.pause(), c.pause())),
-    close: () => {
-      server.close();
-      pairs.forEach(([c, u]) => (c.destroy(), u.destroy()));
-    },
-  };
-}
 
 test('a watch that silently stops delivering is replaced, and nothing is missed or doubled', async () => {
   const proxy = await freezableProxy(new URL(config.getCurrentCluster()!.server));

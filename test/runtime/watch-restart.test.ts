@@ -15,6 +15,7 @@ import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { ok } from '../../lab/src/http.js';
 import { labState } from '../support/lab.js';
 import {
+  TEST_CONTROLLER,
   controlPlaneConfig,
   ensureWidgetCrd,
   namespaceGvr,
@@ -76,7 +77,12 @@ test('a watch survives an apiserver restart and the reconciler sees what changed
   const secondRest = new Rest(secondConfig);
 
   const seen = new Map<string, number | undefined>();
-  const mgr = new Manager({ config, namespace: ns, log: newLogger('silent') });
+  const mgr = new Manager({
+    name: TEST_CONTROLLER,
+    config,
+    namespace: ns,
+    log: newLogger('silent'),
+  });
   const widgets = mgr.informer<Widget>(widgetGvr);
   mgr
     .controller({

@@ -96,6 +96,9 @@ export interface Widget extends KubeObject {
   status?: { observed?: number; note?: string };
 }
 
+/** The runtime tests' managers report events as this controller. */
+export const TEST_CONTROLLER = 'runtimetest.kachiku.io/controller';
+
 export const widgetGvr: Gvr = {
   group: 'runtimetest.kachiku.io',
   version: 'v1',

@@ -20,6 +20,7 @@ import { OctaviaBuilder } from '../../../lab/src/octavia.js';
 import { until } from '../../runtime/wait.js';
 import { namespaceGvr } from '../../runtime/core.js';
 import { CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from '../../api/rbac.js';
+import { CONTROLLER_NAME } from '../../api/kind.js';
 
 const NAMESPACE = 'demo';
 
@@ -69,7 +70,7 @@ export async function mirrorDemo(
   identity.loadFromFile(cp.kachikuKubeconfig ?? cp.kubeconfig);
   const mgr = new Manager({
     config: identity,
-    name: 'kachiku.io/controller',
+    name: CONTROLLER_NAME,
     log: newLogger('warn'),
     metricsAddress: '127.0.0.1:0',
     healthAddress: '127.0.0.1:0',

@@ -20,6 +20,7 @@ import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { until } from '../../runtime/wait.js';
 import { namespaceGvr, secretGvr } from '../../runtime/core.js';
+import { CONTROLLER_NAME } from '../../api/kind.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
@@ -58,7 +59,7 @@ export async function prodsDemo(
   if (!mgr) {
     const identity = new KubeConfig();
     identity.loadFromFile(cp.kachikuKubeconfig ?? cp.kubeconfig);
-    const own = new Manager({ config: identity, log: newLogger('warn') });
+    const own = new Manager({ name: CONTROLLER_NAME, config: identity, log: newLogger('warn') });
     const registry = new ClusterRegistry({ log: own.log });
     const prods = registerProdController(own, { registry });
     registerMemberClusters(own, registry, {

@@ -26,6 +26,11 @@ export interface AwsClientOptions {
   maxAttempts?: number;
   /** 'standard' (default) or 'adaptive', which also slows the client down after throttling. */
   retryMode?: 'standard' | 'adaptive';
+  /**
+   * Aborts every call of these clients, in flight or to come, as the SDK's `abortSignal` does
+   * (e.g. a leader's clients, bound to its leadership): no request starts once it has aborted.
+   */
+  signal?: AbortSignal;
 }
 
 export interface AwsClients {
@@ -61,6 +66,7 @@ export function awsClients(options: AwsClientOptions): AwsClients {
   instrument(elbv2.middlewareStack, 'elbv2', hooks);
   instrument(ec2.middlewareStack, 'ec2', hooks);
   instrument(route53.middlewareStack, 'route53', hooks);
+  if (options.signal) for (const c of [elbv2, ec2, route53]) bindSignal(c, options.signal);
   return {
     elbv2,
     ec2,
@@ -71,4 +77,14 @@ export function awsClients(options: AwsClientOptions): AwsClients {
       route53.destroy();
     },
   };
+}
+
+/** Every `send` of the client also gets `signal` as its abortSignal (with the caller's own, if any). */
+function bindSignal(client: { send: (...args: never[]) => unknown }, signal: AbortSignal): void {
+  const send = client.send.bind(client) as (command: unknown, options?: object) => unknown;
+  client.send = ((command: unknown, options?: { abortSignal?: AbortSignal }) =>
+    send(command, {
+      ...options,
+      abortSignal: options?.abortSignal ? AbortSignal.any([options.abortSignal, signal]) : signal,
+    })) as typeof client.send;
 }

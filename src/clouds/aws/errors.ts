@@ -10,6 +10,8 @@ export type AwsErrorKind =
   | 'Quota'
   | 'AccessDenied'
   | 'Unreachable'
+  /** The caller aborted the call (its abortSignal): not AWS's doing, not worth a retry. */
+  | 'Aborted'
   | 'Other';
 
 export class AwsError extends Error {
@@ -35,6 +37,7 @@ export const isAwsError = (err: unknown, kind?: AwsErrorKind): err is AwsError =
 
 // Order matters: "RequestLimitExceeded" is throttling, "TooManyTargets" a quota.
 const kinds: [AwsErrorKind, RegExp][] = [
+  ['Aborted', /^AbortError$/],
   [
     'Throttled',
     /^(Throttling|ThrottlingException|ThrottledException|RequestLimitExceeded|RequestThrottled(Exception)?|TooManyRequestsException|PriorRequestNotComplete|EC2ThrottledException|SlowDown)$/,

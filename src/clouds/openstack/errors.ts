@@ -8,7 +8,8 @@ export type OpenStackErrorKind =
   | 'ServerError' // 5xx
   | 'Unreachable' // connection refused, DNS, TLS, timeout
   | 'BadResponse' // another status, or a body that is not what the API documents
-  | 'Config'; // clouds.yaml or catalog: fixed by configuration, not by retrying
+  | 'Config' // clouds.yaml or catalog: fixed by configuration, not by retrying
+  | 'Aborted'; // the caller cancelled it (the session's signal): not retried
 
 export class OpenStackError extends Error {
   constructor(

@@ -39,6 +39,11 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Every HTTP request of the session, Keystone's 'authenticate' included. */
   onCall?: OnCall;
+  /**
+   * Aborts every request of the session, in flight or to come (e.g. a leader's clients, bound
+   * to its leadership); such a request fails with kind 'Aborted'.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CatalogEndpoint {
@@ -104,7 +109,9 @@ export function createSession(cloud: CloudConfig, opts: SessionOptions = {}): Se
     const done = (outcome: 'ok' | 'error') =>
       opts.onCall?.(operation, outcome, (performance.now() - t0) / 1000);
     try {
-      const res = await transport(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+      const res = await transport(url, { ...init, signal });
       const body = await res.text();
       if (res.status < 200 || res.status >= 300) {
         throw responseError(service, operation, res.status, body);
@@ -113,7 +120,14 @@ export function createSession(cloud: CloudConfig, opts: SessionOptions = {}): Se
       return { status: res.status, headers: res.headers, body };
     } catch (err) {
       done('error');
-      const e = err instanceof OpenStackError ? err : transportError(service, operation, url, err);
+      const e =
+        err instanceof OpenStackError
+          ? err
+          : opts.signal?.aborted
+            ? new OpenStackError('Aborted', service, operation, 'request aborted', undefined, {
+                cause: err,
+              })
+            : transportError(service, operation, url, err);
       setMessage(e, scrub(e.message, [secret, token, cached?.value]));
       throw e;
     }

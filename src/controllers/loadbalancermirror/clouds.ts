@@ -1,7 +1,9 @@
 // The mirror's ports (ports.ts) on the real clients: OpenStack from the controller's clouds.yaml
 // or a Secret, AWS from a Secret or the SDK's standard chain. Sessions and clients are cached
 // per credentials, so a Keystone token and the AWS rate-limit buckets are shared between syncs
-// and between mirrors of the same account.
+// and between mirrors of the same account. They are bound to what `rest` is bound to (the
+// manager's rest: this replica's leadership), so a deposed leader's calls stop with its
+// control-plane requests.
 import { createHash } from 'node:crypto';
 import type { Rest } from '../../runtime/rest.js';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
@@ -43,6 +45,7 @@ export function realMirrorClouds(
   rest: Rest,
   hooks: { octavia?: OsOnCall; aws?: AwsOnCall } = {},
 ): MirrorClouds {
+  const { signal } = rest;
   const octaviaClients = new Map<string, OctaviaReader>();
   const awsApis = new Map<string, { clients: AwsClients; api: AwsStackApi; dns: DnsApi }>();
   return {
@@ -64,7 +67,7 @@ export function realMirrorClouds(
       if (!client) {
         // The session reports every HTTP exchange (Keystone's too, and each retry), so the
         // client is given no hook of its own: with both, every Octavia call counted twice.
-        client = createOctaviaClient(createSession(cloud, { onCall: hooks.octavia }));
+        client = createOctaviaClient(createSession(cloud, { onCall: hooks.octavia, signal }));
         octaviaClients.set(key, client);
       }
       return client;
@@ -93,7 +96,12 @@ export function realMirrorClouds(
     const key = hash([m.spec.aws.region, credentials]);
     let entry = awsApis.get(key);
     if (!entry) {
-      const clients = awsClients({ region: m.spec.aws.region, credentials, onCall: hooks.aws });
+      const clients = awsClients({
+        region: m.spec.aws.region,
+        credentials,
+        onCall: hooks.aws,
+        signal,
+      });
       entry = { clients, api: stackApi(clients), dns: dnsApi(clients.route53) };
       awsApis.set(key, entry);
     }

@@ -3,11 +3,12 @@
 // DNSSynced condition (and Degraded for an unhealthy side) rather than thrown, so that the
 // NLB's own sync stands whatever happens here.
 import type { Manager } from '../../runtime/manager.js';
+import { TerminalError } from '../../runtime/controller.js';
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { LoadBalancerMirror, LoadBalancerMirrorStatus } from '../../api/loadbalancermirror.js';
 import { probeTargets, type DnsInput } from './dns.js';
-import { DnsStop, removeDns, syncDns, type DnsMemo } from './dnssync.js';
+import { removeDns, syncDns, type DnsMemo } from './dnssync.js';
 import type { Prober } from './prober.js';
 import type { DnsApi } from './ports.js';
 
@@ -150,7 +151,8 @@ export async function dnsStep(
     return false;
   } catch (err) {
     memory.dns.delete(key);
-    if (err instanceof DnsStop) {
+    // A DNS problem a condition explains (the spec or the zone, not an outage).
+    if (err instanceof TerminalError) {
       set(ConditionType.DNSSynced, 'False', err.reason, err.message);
       set(ConditionType.Ready, 'False', err.reason, err.message);
       warn(err.reason, err.message);

@@ -8,6 +8,8 @@
 // written straight from what the last sync left.
 import type { DnsStatus } from '../../api/loadbalancermirror.js';
 import { Reason } from '../../api/conditions.js';
+import { timestamp } from '../../runtime/time.js';
+import { TerminalError } from '../../runtime/controller.js';
 import {
   fqdn,
   sameHealthCheck,
@@ -29,16 +31,6 @@ import {
   type Side,
 } from './dns.js';
 import type { DnsApi } from './ports.js';
-
-/** A DNS problem a condition explains (the spec or the zone, not an outage). */
-export class DnsStop extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** What the last successful DNS sync of a mirror left in Route 53 (in memory only). */
 export interface DnsMemo {
@@ -106,7 +98,7 @@ export async function syncDns(
         if (rs.setIdentifier !== undefined && ours.has(rs.setIdentifier)) {
           if (rs.record) records.push(rs.record);
         } else if (wanted && ['A', 'AAAA', 'CNAME'].includes(rs.type)) {
-          throw new DnsStop(
+          throw new TerminalError(
             Reason.RecordConflict,
             `${name} already has a ${rs.type} record kachiku does not own${rs.setIdentifier ? ` (SetIdentifier ${rs.setIdentifier})` : ''}: nothing was changed`,
           );
@@ -210,7 +202,7 @@ async function findZone(api: DnsApi, input: DnsInput): Promise<HostedZone> {
   const by = input.spec.hostedZone;
   const zone = await api.findHostedZone({ id: by.id, name: by.name });
   if (!zone)
-    throw new DnsStop(
+    throw new TerminalError(
       Reason.HostedZoneNotFound,
       `no Route 53 hosted zone ${by.id ? `with id ${by.id}` : `named ${by.name}`}: nothing was created`,
     );
@@ -238,7 +230,7 @@ function statusOf(
   previous: DnsStatus | undefined,
   probeHealth?: Partial<Record<Side, { state: HealthState; lastChecked?: string }>>,
 ): DnsStatus {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = timestamp();
   const serving = servingSide(plan.weights, memo.states);
   const changed = previous?.servingSide !== undefined && previous.servingSide !== serving;
   const sides = plan.mode === 'controller' ? SIDES : [...memo.healthChecks.keys()];

@@ -5,6 +5,7 @@
 // threshold × interval plus one reconcile.
 import type { HealthState } from '../../clouds/aws/route53.js';
 import { probeOnce } from '../../clouds/dataplane/probe.js';
+import { timestamp } from '../../runtime/time.js';
 import { SIDES, type ProbeTarget, type Side } from './dns.js';
 
 export interface SideHealth {
@@ -75,7 +76,7 @@ export class Prober {
     const intervalMs = target.intervalSeconds * 1000;
     const ok = await this.probe(target, Math.min(4000, intervalMs)).catch(() => false);
     if (loop.stopped) return;
-    loop.health.lastChecked = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    loop.health.lastChecked = timestamp();
     if (ok) {
       loop.successes++;
       loop.failures = 0;

@@ -4,6 +4,7 @@
 // as it is and the mirror Degraded.
 import type { Manager } from '../../runtime/manager.js';
 import {
+  TerminalError,
   generationChanged,
   parseKey,
   type ReconcileContext,
@@ -11,7 +12,6 @@ import {
   type Result,
 } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
-import type { Gvr } from '../../runtime/rest.js';
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import {
   addFinalizer,
@@ -21,8 +21,14 @@ import {
   updateStatus,
 } from '../../runtime/objects.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import type { LoadBalancerMirror, LoadBalancerMirrorStatus } from '../../api/loadbalancermirror.js';
+import {
+  loadBalancerMirrorKind,
+  type LoadBalancerMirror,
+  type LoadBalancerMirrorStatus,
+} from '../../api/loadbalancermirror.js';
+import { gvrOf } from '../../api/kind.js';
 import { parseDuration } from '../../runtime/duration.js';
+import { timestamp } from '../../runtime/time.js';
 import { OpenStackError } from '../../clouds/openstack/errors.js';
 import type { ObservedStack } from '../../clouds/aws/types.js';
 import {
@@ -46,12 +52,7 @@ import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
-export const mirrorGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'loadbalancermirrors',
-  namespaced: true,
-};
+export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
 
 export interface MirrorDeps {
   clouds: MirrorClouds;
@@ -100,15 +101,22 @@ interface Confirmed {
 
 type Status = LoadBalancerMirrorStatus;
 
-/** A sync that stopped for a reason worth a condition (not a crash). */
-class Stop extends Error {
-  constructor(
-    readonly outcome: 'waiting' | 'degraded' | 'invalid',
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
+type Outcome = 'waiting' | 'degraded' | 'invalid';
+
+/** Reasons of a sync stopped by the outside (Octavia, AWS), not by the spec. */
+const DEGRADED = new Set<string>([
+  Reason.OctaviaUnreachable,
+  Reason.AWSUnreachable,
+  Reason.ReconcileError,
+]);
+
+/**
+ * How a stopped sync is reported: waiting (it looks again soon), degraded (the outside failed;
+ * nothing was changed in AWS), or invalid (the spec or what it names must change).
+ */
+function outcomeOf(err: TerminalError): Outcome {
+  if (err.requeueAfterMs) return 'waiting';
+  return DEGRADED.has(err.reason) ? 'degraded' : 'invalid';
 }
 
 export function mirrorInput(m: LoadBalancerMirror): MirrorInput {
@@ -146,13 +154,11 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
     // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
     // each sync) must not trigger another sync; requeueAfter keeps the interval.
     .for(mirrors, generationChanged);
-  // The probes stop with the manager (shutdown, or leadership lost).
-  mgr.addSource({
-    resource: 'loadbalancermirrors.probes',
+  // The probes stop with the controllers (shutdown, or leadership lost).
+  mgr.add({
+    name: 'loadbalancermirror probes',
     start: () => {},
-    stop: async () => memory.prober.stopAll(),
-    hasSynced: () => true,
-    waitForSync: () => Promise.resolve(),
+    stop: () => memory.prober.stopAll(),
   });
 }
 
@@ -225,18 +231,20 @@ async function reconcile(
   } catch (err) {
     // Whatever AWS is now, the next sync looks.
     confirmed.delete(key);
-    if (!(err instanceof Stop)) {
+    // Cancelled (leadership lost): nothing more is written, not even the status.
+    if (ctx.signal.aborted) throw err;
+    if (!(err instanceof TerminalError)) {
       outcome = 'error';
       set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));
       await writeStatus(mgr, mirror, status, conditions);
       deps.onSync?.(outcome, (performance.now() - started) / 1000);
       throw err;
     }
-    outcome = err.outcome;
+    outcome = outcomeOf(err);
     set(ConditionType.Synced, 'False', err.reason, err.message);
-    if (err.outcome === 'invalid') {
+    if (outcome === 'invalid') {
       set(ConditionType.Ready, 'False', err.reason, err.message);
-    } else if (err.outcome === 'degraded') {
+    } else if (outcome === 'degraded') {
       set(ConditionType.Degraded, 'True', err.reason, `${err.message}; nothing was changed in AWS`);
     }
     void mgr.events.record({
@@ -246,7 +254,7 @@ async function reconcile(
       action: 'Sync',
       note: err.message,
     });
-    if (err.outcome === 'waiting') next.requeueAfterMs = deps.pendingRetryMs ?? 2000;
+    if (err.requeueAfterMs) next.requeueAfterMs = err.requeueAfterMs;
   }
   // DNS runs whatever became of the NLB's sync: failover must not wait for Octavia's API.
   if (mirror.spec.dns || mirror.status?.dns) {
@@ -298,8 +306,7 @@ async function sync(
   if (!known) {
     const outside = await guard(() => aws.subnetsOutside(input.vpcId, input.subnetIds), 'aws');
     if (outside.length > 0) {
-      throw new Stop(
-        'invalid',
+      throw new TerminalError(
         Reason.SubnetNotInVPC,
         `subnet(s) ${outside.join(', ')} are not in VPC ${input.vpcId}`,
       );
@@ -309,15 +316,14 @@ async function sync(
   const tree = await guard(() => octavia.getTree(input.loadBalancerID), 'octavia');
   const pending = pendingObjects(tree);
   if (pending.length > 0) {
-    throw new Stop(
-      'waiting',
+    throw new TerminalError(
       Reason.OctaviaPending,
       `Octavia is changing (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}): waiting for ACTIVE`,
+      deps.pendingRetryMs ?? 2000,
     );
   }
   if (tree.loadBalancer.provisioning_status === 'ERROR') {
-    throw new Stop(
-      'degraded',
+    throw new TerminalError(
       Reason.ReconcileError,
       `Octavia load balancer ${input.loadBalancerID} is in ERROR`,
     );
@@ -396,8 +402,7 @@ async function scan(aws: AwsStackApi, input: MirrorInput, owner: string): Promis
   const observed = await aws.observe(owner, input.vpcId, input.loadBalancerID);
   const others = observed.relatedOwners ?? [];
   if (others.length > 0) {
-    throw new Stop(
-      'invalid',
+    throw new TerminalError(
       Reason.DuplicateMirror,
       `Octavia load balancer ${input.loadBalancerID} is already mirrored into ${input.vpcId} by ${others.join(', ')}`,
     );
@@ -425,7 +430,7 @@ function statusOf(plan: MirrorPlan, aws: Confirmed): Partial<Status> {
     })),
     membersSeen: plan.membersSeen,
     targetsRegistered: plan.stack.targetGroups.reduce((n, tg) => n + tg.targets.length, 0),
-    lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    lastSyncTime: timestamp(),
     notMirrored: plan.notMirrored,
   };
 }
@@ -498,28 +503,29 @@ async function finalize(
   await removeFinalizer(mgr.rest, mirrorGvr, mirror, FINALIZER);
 }
 
-/** Runs a call to Octavia or AWS, turning the failures a condition can explain into a Stop. */
+/**
+ * Runs a call to Octavia or AWS, turning the failures a condition can explain into a
+ * TerminalError.
+ */
 async function guard<T>(call: () => Promise<T>, side: 'octavia' | 'aws'): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof Stop) throw err;
+    if (err instanceof TerminalError) throw err;
     if (err instanceof OpenStackError) {
       if (err.kind === 'NotFound' && err.service === 'octavia')
-        throw new Stop('invalid', Reason.LoadBalancerNotFound, err.message);
-      if (err.kind === 'NotFound') throw new Stop('invalid', Reason.InvalidSpec, err.message);
+        throw new TerminalError(Reason.LoadBalancerNotFound, err.message);
+      if (err.kind === 'NotFound') throw new TerminalError(Reason.InvalidSpec, err.message);
       if (err.kind === 'Unauthorized' || err.kind === 'Forbidden')
-        throw new Stop('invalid', Reason.AuthenticationFailed, err.message);
-      if (err.kind === 'Config') throw new Stop('invalid', Reason.InvalidSpec, err.message);
-      throw new Stop('degraded', Reason.OctaviaUnreachable, err.message);
+        throw new TerminalError(Reason.AuthenticationFailed, err.message);
+      if (err.kind === 'Config') throw new TerminalError(Reason.InvalidSpec, err.message);
+      throw new TerminalError(Reason.OctaviaUnreachable, err.message);
     }
     const kind = (err as { kind?: string }).kind;
-    if (kind === 'SecretNotFound')
-      throw new Stop('invalid', Reason.SecretNotFound, errorMessage(err));
     if (side === 'aws' && (kind === 'Unreachable' || kind === 'Throttled'))
-      throw new Stop('degraded', Reason.AWSUnreachable, errorMessage(err));
+      throw new TerminalError(Reason.AWSUnreachable, errorMessage(err));
     if (side === 'aws' && kind === 'AccessDenied')
-      throw new Stop('invalid', Reason.AuthenticationFailed, errorMessage(err));
+      throw new TerminalError(Reason.AuthenticationFailed, errorMessage(err));
     throw err;
   }
 }

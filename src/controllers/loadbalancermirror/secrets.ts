@@ -3,11 +3,11 @@
 import type { Rest } from '../../runtime/rest.js';
 import { isForbidden, isNotFound } from '../../runtime/rest.js';
 import { secretGvr } from '../../runtime/core.js';
+import { TerminalError } from '../../runtime/controller.js';
+import { Reason } from '../../api/conditions.js';
 
 /** A missing Secret or key: a condition on the mirror, not a crash. */
-export class SecretError extends Error {
-  readonly kind = 'SecretNotFound';
-}
+const missing = (message: string) => new TerminalError(Reason.SecretNotFound, message);
 
 export async function readSecret(
   rest: Rest,
@@ -27,9 +27,10 @@ export async function readSecret(
       ]),
     );
   } catch (err) {
-    if (isNotFound(err)) throw new SecretError(`Secret ${namespace}/${name} not found`);
+    if (isNotFound(err)) throw missing(`Secret ${namespace}/${name} not found`);
     if (isForbidden(err))
-      throw new SecretError(
+      throw new TerminalError(
+        Reason.SecretNotReadable,
         `kachiku may not read Secrets in namespace ${namespace} (403): bind ClusterRole kachiku-secret-reader to its ServiceAccount there with a RoleBinding`,
       );
     throw err;
@@ -38,6 +39,6 @@ export async function readSecret(
 
 export function secretKey(data: Record<string, string>, key: string, where: string): string {
   const value = data[key];
-  if (value === undefined) throw new SecretError(`Secret ${where} has no key "${key}"`);
+  if (value === undefined) throw missing(`Secret ${where} has no key "${key}"`);
   return value;
 }

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Condition } from '../../runtime/conditions.js';
 import type { MemberCluster, MemberClusterStatus } from '../../api/membercluster.js';
+import { timestamp } from '../../runtime/time.js';
 import { PROBE_RECORD_MAX_AGE_MS, probeWriteDue } from './reconciler.js';
 
 const now = Date.parse('2025-01-01T00:10:00Z');
-const at = (msAgo: number) => new Date(now - msAgo).toISOString().replace(/\.\d+Z$/, 'Z');
+const at = (msAgo: number) => timestamp(new Date(now - msAgo));
 const conditions: Condition[] = [
   {
     type: 'Reachable',

@@ -15,18 +15,24 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Manager } from '../../runtime/manager.js';
 import {
+  TerminalError,
   generationChanged,
   type ReconcileContext,
   type Request,
   type Result,
 } from '../../runtime/controller.js';
 import { keyOf, type Informer } from '../../runtime/informer.js';
-import { isForbidden, isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
+import { isForbidden, isNotFound, type KubeObject } from '../../runtime/rest.js';
 import { findCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { isDeleting, updateStatus } from '../../runtime/objects.js';
 import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import type { MemberCluster, MemberClusterStatus } from '../../api/membercluster.js';
+import {
+  memberClusterKind,
+  type MemberCluster,
+  type MemberClusterStatus,
+} from '../../api/membercluster.js';
+import { gvrOf } from '../../api/kind.js';
 import {
   nextReachability,
   probeCluster,
@@ -36,13 +42,9 @@ import {
   type Reachability,
 } from './probe.js';
 import { secretGvr } from '../../runtime/core.js';
+import { timestamp } from '../../runtime/time.js';
 
-export const memberClusterGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'memberclusters',
-  namespaced: false,
-};
+export const memberClusterGvr = gvrOf(memberClusterKind);
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
 /** A steady cluster's status is rewritten this often, to refresh status.probe.lastProbeTime. */
 export const PROBE_RECORD_MAX_AGE_MS = 60_000;
@@ -91,19 +93,6 @@ interface Memory {
   histories: Map<string, ProbeHistory>;
 }
 
-/** A kubeconfig that cannot be used: a condition, not a crash. */
-class KubeconfigError extends Error {
-  constructor(
-    readonly reason:
-      | typeof Reason.KubeconfigMissing
-      | typeof Reason.KubeconfigInvalid
-      | typeof Reason.SecretNotReadable,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const secretRefKey = (mc: MemberCluster) =>
   `${mc.spec.kubeconfigSecretRef.namespace}/${mc.spec.kubeconfigSecretRef.name}`;
 
@@ -149,14 +138,8 @@ export function registerMemberClusterController(mgr: Manager, deps: MemberCluste
     ctl.watches(informer, (s) =>
       clusters.byIndex('secret', keyOf(s)).map((mc) => ({ name: mc.metadata.name })),
     );
-  // The registry's informers stop with the manager.
-  mgr.addSource({
-    resource: 'memberclusters.connections',
-    start: () => {},
-    stop: () => deps.registry.close(),
-    hasSynced: () => true,
-    waitForSync: () => Promise.resolve(),
-  });
+  // The connections are bound to the leadership, and closed when it ends.
+  mgr.add(deps.registry);
 }
 
 async function reconcile(
@@ -195,7 +178,8 @@ async function reconcile(
   try {
     conn = await connect(mgr, secrets, sources, registry, mc);
   } catch (err) {
-    if (!(err instanceof KubeconfigError)) throw err;
+    // A kubeconfig that cannot be used: a condition, not a crash.
+    if (!(err instanceof TerminalError)) throw err;
     sources.delete(mc.metadata.name);
     // Not probed: Reachable is judged afresh once a kubeconfig works.
     const history = histories.get(mc.metadata.name) ?? historyOf(mc);
@@ -291,7 +275,7 @@ async function reconcile(
     ...observed,
     prods,
     probe: {
-      lastProbeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastProbeTime: timestamp(),
       consecutiveFailures: judged.consecutiveFailures,
       consecutiveSuccesses: judged.consecutiveSuccesses,
     },
@@ -402,7 +386,7 @@ async function connect(
   const key = ref.key ?? DEFAULT_KUBECONFIG_KEY;
   const where = secretRefKey(mc);
   if (!secrets.allows(ref.namespace))
-    throw new KubeconfigError(
+    throw new TerminalError(
       Reason.SecretNotReadable,
       `Secret ${where} is outside the namespaces kachiku reads Secrets in (${secrets.namespaces?.join(', ')}): move it, or add its namespace to --secret-namespaces and bind ClusterRole kachiku-secret-reader there`,
     );
@@ -423,9 +407,9 @@ async function connect(
     secret = await mgr.rest.get<SecretMeta>(secretGvr, ref.namespace, ref.name);
   } catch (err) {
     if (isNotFound(err))
-      throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} not found`);
+      throw new TerminalError(Reason.KubeconfigMissing, `Secret ${where} not found`);
     if (isForbidden(err))
-      throw new KubeconfigError(
+      throw new TerminalError(
         Reason.SecretNotReadable,
         `kachiku may not read Secret ${where} (403): bind ClusterRole kachiku-secret-reader to its ServiceAccount in namespace ${ref.namespace}`,
       );
@@ -433,17 +417,17 @@ async function connect(
   }
   const data = secret.data?.[key];
   if (data === undefined)
-    throw new KubeconfigError(Reason.KubeconfigMissing, `Secret ${where} has no key "${key}"`);
+    throw new TerminalError(Reason.KubeconfigMissing, `Secret ${where} has no key "${key}"`);
   const text = Buffer.from(data, 'base64').toString('utf8');
   if (!text.trim())
-    throw new KubeconfigError(Reason.KubeconfigMissing, `key "${key}" of Secret ${where} is empty`);
+    throw new TerminalError(Reason.KubeconfigMissing, `key "${key}" of Secret ${where} is empty`);
   let conn: ClusterConnection;
   try {
     conn = registry.connect(name, text);
   } catch (err) {
     // parseKubeconfig's messages never quote the text.
     const why = err instanceof Error ? err.message : String(err);
-    throw new KubeconfigError(Reason.KubeconfigInvalid, `key "${key}" of Secret ${where}: ${why}`);
+    throw new TerminalError(Reason.KubeconfigInvalid, `key "${key}" of Secret ${where}: ${why}`);
   }
   sources.set(name, { secret: where, key, resourceVersion: secret.metadata.resourceVersion });
   return conn;

@@ -1,7 +1,7 @@
 // Rendering a Prod for its member cluster, server-side applying what the cluster does not
 // already hold as desired, and pruning what the spec no longer names.
 import { createHash } from 'node:crypto';
-import { requestKey, type ReconcileContext } from '../../runtime/controller.js';
+import { TerminalError, requestKey, type ReconcileContext } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import { ApiError, isNotFound, type Gvr, type KubeObject } from '../../runtime/rest.js';
@@ -14,7 +14,6 @@ import { covers } from './observe.js';
 import { discoverKinds } from './discovery.js';
 import type { ProdEnv } from './context.js';
 import type { Watched } from './watch.js';
-import { Stop } from './status.js';
 import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 /** The Prod's objects for `cluster`; a spec that cannot be rendered stops the reconcile. */
@@ -33,7 +32,8 @@ export async function render(
       resolve,
     );
   } catch (err) {
-    if (err instanceof RenderError) throw new Stop(err.reason, `${err.message}; nothing applied`);
+    if (err instanceof RenderError)
+      throw new TerminalError(err.reason, `${err.message}; nothing applied`);
     throw err;
   }
 }
@@ -71,7 +71,11 @@ export async function applyAll(
     } catch (err) {
       // The member cluster refused the object: the spec must change, retrying will not help.
       if (err instanceof ApiError && [400, 403, 422].includes(err.code))
-        throw new Stop(Reason.InvalidSpec, `${conn.name} refused ${what}: ${err.message}`, 60_000);
+        throw new TerminalError(
+          Reason.InvalidSpec,
+          `${conn.name} refused ${what}: ${err.message}`,
+          60_000,
+        );
       throw err;
     }
   };

@@ -1,20 +1,22 @@
 // Which member cluster a Prod runs in: the one its spec names, the one it was placed in, or a new
 // choice by placeProd (placement.ts) from the MemberClusters and where other Prods run.
-import { requestKey } from '../../runtime/controller.js';
+import { TerminalError, requestKey } from '../../runtime/controller.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { isDeleting } from '../../runtime/objects.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod } from '../../api/prod.js';
 import { placeProd } from './placement.js';
 import { clusterOf, keyOf, type ProdEnv } from './context.js';
-import { Stop } from './status.js';
 
 /** The cluster of a Prod: its spec's, its recorded one, or a new choice. */
 export function chooseCluster(env: ProdEnv, key: string, prod: Prod): string {
   const { clusters, choices, registry, prods } = env;
   if (prod.spec.cluster) {
     if (!clusters.get(prod.spec.cluster))
-      throw new Stop(Reason.ClusterNotFound, `MemberCluster "${prod.spec.cluster}" does not exist`);
+      throw new TerminalError(
+        Reason.ClusterNotFound,
+        `MemberCluster "${prod.spec.cluster}" does not exist`,
+      );
     return prod.spec.cluster;
   }
   const known = prod.status?.cluster || choices.get(key);
@@ -38,7 +40,8 @@ export function chooseCluster(env: ProdEnv, key: string, prod: Prod): string {
     }))
     .filter((p) => p.cluster);
   const choice = placeProd(prod.spec.app, candidates, placed);
-  if (choice.cluster === undefined) throw new Stop(Reason.NoClusterAvailable, choice.reason);
+  if (choice.cluster === undefined)
+    throw new TerminalError(Reason.NoClusterAvailable, choice.reason);
   choices.set(key, choice.cluster);
   return choice.cluster;
 }

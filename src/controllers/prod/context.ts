@@ -5,25 +5,15 @@ import type { Manager } from '../../runtime/manager.js';
 import type { Controller, Request } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
-import type { Gvr } from '../../runtime/rest.js';
-import type { MemberCluster } from '../../api/membercluster.js';
-import type { Prod } from '../../api/prod.js';
+import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
+import { prodKind, type Prod } from '../../api/prod.js';
+import { gvrOf } from '../../api/kind.js';
 import type { Watched } from './watch.js';
 import type { Warm } from './warmingup.js';
 
 export const FINALIZER = 'kachiku.io/prod';
-export const prodGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'prods',
-  namespaced: true,
-};
-export const memberClusterGvr: Gvr = {
-  group: 'kachiku.io',
-  version: 'v1alpha1',
-  resource: 'memberclusters',
-  namespaced: false,
-};
+export const prodGvr = gvrOf(prodKind);
+export const memberClusterGvr = gvrOf(memberClusterKind);
 
 export interface ProdDeps {
   registry: ClusterRegistry;

@@ -1,6 +1,11 @@
 // Draining → Retired, on deletion or spec.retired: delete what the Prod made in its member
 // cluster (cluster-scoped manifests, then its namespace), then let it go (the finalizer).
-import { requestKey, type ReconcileContext, type Result } from '../../runtime/controller.js';
+import {
+  TerminalError,
+  requestKey,
+  type ReconcileContext,
+  type Result,
+} from '../../runtime/controller.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import { isNotFound } from '../../runtime/rest.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/objects.js';
@@ -8,7 +13,7 @@ import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod } from '../../api/prod.js';
 import { ownerOf, prodNamespace, type Rendered } from './render.js';
 import { FINALIZER, clusterOf, forget, prodGvr, type ProdEnv } from './context.js';
-import { Draft, Stop, writeStatus } from './status.js';
+import { Draft, writeStatus } from './status.js';
 import { watchConnection } from './watch.js';
 import { render } from './apply.js';
 import { namespaceGvr } from '../../runtime/core.js';
@@ -98,7 +103,7 @@ async function removeFrom(
     try {
       rendered = await render(conn, prod, conn.name);
     } catch (err) {
-      if (!(err instanceof Stop)) throw err;
+      if (!(err instanceof TerminalError)) throw err;
     }
     for (const d of rendered?.objects ?? []) {
       if (d.gvr.namespaced || d.gvr === namespaceGvr) continue;

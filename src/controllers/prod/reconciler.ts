@@ -11,6 +11,7 @@
 // time, retries, a slow resync).
 import type { Manager } from '../../runtime/manager.js';
 import {
+  TerminalError,
   generationChanged,
   requestKey,
   type Controller,
@@ -35,7 +36,7 @@ import {
   type ProdDeps,
   type ProdEnv,
 } from './context.js';
-import { Draft, Stop, errorMessage, writeStatus } from './status.js';
+import { Draft, errorMessage, writeStatus } from './status.js';
 import { synced, watchClusters, watchConnection, type Watched } from './watch.js';
 import { chooseCluster } from './choose.js';
 import { applyAll, prune, render } from './apply.js';
@@ -119,7 +120,8 @@ async function reconcile(
   try {
     return await run(env, key, draft, ctx);
   } catch (err) {
-    if (err instanceof Stop) {
+    if (ctx.signal.aborted) throw err;
+    if (err instanceof TerminalError) {
       draft.set(ConditionType.Ready, 'False', err.reason, err.message);
       await writeStatus(env, key, draft);
       void mgr.events.record({
@@ -129,7 +131,8 @@ async function reconcile(
         action: 'Reconcile',
         note: err.message,
       });
-      return err.requeueAfterMs ? { requeueAfterMs: err.requeueAfterMs } : undefined;
+      // The runtime does not retry it with backoff: it comes back on a change, or requeueAfterMs.
+      throw err;
     }
     draft.set(ConditionType.Degraded, 'True', Reason.ReconcileError, errorMessage(err));
     await writeStatus(env, key, draft).catch(() => {});
@@ -175,12 +178,12 @@ async function run(
   const ns = w.namespaces.get(rendered.namespace);
   const owner = ns && ownerOf(ns);
   if (owner && requestKey(owner) !== key)
-    throw new Stop(
+    throw new TerminalError(
       Reason.InvalidSpec,
       `namespace ${rendered.namespace} in cluster ${name} belongs to Prod ${requestKey(owner)}`,
     );
   if (ns?.metadata.deletionTimestamp)
-    throw new Stop(
+    throw new TerminalError(
       Reason.Provisioning,
       `namespace ${rendered.namespace} in cluster ${name} is still being deleted`,
     );

@@ -1,21 +1,11 @@
-// The status a reconcile builds (Draft), the early stop that becomes its Ready condition (Stop),
-// and the write that records it, with an event for each phase change.
+// The status a reconcile builds (Draft) and the write that records it, with an event for each
+// phase change. An early stop (the runtime's TerminalError) becomes its Ready condition.
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import { updateStatus } from '../../runtime/objects.js';
+import { timestamp } from '../../runtime/time.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod, ProdPhase, ProdStatus } from '../../api/prod.js';
 import { prodGvr, remember, type ProdEnv } from './context.js';
-
-/** A reconcile that stops early for a reason worth a condition (not a crash). */
-export class Stop extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly requeueAfterMs?: number,
-  ) {
-    super(message);
-  }
-}
 
 /** The status a reconcile builds, written once (or twice around a long warm-up). */
 export class Draft {
@@ -37,7 +27,6 @@ export class Draft {
   }
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -55,7 +44,7 @@ export async function writeStatus(env: ProdEnv, key: string, draft: Draft): Prom
       ...draft.fields,
       observedGeneration: prod.metadata.generation,
       phase: draft.phase,
-      phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : now(),
+      phaseSince: st.phase === draft.phase && st.phaseSince ? st.phaseSince : timestamp(),
       conditions: draft.conditions,
     };
     // A draft field set to undefined is left out (and an unchanged status is not written again).

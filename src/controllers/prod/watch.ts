@@ -2,7 +2,7 @@
 // what placement reads, connections that come, go or change reachability, and the member-cluster
 // objects (namespaces, Deployments, Services) a Prod made, watched through the connection's
 // informers so that drift and rollout progress arrive as events.
-import { parseKey, type Request } from '../../runtime/controller.js';
+import { TerminalError, parseKey, type Request } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import type { KubeObject } from '../../runtime/rest.js';
@@ -12,7 +12,6 @@ import type { MemberCluster } from '../../api/membercluster.js';
 import { PROD_LABEL, ownerOf } from './render.js';
 import type { Deployment, Service } from './observe.js';
 import type { ProdEnv } from './context.js';
-import { Stop } from './status.js';
 import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 /** The member-cluster informers of one connection. */
@@ -96,7 +95,7 @@ export async function synced(env: ProdEnv, w: Watched, conn: ClusterConnection):
   const ok = await Promise.race([Promise.all(all.map((i) => i.waitForSync())), expired]);
   clearTimeout(timer);
   if (ok === false)
-    throw new Stop(
+    throw new TerminalError(
       Reason.Provisioning,
       `waiting for the first list of cluster ${conn.name}'s objects`,
       2000,

@@ -1,0 +1,101 @@
+// A recording, fault-injecting HTTP proxy in front of moto, for what moto cannot show: what the
+// client sent and when, throttling, and slow answers. AWS query-protocol services (ELBv2, EC2)
+// name their action in the form body, which the proxy records with its arrival time.
+import { randomUUID } from 'node:crypto';
+import { createServer, request, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Sent {
+  action: string;
+  params: URLSearchParams;
+  /** When the whole request had arrived (Date.now()). */
+  at: number;
+  /** The client went away while the proxy held the request back: it never reached moto. */
+  abandoned?: boolean;
+}
+
+export interface AwsProxy {
+  url: string;
+  sent: Sent[];
+  /** Answer the next `n` requests for `action` with ELBv2's throttling error. */
+  throttle(action: string, n: number): void;
+  /** Hold every request `matches` picks back for `ms` before passing it on (0: none). */
+  slow(matches: (s: Sent) => boolean, ms: number): void;
+  close(): Promise<void>;
+}
+
+/** ELBv2 (API version 2015-12-01) calls that change something: anything but Describe*. */
+export const isElbWrite = (s: Sent) =>
+  s.params.get('Version') === '2015-12-01' && !s.action.startsWith('Describe');
+
+// ELBv2 speaks the AWS query protocol: errors are XML with Type, Code and Message.
+const throttlingXml = (requestId: string) =>
+  `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">` +
+  `<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>` +
+  `<RequestId>${requestId}</RequestId></ErrorResponse>`;
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function startAwsProxy(target: string): Promise<AwsProxy> {
+  const upstream = new URL(target);
+  const sent: Sent[] = [];
+  const faults = new Map<string, number>();
+  let slow: { matches: (s: Sent) => boolean; ms: number } = { matches: () => false, ms: 0 };
+  const server = createServer(async (req, res) => {
+    let gone = false;
+    res.on('close', () => (gone = !res.writableFinished));
+    const body = await readBody(req);
+    const params = new URLSearchParams(body.toString('utf8'));
+    const entry: Sent = { action: params.get('Action') ?? '', params, at: Date.now() };
+    sent.push(entry);
+    const left = faults.get(entry.action) ?? 0;
+    if (left > 0) {
+      faults.set(entry.action, left - 1);
+      res.writeHead(400, { 'content-type': 'text/xml' });
+      res.end(throttlingXml(randomUUID()));
+      return;
+    }
+    if (slow.ms > 0 && slow.matches(entry)) {
+      await new Promise((r) => setTimeout(r, slow.ms));
+      if (gone) {
+        entry.abandoned = true;
+        return;
+      }
+    }
+    const fwd = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    fwd.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    fwd.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sent,
+    throttle: (action, n) => void faults.set(action, n),
+    slow: (matches, ms) => void (slow = { matches, ms }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,50 @@
+// `kachiku controller` as real processes, the way a Deployment runs it: their output lines kept
+// for the test to read, killed when the test file ends.
+import { after } from 'node:test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const children: ChildProcess[] = [];
+after(() => children.forEach((c) => c.kill('SIGKILL')));
+
+export type Controller = ChildProcess & {
+  /** stdout and stderr, a line each (JSON log lines). */
+  lines: string[];
+  exited: Promise<number | null>;
+  /** When it exited (Date.now()). */
+  exitedAt?: number;
+};
+
+/** `kachiku controller <args>`, with `env` over this process's environment. */
+export function kachikuController(args: string[], env: Record<string, string> = {}): Controller {
+  const child = spawn(process.execPath, [main, 'controller', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const c: Controller = Object.assign(child, { lines, exited: Promise.resolve(null) });
+  child.stdout.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+  c.exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      c.exitedAt = Date.now();
+      resolve(code);
+    }),
+  );
+  return c;
+}
+
+/** The first JSON log line with this msg, parsed. */
+export function logLine(c: { lines: string[] }, msg: string): Record<string, unknown> | undefined {
+  for (const l of c.lines) {
+    if (!l.includes(`"msg":${JSON.stringify(msg)}`)) continue;
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
