@@ -19,7 +19,14 @@ import { mirrorGvr } from '../../src/controllers/loadbalancermirror/reconciler.j
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
 import { labState } from '../support/lab.js';
-import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
+import {
+  controlPlaneConfig,
+  grantSecrets,
+  kachikuConfig,
+  namespaceGvr,
+  testNamespace,
+} from '../support/kube.js';
+import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
 import { until } from '../support/wait.js';
 import { freezableProxy } from '../support/tcp.js';
 import { isElbWrite, startAwsProxy, type Sent } from '../support/awsproxy.js';
@@ -29,10 +36,14 @@ const lab = labState();
 const aws = lab.aws!;
 const os = lab.openstack!;
 const config = controlPlaneConfig();
-const directKubeconfig = lab.kube!.clusters.find((c) => c.role === 'control-plane')!.kubeconfig;
+// The replicas run as kachiku's ServiceAccount (deploy/rbac): their Lease is in kachiku-system.
+const identity = kachikuConfig();
+const directKubeconfig = lab.kube!.clusters.find(
+  (c) => c.role === 'control-plane',
+)!.kachikuKubeconfig!;
 const rest = new Rest(config);
 const octavia = new OctaviaBuilder(os);
-const LEASE = 'kachiku-leaseloss';
+const LEASE = `kachiku-leaseloss-${randomUUID().slice(0, 6)}`;
 /** How long the AWS proxy holds each of the old leader's ELBv2 writes. */
 const SLOW_MS = 1500;
 
@@ -60,7 +71,7 @@ after(() => octavia.deleteLoadBalancer(lbId));
 /** The control plane's kubeconfig with its server replaced (a proxy), in a file of its own. */
 function kubeconfigVia(port: number): string {
   const kc = new KubeConfig();
-  kc.loadFromString(config.exportConfig());
+  kc.loadFromString(identity.exportConfig());
   (kc.getCurrentCluster() as { server: string }).server = `https://127.0.0.1:${port}`;
   const file = join(mkdtempSync(join(tmpdir(), 'kachiku-leaseloss-')), 'kubeconfig');
   writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
@@ -77,6 +88,8 @@ function replica(ns: string, identity: string, kubeconfig: string, awsEndpoint: 
       '--namespace',
       ns,
       '--leader-election-namespace',
+      CONTROLLER_NAMESPACE,
+      '--secret-namespaces',
       ns,
       '--leader-election-id',
       LEASE,
@@ -95,12 +108,13 @@ function replica(ns: string, identity: string, kubeconfig: string, awsEndpoint: 
   );
 }
 
-const lease = (ns: string) => rest.get<Lease>(leaseGvr, ns, LEASE);
-const holder = (ns: string) => lease(ns).then((l) => l.spec?.holderIdentity);
+const lease = () => rest.get<Lease>(leaseGvr, CONTROLLER_NAMESPACE, LEASE);
+const holder = () => lease().then((l) => l.spec?.holderIdentity);
 const describe = (s: Sent) => `${s.action} at ${new Date(s.at).toISOString()}`;
 
 test('a leader cut off from the apiserver sends no AWS write once the next leader holds the lease, and exits non-zero', async (t) => {
   const ns = await testNamespace(rest, 'leaseloss');
+  await grantSecrets(rest, ns);
   const kube = await freezableProxy(new URL(config.getCurrentCluster()!.server));
   const awsA = await startAwsProxy(aws.endpoint);
   const awsB = await startAwsProxy(aws.endpoint);
@@ -108,7 +122,7 @@ test('a leader cut off from the apiserver sends no AWS write once the next leade
   const a = replica(ns, 'replica-a', kubeconfigVia(kube.port), awsA.url);
   let b: ReturnType<typeof replica> | undefined;
   try {
-    await until('replica-a leads', async () => (await holder(ns)) === 'replica-a' || undefined);
+    await until('replica-a leads', async () => (await holder()) === 'replica-a' || undefined);
     b = replica(ns, 'replica-b', directKubeconfig, awsB.url);
     const standby = b;
     await until('replica-b waits to lead', () => logLine(standby, 'waiting to lead'));
@@ -132,11 +146,11 @@ test('a leader cut off from the apiserver sends no AWS write once the next leade
 
     await until(
       'replica-b takes over',
-      async () => (await holder(ns)) === 'replica-b' || undefined,
+      async () => (await holder()) === 'replica-b' || undefined,
       20_000,
       50,
     );
-    const acquiredAt = Date.parse((await lease(ns)).spec?.acquireTime ?? '');
+    const acquiredAt = Date.parse((await lease()).spec?.acquireTime ?? '');
     assert.ok(Number.isFinite(acquiredAt), 'the Lease records when replica-b acquired it');
     // Whatever the deposed leader still does happens before it exits (or a drain's worth later).
     const code = await Promise.race([
@@ -198,5 +212,8 @@ test('a leader cut off from the apiserver sends no AWS write once the next leade
     await awsA.close();
     await awsB.close();
     await rest.delete(namespaceGvr, undefined, ns);
+    await rest.delete(leaseGvr, CONTROLLER_NAMESPACE, LEASE).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
   }
 });

@@ -116,8 +116,12 @@ const ready = async (name: string) => {
   return mc.status?.conditions?.find((c) => c.type === 'Ready');
 };
 
-/** The MemberCluster controller in this process, as kachiku's ServiceAccount. */
+/**
+ * The MemberCluster controller in this process, as kachiku's ServiceAccount (once; after the
+ * in-cluster test, which must be the only controller while it runs).
+ */
 async function startController(): Promise<void> {
+  if (mgr) return;
   mgr = new Manager({
     config: kachikuConfig(),
     name: 'kachiku-test',
@@ -262,6 +266,7 @@ const runsOf = (log: string) =>
     : [];
 
 test('an exec plugin token is renewed before its reported expiry, while the member stays Ready', async () => {
+  await startController();
   const sa = `renew-${id}`;
   await memberAccount(sa);
   const log = join(mkdtempSync(join(tmpdir(), 'kachiku-exec-')), 'runs');
@@ -269,7 +274,7 @@ test('an exec plugin token is renewed before its reported expiry, while the memb
     member.name,
     member.server,
     ca,
-    execUser(member.kubeconfig, { ttlSeconds: 6, log, serviceAccount: sa }),
+    execUser(member.kubeconfig, { ttlSeconds: 15, log, serviceAccount: sa }),
   );
   await putSecret(ns, 'renew', kubeconfig);
   const name = `renew-${id}`;
@@ -277,8 +282,10 @@ test('an exec plugin token is renewed before its reported expiry, while the memb
   await until('Ready through the exec plugin', async () =>
     (await ready(name))?.status === 'True' ? true : undefined,
   );
-  // Probes every second keep asking for the token: it must be renewed before each expiry.
-  await until('three plugin runs', () => (runsOf(log).length >= 3 ? true : undefined), 20_000);
+  // Probes every second keep asking for the token: it must be renewed before it expires. The
+  // reported life is 15 s, so renewal starts 3 s before: room for a probe's second and the
+  // plugin's own run (a Node process and a TokenRequest) on a busy machine.
+  await until('a renewal', () => (runsOf(log).length >= 2 ? true : undefined), 30_000);
   const runs = runsOf(log);
   for (let i = 1; i < runs.length; i++)
     assert.ok(
@@ -289,6 +296,7 @@ test('an exec plugin token is renewed before its reported expiry, while the memb
 });
 
 test('a revoked token: a clear condition, no hot loop, and recovery when fixed', async () => {
+  await startController();
   const sa = `revoke-${id}`;
   await memberAccount(sa);
   const log = join(mkdtempSync(join(tmpdir(), 'kachiku-exec-')), 'runs');

@@ -3,15 +3,19 @@
 // at once.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rest, type KubeObject } from '../../src/runtime/rest.js';
+import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { leaseGvr } from '../../src/runtime/leader.js';
+import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
 import { kachikuController } from '../support/process.js';
 import { applyCrds } from '../../src/cli/crds.js';
 
-const kubeconfig = labState().kube!.clusters.find((c) => c.role === 'control-plane')!.kubeconfig;
+// The replicas run as kachiku's ServiceAccount (deploy/rbac): Leases only in kachiku-system.
+const kubeconfig = labState().kube!.clusters.find(
+  (c) => c.role === 'control-plane',
+)!.kachikuKubeconfig!;
 const rest = new Rest(controlPlaneConfig());
 // The controllers' informers need their CRDs (or they never sync).
 before(() => applyCrds(controlPlaneConfig()));
@@ -20,15 +24,15 @@ interface Lease extends KubeObject {
   spec?: { holderIdentity?: string; leaseTransitions?: number };
 }
 
-/** A `kachiku controller` process with a short lease in `ns`, or with `args` instead. */
+/** A `kachiku controller` process with a short lease named `lease`, or with `args` instead. */
 function controller(
-  ns: string,
+  lease: string,
   identity: string,
   args = [
     '--leader-election-namespace',
-    ns,
+    CONTROLLER_NAMESPACE,
     '--leader-election-id',
-    'kachiku-test',
+    lease,
     '--lease-duration',
     '3s',
     '--renew-deadline',
@@ -44,8 +48,8 @@ function controller(
   return kachikuController(['--kubeconfig', kubeconfig, '--identity', identity, ...args]);
 }
 
-const holder = (ns: string) =>
-  rest.get<Lease>(leaseGvr, ns, 'kachiku-test').then(
+const holder = (lease: string) =>
+  rest.get<Lease>(leaseGvr, CONTROLLER_NAMESPACE, lease).then(
     (l) => l.spec?.holderIdentity,
     () => undefined,
   );
@@ -104,12 +108,15 @@ test('only one of two managers leads; a killed leader is replaced within the lea
     assert.ok(handover < 1500, `handed over in ${handover} ms, well inside the 3 s lease`);
     assert.equal(await b.exited, 0, 'the stopped replica exits cleanly');
     assert.ok(b.lines.some((l) => l.includes('"released the lease"')));
-    const lease = await rest.get<Lease>(leaseGvr, ns, 'kachiku-test');
+    const lease = await rest.get<Lease>(leaseGvr, CONTROLLER_NAMESPACE, ns);
     assert.equal(lease.spec?.leaseTransitions, 2);
     c.kill('SIGTERM');
     await c.exited;
   } finally {
     await rest.delete(namespaceGvr, undefined, ns);
+    await rest.delete(leaseGvr, CONTROLLER_NAMESPACE, ns).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
   }
 });
 
