@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startProcess, runToCompletion, type ProcRecord, type ProcSpec } from './proc.js';
 import type { LabState } from './state.js';
+import type { PartContext } from './part.js';
 
 export function defaultLabDir(): string {
   if (process.env.KACHIKU_LAB_DIR) return resolve(process.env.KACHIKU_LAB_DIR);
@@ -34,7 +35,7 @@ export function writeState(dir: string, state: LabState): void {
   renameSync(`${file}.tmp`, file);
 }
 
-export class LabContext {
+export class LabContext implements PartContext {
   readonly state: LabState;
 
   constructor(

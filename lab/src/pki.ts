@@ -2,7 +2,7 @@
 // certificate for 127.0.0.1/localhost shared by the lab's apiservers, an admin client
 // certificate in system:masters, and the service-account signing key pair.
 import { existsSync, writeFileSync } from 'node:fs';
-import type { LabContext } from './context.js';
+import type { PartContext } from './part.js';
 
 export interface Pki {
   caCert: string;
@@ -15,7 +15,7 @@ export interface Pki {
   saPub: string;
 }
 
-export async function makePki(lab: LabContext, part: string): Promise<Pki> {
+export async function makePki(lab: PartContext, part: string): Promise<Pki> {
   const p = (f: string) => lab.path('pki', f);
   const pki: Pki = {
     caCert: p('ca.crt'),

@@ -1,4 +1,5 @@
 // The shape of `<lab dir>/lab.json`: every address, kubeconfig and credential of a running lab.
+// The parts export their state types and import nothing from here (part.ts is their leaf).
 import type { ProcRecord } from './proc.js';
 import type { KubeState } from './parts/kube.js';
 import type { OpenStackState } from './parts/openstack.js';
@@ -16,11 +17,4 @@ export interface LabState {
   openstack?: OpenStackState;
   aws?: AwsState;
   alertmanager?: AlertmanagerState;
-}
-
-/** One line of `lab status`. */
-export interface PartHealth {
-  part: string;
-  ok: boolean;
-  detail: string;
 }

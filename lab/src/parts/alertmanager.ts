@@ -1,8 +1,7 @@
 // The lab's Prometheus Alertmanager (Debian), for release gates: alerts are posted to it and
 // read back through its v2 API. Clustering is off so it binds no port but its own.
 import { writeFileSync } from 'node:fs';
-import type { LabContext } from '../context.js';
-import type { PartHealth } from '../state.js';
+import type { PartContext, PartHealth } from '../part.js';
 import { freePort } from '../ports.js';
 import { waitUntil } from '../proc.js';
 import { ok } from '../http.js';
@@ -13,7 +12,7 @@ export interface AlertmanagerState {
   url: string;
 }
 
-export async function startAlertmanager(lab: LabContext): Promise<AlertmanagerState> {
+export async function startAlertmanager(lab: PartContext): Promise<AlertmanagerState> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = lab.path('alertmanager', 'alertmanager.yml');

@@ -10,8 +10,7 @@ import {
   CreateVpcCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import type { LabContext } from '../context.js';
-import type { PartHealth } from '../state.js';
+import type { PartContext, PartHealth } from '../part.js';
 import { freePort } from '../ports.js';
 import { waitUntil } from '../proc.js';
 import { ok } from '../http.js';
@@ -30,7 +29,7 @@ export interface AwsState {
   subnets: { id: string; cidr: string; availabilityZone: string }[];
 }
 
-export async function startAws(lab: LabContext): Promise<AwsState> {
+export async function startAws(lab: PartContext): Promise<AwsState> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const moto = lab.start({

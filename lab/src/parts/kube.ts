@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import type { LabContext } from '../context.js';
-import type { PartHealth } from '../state.js';
+import type { PartContext, PartHealth } from '../part.js';
 import { makePki, type Pki } from '../pki.js';
 import { freePort } from '../ports.js';
 import { isAlive, waitUntil, type ProcRecord } from '../proc.js';
@@ -87,7 +86,7 @@ export function defaultClusters(members: number): ClusterSpec[] {
 }
 
 export async function startKube(
-  lab: LabContext,
+  lab: PartContext,
   binDir: string,
   version: string,
   clusters: ClusterSpec[],
@@ -137,7 +136,7 @@ export async function startKube(
 }
 
 async function startCluster(
-  lab: LabContext,
+  lab: PartContext,
   binDir: string,
   pki: Pki,
   etcdUrl: string,

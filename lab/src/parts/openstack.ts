@@ -16,11 +16,10 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import type { LabContext } from '../context.js';
+import type { PartContext, PartHealth } from '../part.js';
 import { LabError } from '../errors.js';
 import { freePort } from '../ports.js';
 import { waitUntil } from '../proc.js';
-import type { PartHealth } from '../state.js';
 import { get, ok } from '../http.js';
 import { labRoot } from '../paths.js';
 
@@ -87,7 +86,7 @@ const PROJECT = 'kachiku';
 const USER = 'kachiku';
 const DOMAIN = 'Default';
 
-export async function startOpenStack(lab: LabContext): Promise<OpenStackState> {
+export async function startOpenStack(lab: PartContext): Promise<OpenStackState> {
   const t0 = Date.now();
   const step = (msg: string) =>
     lab.log(`openstack: ${msg} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -235,7 +234,7 @@ function secret(): string {
   return randomBytes(18).toString('base64url');
 }
 
-function writeConfigs(lab: LabContext, ports: Ports, secrets: Secrets, keystoneUrl: string): void {
+function writeConfigs(lab: PartContext, ports: Ports, secrets: Secrets, keystoneUrl: string): void {
   const state = join(lab.dir, 'openstack');
   for (const d of [
     'keystone/fernet-keys',
@@ -329,7 +328,7 @@ function writeCloudsYaml(s: OpenStackState): void {
 // ---------------------------------------------------------------------------------------------
 // RabbitMQ
 
-async function startRabbitMQ(lab: LabContext, ports: Ports, rabbitmqUrl: string): Promise<void> {
+async function startRabbitMQ(lab: PartContext, ports: Ports, rabbitmqUrl: string): Promise<void> {
   const dir = join(lab.dir, 'openstack', 'rabbitmq');
   // Our own epmd, in the foreground so that the lab tracks (and stops) it; rabbitmq-server
   // must never start one itself (it would daemonize, outside the lab's process groups).
@@ -399,7 +398,7 @@ interface Registered {
 }
 
 async function startKeystone(
-  lab: LabContext,
+  lab: PartContext,
   ports: Ports,
   secrets: Secrets,
   keystoneUrl: string,
@@ -585,7 +584,7 @@ async function keystoneToken(keystoneUrl: string, a: PasswordAuth): Promise<stri
 // ---------------------------------------------------------------------------------------------
 // Octavia
 
-async function prepareOctavia(lab: LabContext): Promise<void> {
+async function prepareOctavia(lab: PartContext): Promise<void> {
   const certs = join(lab.dir, 'openstack', 'octavia', 'certs');
   const openssl = (name: string, args: string[]) =>
     lab
@@ -662,7 +661,7 @@ async function prepareOctavia(lab: LabContext): Promise<void> {
   await db;
 }
 
-function octaviaProc(lab: LabContext, name: string, script: string) {
+function octaviaProc(lab: PartContext, name: string, script: string) {
   return {
     name,
     part: PART,

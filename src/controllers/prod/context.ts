@@ -1,17 +1,19 @@
-// What every part of the Prod controller shares: the resources it works on, its dependencies,
-// and what it keeps in memory between reconciles. A leaf module, so that the parts can import
-// it without importing each other (reconciler.ts re-exports the public names).
+// What the parts of the Prod controller's shell share: the resources it works on, its
+// dependencies, and what it keeps in memory between reconciles. Imports only types and the pure
+// core (plan.ts), so that the parts can import it without importing each other (reconciler.ts
+// re-exports the public names).
 import type { Manager } from '../../runtime/manager.js';
 import type { Controller, Request } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.js';
+import type { KubeObject } from '../../runtime/rest.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { gvrOf } from '../../api/kind.js';
-import type { Watched } from './watch.js';
-import type { Warm } from './warmingup.js';
+import type { Deployment, Service } from './observe.js';
+import type { Memory } from './plan.js';
 
-export const FINALIZER = 'kachiku.io/prod';
+export { FINALIZER } from './plan.js';
 export const prodGvr = gvrOf(prodKind);
 export const memberClusterGvr = gvrOf(memberClusterKind);
 
@@ -36,19 +38,20 @@ export interface ProdEnv {
   resyncMs: number;
   prods: Informer<Prod>;
   clusters: Informer<MemberCluster>;
-  /** Placements not yet seen back in the cache, so that Prods created together spread. */
-  choices: Map<string, string>;
+  /** What decide() remembers per key (placements not yet in the cache, warm-up, …). */
+  memory: Map<string, Memory>;
   /** The last object this controller wrote per key, to notice a stale cache. */
   written: Map<string, Prod>;
-  /** Warm-up progress per key. */
-  warm: Map<string, Warm>;
-  /** When manifests were last applied per key, and what they were. */
-  manifestsApplied: Map<string, { hash: string; at: number }>;
   /** The member-cluster informers of each connection, made once. */
   attached: WeakMap<ClusterConnection, Watched>;
 }
 
-export const clusterOf = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
+/** The member-cluster informers of one connection. */
+export interface Watched {
+  namespaces: Informer<KubeObject>;
+  deployments: Informer<Deployment>;
+  services: Informer<Service>;
+}
 
 export function keyOf(p: Prod): Request {
   return { namespace: p.metadata.namespace, name: p.metadata.name };
@@ -60,5 +63,6 @@ export function remember(env: ProdEnv, key: string, p: Prod): Prod {
 }
 
 export function forget(env: ProdEnv, key: string): void {
-  for (const m of [env.choices, env.written, env.warm, env.manifestsApplied]) m.delete(key);
+  env.memory.delete(key);
+  env.written.delete(key);
 }

@@ -1,17 +1,16 @@
-// The Prod reconciler: read the Prod, decide its cluster, act there, write what it found. Each
-// step lives in its own module:
-//   choose.ts    which member cluster (placement.ts does the choosing)
+// The Prod reconciler: the shell around the pure core. Each reconcile re-reads the Prod from the
+// cache, finds where it runs and what its member cluster shows, asks decide() what that means,
+// does what it says, then writes the status once (only when it changed) and records its events.
+//   plan.ts      the pure core: locate() the cluster, decide() phase, conditions, actions, requeue
+//   read.ts      what is observed: placement's view of the clusters, the member cluster
+//   act.ts       what is done there: server-side apply, deletions, warm-up requests
+//   status.ts    the status write and the events
 //   watch.ts     what re-queues a Prod: MemberClusters, connections, member-cluster objects
-//   apply.ts     render the stack, server-side apply what differs, prune what the spec dropped
-//   progress.ts  Pending → Provisioning → WarmingUp (warmingup.ts) → Ready, from observation
-//   drain.ts     Draining → Retired on deletion or spec.retired
-//   status.ts    the status draft and its write
-//   context.ts   what they share: resources, dependencies, in-memory state
+//   context.ts   what they share: resources, dependencies, memory between reconciles
 // Member-cluster objects arrive as informer events; the only timers are requeueAfter (warm-up
 // time, retries, a slow resync).
 import type { Manager } from '../../runtime/manager.js';
 import {
-  TerminalError,
   generationChanged,
   requestKey,
   type Controller,
@@ -21,27 +20,34 @@ import {
 } from '../../runtime/controller.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import { isNotFound } from '../../runtime/rest.js';
-import { addFinalizer, hasFinalizer, isDeleting } from '../../runtime/objects.js';
-import { ConditionType, Reason } from '../../api/conditions.js';
+import { addFinalizer, removeFinalizer } from '../../runtime/objects.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
-import { ownerOf } from './render.js';
 import {
   FINALIZER,
-  clusterOf,
   forget,
   memberClusterGvr,
   prodGvr,
   remember,
   type ProdDeps,
   type ProdEnv,
+  type Watched,
 } from './context.js';
-import { Draft, errorMessage, writeStatus } from './status.js';
-import { synced, watchClusters, watchConnection, type Watched } from './watch.js';
-import { chooseCluster } from './choose.js';
-import { applyAll, prune, render } from './apply.js';
-import { progress } from './progress.js';
-import { retire } from './drain.js';
+import {
+  AT_ONCE_MS,
+  clusterOf,
+  decide,
+  failed,
+  locate,
+  refused,
+  retiring,
+  warmedUp,
+  type Decision,
+} from './plan.js';
+import { clusterView, readMember } from './read.js';
+import { Refused, applyObjects, deleteObject, warmUp } from './act.js';
+import { errorMessage, recordEvents, writeStatus } from './status.js';
+import { watchClusters } from './watch.js';
 
 export { FINALIZER, memberClusterGvr, prodGvr } from './context.js';
 export type { ProdDeps } from './context.js';
@@ -69,10 +75,8 @@ export function registerProdController(mgr: Manager, deps: ProdDeps): ProdContro
     resyncMs: deps.resyncMs ?? 10 * 60_000,
     prods,
     clusters,
-    choices: new Map(),
+    memory: new Map(),
     written: new Map(),
-    warm: new Map(),
-    manifestsApplied: new Map(),
     attached: new WeakMap<ClusterConnection, Watched>(),
   };
   // Spec, deletion and finalizer changes: our own status writes must not trigger a reconcile.
@@ -107,94 +111,102 @@ async function reconcile(
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
-  const { mgr } = env;
   const key = requestKey(req);
   const cached = env.prods.get(key);
   const prod = cached && (await current(env, key, cached));
   if (!prod) return forget(env, key);
-  if (isDeleting(prod) || prod.spec.retired) return retire(env, key, prod, ctx);
-  const owned = hasFinalizer(prod, FINALIZER)
-    ? prod
-    : remember(env, key, await addFinalizer(mgr.rest, prodGvr, prod, FINALIZER));
-  const draft = new Draft(owned);
+  let memory = env.memory.get(key) ?? {};
+  const where = locate(prod, memory, clusterView(env, key));
+  // Before any await: Prods reconciled together see each other's choices.
+  if (where.chosen) env.memory.set(key, (memory = { ...memory, choice: where.cluster }));
+  const done: Done = { prod, wrote: false };
   try {
-    return await run(env, key, draft, ctx);
+    const seen = where.cluster ? await readMember(env, key, prod, where.cluster, ctx) : undefined;
+    const observed = {
+      now: Date.now(),
+      resyncMs: env.resyncMs,
+      jitter: Math.random(),
+      where,
+      member: seen?.member,
+    };
+    return await execute(env, key, done, decide(prod, observed, memory), seen?.conn, ctx);
   } catch (err) {
+    // The Prod itself is gone: a reconcile queued before its finalizer went, on a stale cache.
+    if (isNotFound(err) && retiring(prod)) return forget(env, key);
+    // Leadership lost: nothing more is written.
     if (ctx.signal.aborted) throw err;
-    if (err instanceof TerminalError) {
-      draft.set(ConditionType.Ready, 'False', err.reason, err.message);
-      await writeStatus(env, key, draft);
-      void mgr.events.record({
-        regarding: owned,
-        type: 'Warning',
-        reason: err.reason,
-        action: 'Reconcile',
-        note: err.message,
-      });
-      // The runtime does not retry it with backoff: it comes back on a change, or requeueAfterMs.
-      throw err;
+    // Degraded says why (unless this reconcile has written its status already); retried.
+    if (!done.wrote) {
+      const status = failed(done.prod, errorMessage(err), Date.now());
+      await writeStatus(env, key, done.prod, status, ctx).catch(() => {});
     }
-    draft.set(ConditionType.Degraded, 'True', Reason.ReconcileError, errorMessage(err));
-    await writeStatus(env, key, draft).catch(() => {});
     throw err;
   }
 }
 
-async function run(
+/** The Prod as this reconcile last wrote it, and whether it wrote its status. */
+interface Done {
+  prod: Prod;
+  wrote: boolean;
+}
+
+/**
+ * Does what the decision says: the finalizer and the member-cluster actions in order, then the
+ * status write and the events, then (retired) the finalizer's removal. An action's outcome that
+ * decide() must see (warm-up answers, a refused object) goes to memory.
+ */
+async function execute(
   env: ProdEnv,
   key: string,
-  draft: Draft,
+  done: Done,
+  decision: Decision,
+  conn: ClusterConnection | undefined,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
-  const { prod } = draft;
-  const name = chooseCluster(env, key, prod);
-  // Record the choice before anything is applied, so that a restart keeps it.
-  draft.fields.cluster = name;
-  const conn = env.registry.get(name);
-  if (!conn || !conn.reachable) {
-    const why = conn
-      ? `member cluster ${name} is unreachable`
-      : `no connection to member cluster ${name} (MemberCluster not connected yet, or its kubeconfig is missing)`;
-    draft.set(ConditionType.ClusterUnreachable, 'True', Reason.ClusterUnreachable, why);
-    draft.set(
-      ConditionType.Ready,
-      'Unknown',
-      Reason.ClusterUnreachable,
-      `${why}: what runs there is left as it is`,
-    );
-    await writeStatus(env, key, draft);
-    return;
+  let memory = decision.memory;
+  const member = () => {
+    if (!conn) throw new Error(`no member-cluster connection for ${key}`);
+    return conn;
+  };
+  try {
+    for (const action of decision.actions)
+      switch (action.kind) {
+        case 'AddFinalizer':
+          done.prod = remember(
+            env,
+            key,
+            await addFinalizer(env.mgr.rest, prodGvr, done.prod, FINALIZER),
+          );
+          break;
+        case 'Apply':
+          await applyObjects(member(), action, ctx);
+          break;
+        case 'Delete':
+          await deleteObject(member(), action, ctx);
+          break;
+        case 'WarmUp': {
+          const result = await warmUp(env, action, ctx);
+          const retryMs = env.deps.warmupRetryMs ?? 2000;
+          if (memory) memory = warmedUp(memory, action, result, Date.now(), retryMs);
+          break;
+        }
+        case 'RemoveFinalizer':
+          break; // after the status write
+      }
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    // Decided again at once: the refusal becomes the Ready condition then.
+    env.memory.set(key, refused(env.memory.get(key) ?? {}, done.prod, err.message, Date.now()));
+    return { requeueAfterMs: AT_ONCE_MS };
   }
-  draft.set(
-    ConditionType.ClusterUnreachable,
-    'False',
-    Reason.ClusterReachable,
-    `member cluster ${name} is reachable`,
-  );
-  const w = watchConnection(env, conn);
-  await synced(env, w, conn);
-
-  const rendered = await render(conn, prod, name);
-  const ns = w.namespaces.get(rendered.namespace);
-  const owner = ns && ownerOf(ns);
-  if (owner && requestKey(owner) !== key)
-    throw new TerminalError(
-      Reason.InvalidSpec,
-      `namespace ${rendered.namespace} in cluster ${name} belongs to Prod ${requestKey(owner)}`,
-    );
-  if (ns?.metadata.deletionTimestamp)
-    throw new TerminalError(
-      Reason.Provisioning,
-      `namespace ${rendered.namespace} in cluster ${name} is still being deleted`,
-    );
-  draft.fields.namespace = rendered.namespace;
-  if (prod.status?.cluster !== name || prod.status?.namespace !== rendered.namespace) {
-    if (draft.phase === 'Pending') draft.phase = 'Provisioning';
-    draft.set(ConditionType.Ready, 'False', Reason.Provisioning, `provisioning in ${name}`);
-    draft.prod = await writeStatus(env, key, draft);
+  if (memory) env.memory.set(key, memory);
+  if (decision.status) {
+    done.wrote = true;
+    done.prod = await writeStatus(env, key, done.prod, decision.status, ctx);
   }
-
-  await applyAll(env, key, conn, w, rendered, ctx);
-  await prune(key, conn, w, rendered, ctx);
-  return progress(env, key, draft, conn, w, rendered, ctx);
+  recordEvents(env, done.prod, decision.events);
+  if (decision.actions.some((a) => a.kind === 'RemoveFinalizer'))
+    await removeFinalizer(env.mgr.rest, prodGvr, done.prod, FINALIZER);
+  if (!memory) forget(env, key);
+  return decision.requeueAfterMs ? { requeueAfterMs: decision.requeueAfterMs } : undefined;
 }

@@ -2,34 +2,27 @@
 // what placement reads, connections that come, go or change reachability, and the member-cluster
 // objects (namespaces, Deployments, Services) a Prod made, watched through the connection's
 // informers so that drift and rollout progress arrive as events.
-import { TerminalError, parseKey, type Request } from '../../runtime/controller.js';
+import { parseKey, type Request } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
 import type { KubeObject } from '../../runtime/rest.js';
 import { isTrue } from '../../runtime/conditions.js';
-import { ConditionType, Reason } from '../../api/conditions.js';
+import { ConditionType } from '../../api/conditions.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import { PROD_LABEL, ownerOf } from './render.js';
 import type { Deployment, Service } from './observe.js';
-import type { ProdEnv } from './context.js';
+import type { ProdEnv, Watched } from './context.js';
 import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
-
-/** The member-cluster informers of one connection. */
-export interface Watched {
-  namespaces: Informer<KubeObject>;
-  deployments: Informer<Deployment>;
-  services: Informer<Service>;
-}
 
 /** Sets up the MemberCluster and connection handlers, and watches the connections there are. */
 export function watchClusters(env: ProdEnv): void {
-  const { prods, choices, clusters, registry, ctl } = env;
+  const { prods, memory, clusters, registry, ctl } = env;
   const prodsIn = (cluster: string): Request[] => [
     ...prods.byIndex('cluster', cluster).map((p) => ({
       namespace: p.metadata.namespace,
       name: p.metadata.name,
     })),
-    ...[...choices].filter(([, c]) => c === cluster).map(([k]) => parseKey(k)),
+    ...[...memory].filter(([, m]) => m.choice && m.choice === cluster).map(([k]) => parseKey(k)),
   ];
   // A MemberCluster that appears, goes, or changes in what placement reads: its Prods, and the
   // Prods still waiting for a cluster.
@@ -83,21 +76,16 @@ export function watchConnection(env: ProdEnv, conn: ClusterConnection): Watched 
 }
 
 /**
- * Waits, bounded, for a new connection's first lists: from empty caches, everything would look
- * missing and be applied again.
+ * Waits, bounded, for a new connection's first lists (false when they are not in): from empty
+ * caches, everything would look missing and be applied again.
  */
-export async function synced(env: ProdEnv, w: Watched, conn: ClusterConnection): Promise<void> {
+export async function synced(env: ProdEnv, w: Watched): Promise<boolean> {
   const all = [w.namespaces, w.deployments, w.services];
-  if (all.every((i) => i.hasSynced())) return;
+  if (all.every((i) => i.hasSynced())) return true;
   const timeout = env.deps.syncTimeoutMs ?? 15_000;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeout)));
   const ok = await Promise.race([Promise.all(all.map((i) => i.waitForSync())), expired]);
   clearTimeout(timer);
-  if (ok === false)
-    throw new TerminalError(
-      Reason.Provisioning,
-      `waiting for the first list of cluster ${conn.name}'s objects`,
-      2000,
-    );
+  return ok !== false;
 }
