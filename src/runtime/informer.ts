@@ -251,12 +251,14 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
       failure ??= err;
       controller.abort();
     };
+    // The transport fails a watch silent for inactivityMs (and, on HTTP/2, checks the shared
+    // connection: see Rest.watch); this timer is a backstop should bytes arrive but no event.
     let inactivity: NodeJS.Timeout | undefined;
     const poke = () => {
       clearTimeout(inactivity);
       inactivity = setTimeout(
         () => end(new Error(`watch silent for ${this.opts.inactivityMs} ms`)),
-        this.opts.inactivityMs,
+        this.opts.inactivityMs + 5_000,
       );
     };
     const relistTimer = Number.isFinite(deadline)
@@ -276,6 +278,7 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
           fieldSelector: this.opts.fieldSelector,
         },
         controller.signal,
+        { idleTimeoutMs: this.opts.inactivityMs },
       );
       for await (const ev of events) {
         poke();

@@ -169,7 +169,7 @@ export class Rest {
   private async send(
     method: string,
     path: string,
-    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean },
+    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean; idleTimeoutMs?: number },
   ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
@@ -189,6 +189,11 @@ export class Rest {
         body,
         signal,
         dispatcher: this.agent,
+        // A watch silent for this long fails; on HTTP/2 undici then also pings the connection
+        // it shares with every other request and drops it if no answer comes back, so that the
+        // next watch does not land on the same dead connection.
+        bodyTimeout: opts.idleTimeoutMs,
+        headersTimeout: opts.idleTimeoutMs,
       });
       if (res.statusCode >= 200 && res.statusCode < 300) return res;
       const text = await res.body.text();
@@ -208,13 +213,15 @@ export class Rest {
 
   /**
    * A watch stream: the events as the server sends them, until it ends the watch, `signal`
-   * aborts (the iteration then ends without error) or the connection fails (throws).
+   * aborts (the iteration then ends without error), the connection fails or nothing arrives for
+   * `idleTimeoutMs` (throws).
    */
   async *watch(
     gvr: Gvr,
     namespace: string | undefined,
     query: Query,
     signal: AbortSignal,
+    opts: { idleTimeoutMs?: number } = {},
   ): AsyncGenerator<WatchEvent> {
     let res: Dispatcher.ResponseData;
     try {
@@ -222,6 +229,7 @@ export class Rest {
         query: { ...query, watch: true },
         signal,
         watch: true,
+        idleTimeoutMs: opts.idleTimeoutMs,
       });
     } catch (err) {
       if (signal.aborted) return;
