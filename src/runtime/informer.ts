@@ -44,6 +44,12 @@ export interface InformerOptions<T> {
   relistIntervalMs?: number;
   /** Page size of consistent lists (and of any list the apiserver does not serve from its cache). */
   pageSize?: number;
+  /**
+   * Only metadata: lists and watches ask for PartialObjectMetadata (kind PartialObjectMetadata,
+   * apiVersion meta.k8s.io/v1, no spec, status or data), for kinds of which only names, labels,
+   * owners or versions are needed; the server converts before sending.
+   */
+  metadataOnly?: boolean;
   /** Applied to every object before it is cached; by default drops managedFields (memory). */
   transform?: (obj: T) => T;
   log?: Logger;
@@ -64,6 +70,9 @@ export function keyOf(obj: KubeObject): string {
     ? `${obj.metadata.namespace}/${obj.metadata.name}`
     : obj.metadata.name;
 }
+
+const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io';
 
 const stripManagedFields = <T extends KubeObject>(obj: T): T => {
   delete obj.metadata.managedFields;
@@ -86,7 +95,10 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   /** The server paged a resourceVersion=0 list: the resource is not in its watch cache. */
   private uncached = false;
   private readonly opts: Required<
-    Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'log' | 'metrics'>
+    Omit<
+      InformerOptions<T>,
+      'namespace' | 'labelSelector' | 'fieldSelector' | 'metadataOnly' | 'log' | 'metrics'
+    >
   > &
     InformerOptions<T>;
 
@@ -218,15 +230,24 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     let pages = 0;
     try {
       do {
-        const page = await this.rest.list<T>(this.gvr, this.opts.namespace, {
-          // "not older than" is served from the watch cache only without a limit.
-          resourceVersion:
-            cont || from === 'consistent' ? undefined : from === 'any' ? '0' : this.resourceVersion,
-          limit: from === 'last' ? undefined : this.opts.pageSize,
-          continue: cont,
-          labelSelector: this.opts.labelSelector,
-          fieldSelector: this.opts.fieldSelector,
-        });
+        const page = await this.rest.list<T>(
+          this.gvr,
+          this.opts.namespace,
+          {
+            // "not older than" is served from the watch cache only without a limit.
+            resourceVersion:
+              cont || from === 'consistent'
+                ? undefined
+                : from === 'any'
+                  ? '0'
+                  : this.resourceVersion,
+            limit: from === 'last' ? undefined : this.opts.pageSize,
+            continue: cont,
+            labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
+          },
+          { accept: this.opts.metadataOnly ? ACCEPT_METADATA_LIST : undefined },
+        );
         pages++;
         for (const item of page.items) {
           // List items carry no apiVersion/kind; put them back so handlers see whole objects.
@@ -307,7 +328,10 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
           fieldSelector: this.opts.fieldSelector,
         },
         controller.signal,
-        { idleTimeoutMs: this.opts.inactivityMs },
+        {
+          accept: this.opts.metadataOnly ? ACCEPT_METADATA : undefined,
+          idleTimeoutMs: this.opts.inactivityMs,
+        },
       );
       for await (const ev of events) {
         poke();

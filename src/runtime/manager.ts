@@ -66,12 +66,15 @@ export class Manager {
     );
   }
 
-  /** The shared informer for a resource in this manager's scope (one per resource and selectors). */
+  /**
+   * The shared informer for a resource in this manager's scope (one per resource, selectors and
+   * whether it caches metadata only).
+   */
   informer<T extends KubeObject>(
     gvr: Gvr,
     opts: Omit<InformerOptions<T>, 'log' | 'metrics' | 'namespace'> = {},
   ): Informer<T> {
-    const key = JSON.stringify([gvr, opts.labelSelector, opts.fieldSelector]);
+    const key = JSON.stringify([gvr, opts.labelSelector, opts.fieldSelector, !!opts.metadataOnly]);
     let informer = this.informers.get(key);
     if (!informer) {
       informer = new Informer<KubeObject>(this.rest, gvr, {

@@ -96,6 +96,8 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** The Accept header (default application/json), e.g. to ask for PartialObjectMetadata. */
+  accept?: string;
   timeoutMs?: number;
   /** Aborts the request (e.g. a reconcile cancelled when leadership is lost). */
   signal?: AbortSignal;
@@ -180,7 +182,7 @@ export class Rest {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {
       const auth = await this.credentials.authorization();
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
       if (auth) headers.authorization = auth;
       if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
       const res = await undiciRequest(url, {
@@ -221,7 +223,7 @@ export class Rest {
     namespace: string | undefined,
     query: Query,
     signal: AbortSignal,
-    opts: { idleTimeoutMs?: number } = {},
+    opts: Pick<RequestOptions, 'accept'> & { idleTimeoutMs?: number } = {},
   ): AsyncGenerator<WatchEvent> {
     let res: Dispatcher.ResponseData;
     try {
@@ -229,6 +231,7 @@ export class Rest {
         query: { ...query, watch: true },
         signal,
         watch: true,
+        accept: opts.accept,
         idleTimeoutMs: opts.idleTimeoutMs,
       });
     } catch (err) {
@@ -267,8 +270,9 @@ export class Rest {
     gvr: Gvr,
     namespace: string | undefined,
     query: Query = {},
+    opts: Pick<RequestOptions, 'accept'> = {},
   ): Promise<KubeList<T>> {
-    return this.request('GET', resourcePath(gvr, namespace), { query });
+    return this.request('GET', resourcePath(gvr, namespace), { ...opts, query });
   }
 
   create<T extends KubeObject>(gvr: Gvr, obj: T): Promise<T> {

@@ -1,6 +1,6 @@
-// How the informer lists, against the lab's control plane: lists served by the apiserver's
-// watch cache (any version first, then not older than the last seen, consistent after a
-// failure), with only differences delivered.
+// How the informer lists and what it caches, against the lab's control plane: lists served by
+// the apiserver's watch cache (any version first, then not older than the last seen, consistent
+// after a failure) with only differences delivered; and metadata-only informers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Informer } from '../../src/runtime/informer.js';
@@ -11,12 +11,14 @@ import {
   type KubeList,
   type KubeObject,
   type Query,
+  type RequestOptions,
 } from '../../src/runtime/rest.js';
 import { widget, widgetGvr, widgetTestbed, type Widget } from '../support/kube.js';
 import { until } from '../support/wait.js';
 
 const bed = widgetTestbed('informer');
 const { config, rest } = bed;
+const configMapGvr: Gvr = { group: '', version: 'v1', resource: 'configmaps', namespaced: true };
 
 /** A Rest that records the query of every list, and fails the next one when asked to. */
 class ListSpy extends Rest {
@@ -26,13 +28,14 @@ class ListSpy extends Rest {
     gvr: Gvr,
     namespace: string | undefined,
     query: Query = {},
+    opts: Pick<RequestOptions, 'accept'> = {},
   ): Promise<KubeList<T>> {
     this.queries.push(query);
     if (this.failNext) {
       this.failNext = false;
       return Promise.reject(new ApiError(410, 'Expired', 'injected: too old resource version'));
     }
-    return super.list<T>(gvr, namespace, query);
+    return super.list<T>(gvr, namespace, query, opts);
   }
 }
 
@@ -79,6 +82,46 @@ test('lists: resourceVersion=0 first, then not older than the last seen, consist
       'relists deliver nothing that did not change',
     );
     assert.equal(informer.size, 4);
+  } finally {
+    await informer.stop();
+  }
+});
+
+test('a metadata-only informer caches no data, from its list and from its watch', async () => {
+  const configMap = (name: string, tier: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: bed.ns, labels: { tier } },
+    data: { secretish: 'x'.repeat(1000) },
+  });
+  await rest.create(configMapGvr, configMap('listed', 'web'));
+  const informer = new Informer<KubeObject & { data?: unknown }>(rest, configMapGvr, {
+    namespace: bed.ns,
+    metadataOnly: true,
+  });
+  const updated: string[] = [];
+  informer.addHandler({ update: (_, cm) => updated.push(cm.metadata.labels?.tier ?? '') });
+  informer.start();
+  try {
+    await informer.waitForSync();
+    const listed = informer.get(`${bed.ns}/listed`)!;
+    assert.equal(listed.kind, 'PartialObjectMetadata');
+    assert.equal(listed.data, undefined, 'no data from the list');
+    assert.deepEqual(listed.metadata.labels, { tier: 'web' });
+    assert.ok(listed.metadata.resourceVersion);
+
+    await rest.create(configMapGvr, configMap('watched', 'db'));
+    const watched = await until('the new ConfigMap', () => informer.get(`${bed.ns}/watched`));
+    assert.equal(watched.data, undefined, 'no data from the watch');
+    assert.equal(watched.kind, 'PartialObjectMetadata');
+    await rest.patch(
+      configMapGvr,
+      bed.ns,
+      'watched',
+      { metadata: { labels: { tier: 'cache' } } },
+      'merge',
+    );
+    await until('the update', () => (updated.includes('cache') ? true : undefined));
   } finally {
     await informer.stop();
   }
