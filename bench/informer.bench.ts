@@ -175,6 +175,34 @@ async function runClientNode(n: number, idleSeconds: number): Promise<Result> {
   };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The list path's parts, `rounds` times (medians): one list of everything from the watch cache
+ * through Rest (request, body read as text, JSON.parse), and JSON.parse alone on the same text.
+ */
+async function listCost(rest: Rest, rounds: number): Promise<void> {
+  const totals: number[] = [];
+  const parses: number[] = [];
+  let megabytes = 0;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    const list = await rest.list<Widget>(widgetGvr, NS, { resourceVersion: '0' });
+    totals.push(performance.now() - t0);
+    const text = JSON.stringify(list);
+    megabytes = text.length / 1e6;
+    const t1 = performance.now();
+    JSON.parse(text);
+    parses.push(performance.now() - t1);
+  }
+  console.error(
+    `list of ${NS} at resourceVersion=0 (${megabytes.toFixed(1)} MB of JSON): ${Math.round(median(totals))} ms, of which JSON.parse ${Math.round(median(parses))} ms (medians of ${rounds})`,
+  );
+}
+
 const MODES = [
   'kachiku',
   'kachiku-metadata',
@@ -213,11 +241,6 @@ function child(mode: (typeof MODES)[number], n: number, idle: number, goBinary: 
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 const [mode, nArg, idleArg] = process.argv.slice(2);
 if (mode === 'kachiku' || mode === 'kachiku-metadata' || mode === 'client-node') {
   const r =
@@ -235,7 +258,10 @@ if (mode === 'kachiku' || mode === 'kachiku-metadata' || mode === 'client-node')
     [fileURLToPath(new URL('../../bench/client-go/build.sh', import.meta.url))],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   ).trim();
-  await populate(new Rest(controlPlaneConfig()), n);
+  const rest = new Rest(controlPlaneConfig());
+  await populate(rest, n);
+  await listCost(rest, rounds);
+  await rest.close();
   const runs = new Map<string, Result[]>(MODES.map((m) => [m, []]));
   for (let r = 0; r < rounds; r++) {
     // Interleaved: each round starts with the next implementation.
