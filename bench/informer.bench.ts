@@ -1,10 +1,14 @@
 // Benchmark of the runtime's cache and queue (issue 3): N objects of one kind in the lab's
-// control plane; for kachiku's Informer + Controller and for client-node's makeInformer, each in
-// its own process: time to initial sync, RSS (after GC) with the cache full, reconciles per
-// second through the work queue with a no-op reconciler, and idle CPU with nothing changing.
-//   node --expose-gc dist/bench/informer.bench.js [objects] [idle seconds]
+// control plane; for kachiku's Informer + Controller (whole objects, and metadata only),
+// client-node's makeInformer, and client-go's dynamic and metadata-only informers (the Go
+// program in bench/client-go, built into the cache by its build.sh), each in its own process:
+// time to initial sync, RSS (after GC) with the cache full, reconciles per second through the
+// work queue with a no-op reconciler, idle CPU with nothing changing, and the TCP sockets held to
+// the apiserver once synced. Every implementation runs `rounds` times, interleaved (the order
+// turns from round to round); the table shows medians.
+//   node --expose-gc dist/bench/informer.bench.js [objects] [idle seconds] [rounds]
 // It needs a running lab (KACHIKU_LAB_DIR); bench/run.sh starts one.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +21,8 @@ import {
 import { Manager } from '../src/runtime/manager.js';
 import { Rest, isAlreadyExists } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
+import { labState } from '../test/support/lab.js';
+import { socketsHeld } from './sockets.js';
 import {
   controlPlaneConfig,
   ensureWidgetCrd,
@@ -89,9 +95,12 @@ interface Result {
   rssSyncedMb: number;
   reconcilesPerSecond?: number;
   idleCpuPercent: number;
+  sockets: number;
 }
 
-async function runKachiku(n: number, idleSeconds: number): Promise<Result> {
+const apiserverPort = () => Number(new URL(controlPlaneConfig().getCurrentCluster()!.server).port);
+
+async function runKachiku(n: number, idleSeconds: number, metadataOnly: boolean): Promise<Result> {
   const rssBefore = rssAfterGc();
   const mgr = new Manager({
     name: 'bench.kachiku.io/informer',
@@ -99,7 +108,7 @@ async function runKachiku(n: number, idleSeconds: number): Promise<Result> {
     namespace: NS,
     log: newLogger('warn'),
   });
-  const widgets = mgr.informer<Widget>(widgetGvr);
+  const widgets = mgr.informer<Widget>(widgetGvr, { metadataOnly });
   let reconciled = 0;
   const controller = mgr
     .controller({ name: 'noop', concurrency: 1, reconcile: async () => void reconciled++ })
@@ -113,6 +122,7 @@ async function runKachiku(n: number, idleSeconds: number): Promise<Result> {
   // The initial wave: every object's key once. Then the same again, timed on its own.
   while (reconciled < n) await sleep(10);
   const rssSynced = rssAfterGc();
+  const sockets = socketsHeld(apiserverPort());
   const before = reconciled;
   const t1 = performance.now();
   for (const w of widgets.list())
@@ -123,13 +133,14 @@ async function runKachiku(n: number, idleSeconds: number): Promise<Result> {
   stop.abort();
   await running;
   return {
-    impl: 'kachiku Informer + Controller',
+    impl: `kachiku Informer + Controller${metadataOnly ? ', metadata only' : ''}`,
     objects: n,
     syncSeconds: Math.round(syncSeconds * 100) / 100,
     rssBeforeMb: mb(rssBefore),
     rssSyncedMb: mb(rssSynced),
     reconcilesPerSecond,
     idleCpuPercent: idle,
+    sockets,
   };
 }
 
@@ -155,6 +166,7 @@ async function runClientNode(n: number, idleSeconds: number): Promise<Result> {
   const size = informer.list().length;
   if (size !== n) throw new Error(`cache holds ${size} objects, expected ${n}`);
   const rssSynced = rssAfterGc();
+  const sockets = socketsHeld(apiserverPort());
   const idle = await idleCpu(idleSeconds);
   await informer.stop();
   return {
@@ -164,18 +176,68 @@ async function runClientNode(n: number, idleSeconds: number): Promise<Result> {
     rssBeforeMb: mb(rssBefore),
     rssSyncedMb: mb(rssSynced),
     idleCpuPercent: idle,
+    sockets,
   };
 }
 
-function child(mode: string, n: number, idle: number): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      ['--expose-gc', fileURLToPath(import.meta.url), mode, String(n), String(idle)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The list path's parts, `rounds` times (medians): one list of everything from the watch cache
+ * through Rest (request, body read as text, JSON.parse), and JSON.parse alone on the same text.
+ */
+async function listCost(rest: Rest, rounds: number): Promise<void> {
+  const totals: number[] = [];
+  const parses: number[] = [];
+  let megabytes = 0;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    const list = await rest.list<Widget>(widgetGvr, NS, { resourceVersion: '0' });
+    totals.push(performance.now() - t0);
+    const text = JSON.stringify(list);
+    megabytes = text.length / 1e6;
+    const t1 = performance.now();
+    JSON.parse(text);
+    parses.push(performance.now() - t1);
+  }
+  console.error(
+    `list of ${NS} at resourceVersion=0 (${megabytes.toFixed(1)} MB of JSON): ${Math.round(median(totals))} ms, of which JSON.parse ${Math.round(median(parses))} ms (medians of ${rounds})`,
+  );
+}
+
+const MODES = [
+  'kachiku',
+  'kachiku-metadata',
+  'client-node',
+  'client-go-dynamic',
+  'client-go-metadata',
+] as const;
+
+function child(mode: (typeof MODES)[number], n: number, idle: number, goBinary: string) {
+  return new Promise<Result>((resolve, reject) => {
+    const cp = labState().kube!.clusters.find((c) => c.role === 'control-plane')!;
+    const [command, args] = mode.startsWith('client-go-')
+      ? [
+          goBinary,
+          [
+            `-mode=${mode.slice('client-go-'.length)}`,
+            `-kubeconfig=${cp.kubeconfig}`,
+            `-namespace=${NS}`,
+            `-group=${widgetGvr.group}`,
+            `-version=${widgetGvr.version}`,
+            `-resource=${widgetGvr.resource}`,
+            `-objects=${n}`,
+            `-idle=${idle}`,
+          ],
+        ]
+      : [
+          process.execPath,
+          ['--expose-gc', fileURLToPath(import.meta.url), mode, String(n), String(idle)],
+        ];
+    const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.once('exit', (code) =>
@@ -185,25 +247,45 @@ function child(mode: string, n: number, idle: number): Promise<Result> {
 }
 
 const [mode, nArg, idleArg] = process.argv.slice(2);
-if (mode === 'kachiku' || mode === 'client-node') {
+if (mode === 'kachiku' || mode === 'kachiku-metadata' || mode === 'client-node') {
   const r =
-    mode === 'kachiku'
-      ? await runKachiku(Number(nArg), Number(idleArg))
-      : await runClientNode(Number(nArg), Number(idleArg));
+    mode === 'client-node'
+      ? await runClientNode(Number(nArg), Number(idleArg))
+      : await runKachiku(Number(nArg), Number(idleArg), mode === 'kachiku-metadata');
   process.stdout.write(JSON.stringify(r));
   process.exit(0);
 } else {
   const n = Number(mode ?? 10_000);
   const idle = Number(nArg ?? 30);
-  await populate(new Rest(controlPlaneConfig()), n);
-  const results = [await child('kachiku', n, idle), await child('client-node', n, idle)];
+  const rounds = Number(idleArg ?? 3);
+  const goBinary = execFileSync(
+    'bash',
+    [fileURLToPath(new URL('../../bench/client-go/build.sh', import.meta.url))],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  ).trim();
+  const rest = new Rest(controlPlaneConfig());
+  await populate(rest, n);
+  await listCost(rest, rounds);
+  await rest.close();
+  const runs = new Map<string, Result[]>(MODES.map((m) => [m, []]));
+  for (let r = 0; r < rounds; r++) {
+    // Interleaved: each round starts with the next implementation.
+    const order = [...MODES.slice(r % MODES.length), ...MODES.slice(0, r % MODES.length)];
+    for (const m of order) {
+      const result = await child(m, n, idle, goBinary);
+      console.error(JSON.stringify({ round: r + 1, ...result }));
+      runs.get(m)!.push(result);
+    }
+  }
   console.log(
-    `| implementation | objects | initial sync (s) | RSS before (MB) | RSS synced (MB) | cache (MB) | no-op reconciles/s | idle CPU (% of a core, ${idle} s) |`,
+    `| implementation | objects | initial sync (s), median (runs) | RSS before (MB) | RSS synced (MB) | cache (MB) | no-op reconciles/s | idle CPU (% of a core, ${idle} s) | sockets to the apiserver |`,
   );
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const rs of runs.values()) {
+    const m = (f: (r: Result) => number | undefined) => median(rs.map((r) => f(r) ?? NaN));
+    const reconciles = m((r) => r.reconcilesPerSecond);
     console.log(
-      `| ${r.impl} | ${r.objects} | ${r.syncSeconds} | ${r.rssBeforeMb} | ${r.rssSyncedMb} | ${r.rssSyncedMb - r.rssBeforeMb} | ${r.reconcilesPerSecond ?? '—'} | ${r.idleCpuPercent} |`,
+      `| ${rs[0]!.impl} | ${rs[0]!.objects} | ${m((r) => r.syncSeconds)} (${rs.map((r) => r.syncSeconds).join(', ')}) | ${m((r) => r.rssBeforeMb)} | ${m((r) => r.rssSyncedMb)} | ${m((r) => r.rssSyncedMb - r.rssBeforeMb)} | ${Number.isNaN(reconciles) ? '—' : reconciles} | ${m((r) => r.idleCpuPercent)} | ${m((r) => r.sockets)} |`,
     );
   }
 }

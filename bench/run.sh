@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs a benchmark against a lab of its own (started here if none runs in KACHIKU_LAB_DIR).
-# Usage: bash bench/run.sh informer [objects] [idle seconds]
+# Usage: bash bench/run.sh informer [objects] [idle seconds] [rounds]
+#        bash bench/run.sh rest [other build's dist dir] [rounds] [seconds per phase]
+#        bash bench/run.sh metadata [secrets] [rounds] [updates]
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|mirror [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods [args]}
 shift
 bash scripts/setup.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}

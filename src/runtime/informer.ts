@@ -3,6 +3,15 @@
 // any other error instead of stopping, indexers, and a watchdog against watches that silently
 // stop delivering: a server-side watch timeout, an inactivity timer that aborts a dead
 // connection, and a periodic relist that delivers only real differences.
+//
+// Lists are served by the apiserver's watch cache where it can, as client-go's reflector asks
+// for them: the first with resourceVersion=0 (any version, in one response: the cache ignores
+// the limit), later ones with the last resourceVersion seen and no limit ("not older than"),
+// and, after a list failed (e.g. 410, or a version the server's cache does not have yet), one
+// consistent list (no resourceVersion), paged, from etcd. A resource whose first list came back
+// paged is not cached by the apiserver: its lists stay consistent and paged. Streaming the
+// initial list over the watch (sendInitialEvents, WatchList) is not used: Kubernetes 1.33
+// turned it off by default again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
 import {
@@ -33,7 +42,14 @@ export interface InformerOptions<T> {
   inactivityMs?: number;
   /** A full relist this often, as a watchdog; 0 turns it off. */
   relistIntervalMs?: number;
+  /** Page size of consistent lists (and of any list the apiserver does not serve from its cache). */
   pageSize?: number;
+  /**
+   * Only metadata: lists and watches ask for PartialObjectMetadata (kind PartialObjectMetadata,
+   * apiVersion meta.k8s.io/v1, no spec, status or data), for kinds of which only names, labels,
+   * owners or versions are needed; the server converts before sending.
+   */
+  metadataOnly?: boolean;
   /** Applied to every object before it is cached; by default drops managedFields (memory). */
   transform?: (obj: T) => T;
   log?: Logger;
@@ -57,6 +73,9 @@ export function keyOf(obj: KubeObject): string {
     : obj.metadata.name;
 }
 
+const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io';
+
 const stripManagedFields = <T extends KubeObject>(obj: T): T => {
   delete obj.metadata.managedFields;
   return obj;
@@ -76,8 +95,15 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
   private client: Rest;
   private failure?: string;
   private currentWatch?: AbortController;
+  /** The next list: at any version, not older than the last one seen, or consistent. */
+  private listFrom: 'any' | 'last' | 'consistent' = 'any';
+  /** The server paged a resourceVersion=0 list: the resource is not in its watch cache. */
+  private uncached = false;
   private readonly opts: Required<
-    Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'log' | 'metrics'>
+    Omit<
+      InformerOptions<T>,
+      'namespace' | 'labelSelector' | 'fieldSelector' | 'metadataOnly' | 'log' | 'metrics'
+    >
   > &
     InformerOptions<T>;
 
@@ -207,31 +233,55 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
     await sleep(ms, undefined, { signal: this.stopper.signal }).catch(() => {});
   }
 
-  /** A full, paged list: the cache becomes exactly the list; only differences are delivered. */
+  /** A full list: the cache becomes exactly the list; only differences are delivered. */
   private async relist(): Promise<void> {
     this.opts.metrics?.informerRelists.inc({ resource: this.resource });
+    const from = this.uncached ? 'consistent' : this.listFrom;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await this.client.list<T>(this.gvr, this.opts.namespace, {
-        limit: this.opts.pageSize,
-        continue: cont,
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-      });
-      for (const item of page.items) {
-        // List items carry no apiVersion/kind; put them back so handlers see whole objects.
-        const obj = this.opts.transform({
-          ...item,
-          apiVersion: item.apiVersion ?? apiVersionOf(this.gvr),
-          kind: item.kind ?? this.kind(page),
-        });
-        fresh.set(keyOf(obj), obj);
-      }
-      cont = page.metadata.continue || undefined;
-      rv = page.metadata.resourceVersion;
-    } while (cont);
+    let pages = 0;
+    try {
+      do {
+        const page = await this.client.list<T>(
+          this.gvr,
+          this.opts.namespace,
+          {
+            // "not older than" is served from the watch cache only without a limit.
+            resourceVersion:
+              cont || from === 'consistent'
+                ? undefined
+                : from === 'any'
+                  ? '0'
+                  : this.resourceVersion,
+            limit: from === 'last' ? undefined : this.opts.pageSize,
+            continue: cont,
+            labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
+          },
+          { accept: this.opts.metadataOnly ? ACCEPT_METADATA_LIST : undefined },
+        );
+        pages++;
+        for (const item of page.items) {
+          // List items carry no apiVersion/kind; put them back so handlers see whole objects.
+          const obj = this.opts.transform({
+            ...item,
+            apiVersion: item.apiVersion ?? apiVersionOf(this.gvr),
+            kind: item.kind ?? this.kind(page),
+          });
+          fresh.set(keyOf(obj), obj);
+        }
+        cont = page.metadata.continue || undefined;
+        rv = page.metadata.resourceVersion;
+      } while (cont);
+    } catch (err) {
+      // Whatever went wrong (an expired continue token, a version this server's cache has not
+      // reached), the next list is a consistent one.
+      this.listFrom = 'consistent';
+      throw err;
+    }
+    if (from === 'any' && pages > 1) this.uncached = true;
+    this.listFrom = 'last';
 
     const old = this.store;
     this.store = fresh;
@@ -264,12 +314,14 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
       failure ??= err;
       controller.abort();
     };
+    // The transport fails a watch silent for inactivityMs (and, on HTTP/2, checks the shared
+    // connection: see Rest.watch); this timer is a backstop should bytes arrive but no event.
     let inactivity: NodeJS.Timeout | undefined;
     const poke = () => {
       clearTimeout(inactivity);
       inactivity = setTimeout(
         () => end(new Error(`watch silent for ${this.opts.inactivityMs} ms`)),
-        this.opts.inactivityMs,
+        this.opts.inactivityMs + 5_000,
       );
     };
     const relistTimer = Number.isFinite(deadline)
@@ -289,6 +341,10 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
           fieldSelector: this.opts.fieldSelector,
         },
         controller.signal,
+        {
+          accept: this.opts.metadataOnly ? ACCEPT_METADATA : undefined,
+          idleTimeoutMs: this.opts.inactivityMs,
+        },
       );
       for await (const ev of events) {
         poke();

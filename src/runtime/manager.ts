@@ -118,14 +118,23 @@ export class Manager {
     return this.leadership.signal;
   }
 
-  /** The shared informer for a resource in this manager's scope (one per resource and selectors). */
+  /**
+   * The shared informer for a resource in this manager's scope (one per resource, selectors and
+   * whether it caches metadata only).
+   */
   informer<T extends KubeObject>(
     gvr: Gvr,
     opts: Omit<InformerOptions<T>, 'log' | 'metrics'> = {},
   ): Informer<T> {
     // A namespace named here narrows the manager's own scope (e.g. Secrets in a few namespaces).
     const namespace = gvr.namespaced ? (opts.namespace ?? this.opts.namespace) : undefined;
-    const key = JSON.stringify([gvr, opts.labelSelector, opts.fieldSelector, namespace]);
+    const key = JSON.stringify([
+      gvr,
+      opts.labelSelector,
+      opts.fieldSelector,
+      namespace,
+      !!opts.metadataOnly,
+    ]);
     let informer = this.informers.get(key);
     if (!informer) {
       informer = new Informer<KubeObject>(this.client, gvr, {

@@ -97,6 +97,8 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** The Accept header (default application/json), e.g. to ask for PartialObjectMetadata. */
+  accept?: string;
   timeoutMs?: number;
   /** Aborts the request (e.g. a reconcile cancelled when leadership is lost). */
   signal?: AbortSignal;
@@ -145,7 +147,8 @@ export class Rest {
         rejectUnauthorized: !cluster.skipTLSVerify,
         servername: cluster.tlsServerName,
       },
-      // Watches stay open for minutes: their own watchdog judges silence, not the agent.
+      // Watches stay open for minutes: the caller bounds their silence (idleTimeoutMs), not the
+      // agent; other requests have their own timeout signal.
       bodyTimeout: 0,
       headersTimeout: 0,
       keepAliveTimeout: 30_000,
@@ -181,7 +184,7 @@ export class Rest {
   private async send(
     method: string,
     path: string,
-    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean },
+    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean; idleTimeoutMs?: number },
   ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
@@ -192,7 +195,7 @@ export class Rest {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {
       const auth = await this.credentials.authorization();
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
       if (auth) headers.authorization = auth;
       if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
       const res = await undiciRequest(url, {
@@ -201,6 +204,11 @@ export class Rest {
         body,
         signal,
         dispatcher: this.agent,
+        // A watch silent for this long fails; on HTTP/2 undici then also pings the connection
+        // it shares with every other request and drops it if no answer comes back, so that the
+        // next watch does not land on the same dead connection.
+        bodyTimeout: opts.idleTimeoutMs,
+        headersTimeout: opts.idleTimeoutMs,
       });
       if (res.statusCode >= 200 && res.statusCode < 300) return res;
       const text = await res.body.text();
@@ -220,13 +228,15 @@ export class Rest {
 
   /**
    * A watch stream: the events as the server sends them, until it ends the watch, `signal`
-   * aborts (the iteration then ends without error) or the connection fails (throws).
+   * aborts (the iteration then ends without error), the connection fails or nothing arrives for
+   * `idleTimeoutMs` (throws).
    */
   async *watch(
     gvr: Gvr,
     namespace: string | undefined,
     query: Query,
     signal: AbortSignal,
+    opts: Pick<RequestOptions, 'accept'> & { idleTimeoutMs?: number } = {},
   ): AsyncGenerator<WatchEvent> {
     let res: Dispatcher.ResponseData;
     try {
@@ -234,6 +244,8 @@ export class Rest {
         query: { ...query, watch: true },
         signal,
         watch: true,
+        accept: opts.accept,
+        idleTimeoutMs: opts.idleTimeoutMs,
       });
     } catch (err) {
       if (signal.aborted) return;
@@ -271,8 +283,9 @@ export class Rest {
     gvr: Gvr,
     namespace: string | undefined,
     query: Query = {},
+    opts: Pick<RequestOptions, 'accept'> = {},
   ): Promise<KubeList<T>> {
-    return this.request('GET', resourcePath(gvr, namespace), { query });
+    return this.request('GET', resourcePath(gvr, namespace), { ...opts, query });
   }
 
   create<T extends KubeObject>(gvr: Gvr, obj: T): Promise<T> {
