@@ -262,7 +262,8 @@ export class Informer<T extends KubeObject = KubeObject> implements SyncSource {
           { accept: this.opts.metadataOnly ? ACCEPT_METADATA_LIST : undefined },
         );
         pages++;
-        for (const item of page.items) {
+        // An empty PartialObjectMetadataList comes with "items": null.
+        for (const item of page.items ?? []) {
           // List items carry no apiVersion/kind; put them back so handlers see whole objects.
           const obj = this.opts.transform({
             ...item,

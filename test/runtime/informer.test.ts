@@ -126,3 +126,21 @@ test('a metadata-only informer caches no data, from its list and from its watch'
     await informer.stop();
   }
 });
+
+test('a metadata-only informer over nothing syncs (the server sends "items": null)', async () => {
+  const informer = new Informer<KubeObject>(rest, configMapGvr, {
+    namespace: bed.ns,
+    metadataOnly: true,
+    labelSelector: 'nothing=here',
+  });
+  informer.start();
+  try {
+    await Promise.race([
+      informer.waitForSync(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('never synced')), 10_000)),
+    ]);
+    assert.equal(informer.size, 0);
+  } finally {
+    await informer.stop();
+  }
+});
