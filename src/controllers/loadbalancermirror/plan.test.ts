@@ -340,19 +340,19 @@ test('listeners that cannot be mirrored as they are say why', () => {
         allowed_cidrs: ['10.0.0.0/8'],
         connection_limit: 100,
       }),
-      listener('UDP', 80, p.id),
+      listener('HTTP', 80, p.id),
       listener('TCP', 81, null),
       listener('TCP', 82, p.id, { admin_state_up: false }),
     ],
     [p],
   );
   assert.deepEqual(notes(t), [
+    'listener without a default pool',
+    'disabled listener',
+    'listener HTTP 80',
     'L7 policies',
     'allowed_cidrs',
     'connection_limit',
-    'listener UDP 80',
-    'listener without a default pool',
-    'disabled listener',
   ]);
 });
 
@@ -493,4 +493,184 @@ test('a listener gone from Octavia goes, listener before its target group; teard
     teardown(observed).map((a) => a.kind),
     ['deleteListener', 'deleteTargetGroup'],
   );
+});
+
+// ---- one listener per port: every port/protocol transition (the review's item 1) ----
+
+function stackOf(listeners: [OctaviaListener['protocol'], number][]): Stack {
+  const p = pool([member('192.168.1.10', 53)]);
+  return planStack(
+    mirror,
+    tree(
+      listeners.map(([proto, port]) => listener(proto, port, p.id)),
+      [p],
+    ),
+    naming,
+  ).stack;
+}
+/** Applies the actions to the observed stack as AWS would, one listener per port. */
+function applyAll(observed: ObservedStack, desired: Stack): ObservedStack {
+  const next = structuredClone(observed);
+  for (const a of diffStack(desired, observed)) {
+    switch (a.kind) {
+      case 'createTargetGroup':
+        next.targetGroups.push({
+          ...structuredClone(a.targetGroup),
+          arn: `arn:tg:${a.targetGroup.name}`,
+          loadBalancerArns: [],
+        });
+        break;
+      case 'createListener':
+        assert.ok(
+          !next.listeners.some((l) => l.port === a.listener.port),
+          `AWS refuses a second listener on port ${a.listener.port}`,
+        );
+        next.listeners.push({
+          port: a.listener.port,
+          protocol: a.listener.protocol,
+          tags: a.listener.tags,
+          arn: `arn:l:${a.listener.port}:${a.listener.protocol}`,
+          targetGroupArn: `arn:tg:${a.listener.targetGroup}`,
+        });
+        break;
+      case 'modifyListener': {
+        const l = next.listeners.find((x) => x.arn === a.arn)!;
+        l.protocol = a.protocol;
+        l.targetGroupArn = `arn:tg:${a.targetGroup}`;
+        break;
+      }
+      case 'deleteListener':
+        next.listeners = next.listeners.filter((l) => l.arn !== a.arn);
+        break;
+      case 'deleteTargetGroup':
+        assert.ok(
+          !next.listeners.some((l) => l.targetGroupArn === a.arn),
+          `ResourceInUse: ${a.name} is still used by a listener`,
+        );
+        next.targetGroups = next.targetGroups.filter((tg) => tg.arn !== a.arn);
+        break;
+      default:
+        break;
+    }
+  }
+  return next;
+}
+const served = (o: ObservedStack) =>
+  o.listeners
+    .map((l) => `${l.protocol}:${l.port}->${l.targetGroupArn.replace('arn:tg:', '')}`)
+    .sort();
+
+const transitions: [
+  string,
+  [OctaviaListener['protocol'], number][],
+  [OctaviaListener['protocol'], number][],
+  string[],
+][] = [
+  ['TCP → UDP', [['TCP', 53]], [['UDP', 53]], ['UDP:53->tg-53-udp']],
+  ['UDP → TCP', [['UDP', 53]], [['TCP', 53]], ['TCP:53->tg-53-tcp']],
+  [
+    'TCP → TCP+UDP = TCP_UDP',
+    [['TCP', 53]],
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    ['TCP_UDP:53->tg-53-tcp_udp'],
+  ],
+  [
+    'TCP_UDP → TCP',
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    [['TCP', 53]],
+    ['TCP:53->tg-53-tcp'],
+  ],
+  [
+    'TCP_UDP → UDP',
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    [['UDP', 53]],
+    ['UDP:53->tg-53-udp'],
+  ],
+  ['port change', [['TCP', 53]], [['TCP', 5353]], ['TCP:5353->tg-5353-tcp']],
+  [
+    'listener removed',
+    [
+      ['TCP', 53],
+      ['UDP', 54],
+    ],
+    [['TCP', 53]],
+    ['TCP:53->tg-53-tcp'],
+  ],
+  [
+    'listener added',
+    [['TCP', 53]],
+    [
+      ['TCP', 53],
+      ['UDP', 54],
+    ],
+    ['TCP:53->tg-53-tcp', 'UDP:54->tg-54-udp'],
+  ],
+];
+for (const [name, before, after, want] of transitions) {
+  test(`listener transition ${name}: the port is served as planned, one listener per port, nothing stale`, () => {
+    const observed = observedFrom(stackOf(before));
+    const desired = stackOf(after);
+    const result = applyAll(observed, desired);
+    assert.deepEqual(served(result), want);
+    assert.deepEqual(
+      result.targetGroups.map((tg) => tg.name).sort(),
+      desired.targetGroups.map((tg) => tg.name).sort(),
+      'the target groups are exactly the planned ones',
+    );
+    assert.deepEqual(diffStack(desired, result), [], 'a second pass finds nothing to do');
+  });
+}
+
+test('a protocol change on one port modifies the listener and never deletes it', () => {
+  const observed = observedFrom(stackOf([['TCP', 53]]));
+  const actions = diffStack(stackOf([['UDP', 53]]), observed);
+  assert.deepEqual(
+    actions.map((a) => a.kind),
+    ['createTargetGroup', 'registerTargets', 'modifyListener', 'deleteTargetGroup'],
+  );
+  assert.ok(!actions.some((a) => a.kind === 'deleteListener'));
+});
+
+test('TCP and UDP listeners on one port become one TCP_UDP listener and target group', () => {
+  const tcp = pool([member('192.168.1.10', 53)]);
+  const udp = pool([member('192.168.1.11', 53)], { protocol: 'UDP' });
+  const plan = planStack(
+    mirror,
+    tree([listener('TCP', 53, tcp.id), listener('UDP', 53, udp.id)], [tcp, udp]),
+    naming,
+  );
+  assert.deepEqual(
+    plan.stack.listeners.map((l) => `${l.protocol}:${l.port}->${l.targetGroup}`),
+    ['TCP_UDP:53->tg-53-tcp_udp'],
+  );
+  assert.equal(plan.stack.targetGroups.length, 1);
+  assert.equal(plan.stack.targetGroups[0]!.protocol, 'TCP_UDP');
+  assert.deepEqual(
+    plan.stack.targetGroups[0]!.targets.map((t) => t.ip),
+    ['192.168.1.10', '192.168.1.11'],
+  );
+  assert.deepEqual(
+    plan.listeners.map((m) => `${m.octaviaProtocol}->${m.protocol}`),
+    ['TCP+UDP->TCP_UDP'],
+    'one status entry per NLB listener',
+  );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'TCP and UDP listeners on port 53'));
+  // Two TCP-like listeners on one port still clash: the second is reported, not mirrored.
+  const p = pool([member('192.168.1.10', 80)]);
+  const clash = planStack(
+    mirror,
+    tree([listener('TCP', 80, p.id), listener('HTTP', 80, p.id)], [p]),
+    naming,
+  );
+  assert.equal(clash.stack.listeners.length, 1);
+  assert.ok(clash.notMirrored.some((n) => /one listener per port/.test(n.reason)));
 });

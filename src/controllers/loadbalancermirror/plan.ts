@@ -128,8 +128,13 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
   const targetGroups: TargetGroup[] = [];
   const listeners: Listener[] = [];
   const mappings: ListenerMapping[] = [];
-  const taken = new Map<number, OctaviaListener>();
-
+  // An NLB has one listener per port (AWS enforces it; moto does not). Octavia may listen on
+  // one port over TCP and over UDP: that pair becomes one TCP_UDP listener.
+  const usable: {
+    l: OctaviaListener;
+    protocol: NlbProtocol;
+    pool: OctaviaTree['pools'][number];
+  }[] = [];
   for (const l of [...tree.listeners].sort(
     (a, b) => a.protocol_port - b.protocol_port || a.id.localeCompare(b.id),
   )) {
@@ -159,70 +164,97 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
       });
       continue;
     }
-    const clash = taken.get(l.protocol_port);
-    if (clash) {
+    usable.push({ l, protocol, pool });
+  }
+
+  const byPort = new Map<number, typeof usable>();
+  for (const u of usable)
+    byPort.set(u.l.protocol_port, [...(byPort.get(u.l.protocol_port) ?? []), u]);
+  for (const [port, group] of byPort) {
+    // The first TCP-like listener and the first UDP one on the port; any other is a clash.
+    const stream = group.find((u) => u.protocol === 'TCP');
+    const dgram = group.find((u) => u.protocol === 'UDP');
+    const chosen = [stream, dgram].filter((u): u is (typeof usable)[number] => u !== undefined);
+    for (const u of group) {
+      if (chosen.includes(u)) continue;
+      const first = u.protocol === 'UDP' ? dgram! : stream!;
       notes.push({
-        feature: `listener ${l.protocol} ${l.protocol_port}`,
-        octaviaID: l.id,
-        reason: `port ${l.protocol_port} is already mirrored from listener ${clash.id}: an NLB has one listener per port`,
-      });
-      continue;
-    }
-    taken.set(l.protocol_port, l);
-    if (l.protocol !== 'TCP' && l.protocol !== 'UDP') {
-      notes.push({
-        feature: `listener protocol ${l.protocol}`,
-        octaviaID: l.id,
-        reason:
-          'mirrored as TCP pass-through to the members: the NLB is layer 4 (no TLS termination, headers or HTTP routing)',
-      });
-    }
-    if (l.l7policies.length > 0) {
-      notes.push({
-        feature: 'L7 policies',
-        octaviaID: l.id,
-        reason: 'an NLB has no layer-7 routing: all traffic goes to the default pool',
+        feature: `listener ${u.l.protocol} ${port}`,
+        octaviaID: u.l.id,
+        reason: `port ${port} is already mirrored from listener ${first.l.id}: an NLB has one listener per port`,
       });
     }
-    if (l.allowed_cidrs && l.allowed_cidrs.length > 0) {
-      notes.push({
-        feature: 'allowed_cidrs',
-        octaviaID: l.id,
-        reason: 'an NLB listener has no allow list: restrict clients with security groups',
-      });
-    }
-    if (l.connection_limit > 0) {
-      notes.push({
-        feature: 'connection_limit',
-        octaviaID: l.id,
-        reason: 'an NLB has no per-listener connection limit',
-      });
+    const protocol: NlbProtocol = chosen.length === 2 ? 'TCP_UDP' : chosen[0]!.protocol;
+    for (const { l } of chosen) {
+      if (l.protocol !== 'TCP' && l.protocol !== 'UDP') {
+        notes.push({
+          feature: `listener protocol ${l.protocol}`,
+          octaviaID: l.id,
+          reason:
+            'mirrored as TCP pass-through to the members: the NLB is layer 4 (no TLS termination, headers or HTTP routing)',
+        });
+      }
+      if (l.l7policies.length > 0) {
+        notes.push({
+          feature: 'L7 policies',
+          octaviaID: l.id,
+          reason: 'an NLB has no layer-7 routing: all traffic goes to the default pool',
+        });
+      }
+      if (l.allowed_cidrs && l.allowed_cidrs.length > 0) {
+        notes.push({
+          feature: 'allowed_cidrs',
+          octaviaID: l.id,
+          reason: 'an NLB listener has no allow list: restrict clients with security groups',
+        });
+      }
+      if (l.connection_limit > 0) {
+        notes.push({
+          feature: 'connection_limit',
+          octaviaID: l.id,
+          reason: 'an NLB has no per-listener connection limit',
+        });
+      }
     }
 
-    const name = naming.targetGroup({ port: l.protocol_port, protocol, vpcId: mirror.vpcId });
-    const targets = poolTargets(pool, notes);
+    // The TCP side's pool sets the health check and attributes; a TCP_UDP target group sends
+    // both protocols to every target, so its targets are both pools' members.
+    const main = chosen[0]!;
+    const name = naming.targetGroup({ port, protocol, vpcId: mirror.vpcId });
+    const targets = mergeTargets(chosen.map((u) => poolTargets(u.pool, notes)));
+    if (chosen.length === 2) {
+      const [a, b] = chosen.map((u) => poolTargets(u.pool, []).map(targetKey).join(','));
+      if (a !== b || chosen[0]!.pool.id !== chosen[1]!.pool.id) {
+        notes.push({
+          feature: `TCP and UDP listeners on port ${port}`,
+          octaviaID: dgram!.l.id,
+          reason: `mirrored as one TCP_UDP listener (an NLB has one listener per port): every member of pools ${chosen.map((u) => u.pool.id).join(' and ')} gets both TCP and UDP, checked as pool ${main.pool.id} says`,
+        });
+      }
+    }
     targetGroups.push({
       name,
       protocol,
-      port: l.protocol_port,
+      port,
       vpcId: mirror.vpcId,
       targetType: 'ip',
-      healthCheck: healthCheck(pool.healthMonitor, notes),
-      attributes: targetGroupAttributes(pool, protocol, notes),
-      tags: tags(`targetgroup/${l.protocol_port}-${protocol}`),
+      healthCheck: healthCheck(main.pool.healthMonitor, notes),
+      attributes: targetGroupAttributes(main.pool, protocol, notes),
+      tags: tags(`targetgroup/${port}-${protocol}`),
       targets,
     });
     listeners.push({
-      port: l.protocol_port,
+      port,
       protocol,
       targetGroup: name,
-      tags: tags(`listener/${l.protocol_port}-${protocol}`),
+      tags: tags(`listener/${port}-${protocol}`),
     });
+    // One entry per NLB listener (status.listeners is a map keyed on port and protocol).
     mappings.push({
-      port: l.protocol_port,
+      port,
       protocol,
-      octaviaListenerID: l.id,
-      octaviaProtocol: l.protocol,
+      octaviaListenerID: chosen.map((u) => u.l.id).join(','),
+      octaviaProtocol: chosen.map((u) => u.l.protocol).join('+'),
       targetGroup: name,
       targets: targets.length,
     });
@@ -242,6 +274,11 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
     notMirrored: notes,
     membersSeen,
   };
+}
+
+function mergeTargets(lists: Target[][]): Target[] {
+  const all = new Map(lists.flat().map((t) => [targetKey(t), t]));
+  return [...all.values()].sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
 }
 
 /**
@@ -439,7 +476,8 @@ export type Action =
   | { kind: 'deleteTargetGroup'; arn: string; name: string };
 
 const targetKey = (t: Pick<Target, 'ip' | 'port'>) => `${t.ip}:${t.port}`;
-const listenerKey = (l: { port: number; protocol: string }) => `${l.port}/${l.protocol}`;
+/** AWS holds one listener per port: a protocol change modifies it, never adds a second. */
+const listenerKey = (l: { port: number }) => l.port;
 
 function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
   return (
@@ -508,13 +546,20 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
       actions.push({ kind: 'registerTargets', targetGroup: tg.name, targets: register });
   }
 
-  const wantedListeners = new Map(desired.listeners.map((l) => [listenerKey(l), l]));
   const arnToGroup = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
-  const observedListeners = new Map(observed.listeners.map((l) => [listenerKey(l), l]));
+  // The first listener seen on a port is the one kept; any other there (AWS allows none) goes.
+  const observedListeners = new Map<number, ObservedStack['listeners'][number]>();
+  for (const l of observed.listeners)
+    if (!observedListeners.has(listenerKey(l))) observedListeners.set(listenerKey(l), l);
+  const kept = new Set<string>();
   for (const l of desired.listeners) {
     const have = observedListeners.get(listenerKey(l));
+    if (have) kept.add(have.arn);
     if (!have) actions.push({ kind: 'createListener', listener: l });
-    else if (arnToGroup.get(have.targetGroupArn) !== l.targetGroup) {
+    else if (
+      have.protocol !== l.protocol ||
+      arnToGroup.get(have.targetGroupArn) !== l.targetGroup
+    ) {
       actions.push({
         kind: 'modifyListener',
         arn: have.arn,
@@ -525,7 +570,7 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
     }
   }
   for (const have of observed.listeners) {
-    if (!wantedListeners.has(listenerKey(have))) {
+    if (!kept.has(have.arn)) {
       actions.push({
         kind: 'deleteListener',
         arn: have.arn,
