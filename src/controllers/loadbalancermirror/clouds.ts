@@ -172,7 +172,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
     case 'modifyHealthCheck':
       return elbv2.modifyTargetGroup(client, tgArn(a.targetGroup), a.healthCheck);
     case 'setTargetGroupAttributes':
-      return elbv2.setTargetGroupAttributes(client, tgArn(a.targetGroup), a.attributes);
+      return elbv2.setTargetGroupAttributes(client, tgArn(a.targetGroup), a.attributes, a.protocol);
     case 'registerTargets':
       return elbv2.registerTargets(client, tgArn(a.targetGroup), a.targets);
     case 'deregisterTargets':
@@ -183,6 +183,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
         port: a.listener.port,
         protocol: a.listener.protocol,
         targetGroupArn: tgArn(a.listener.targetGroup),
+        targetGroupProtocol: a.targetGroupProtocol,
         tags: a.listener.tags,
       });
       return;
@@ -191,6 +192,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
       return elbv2.modifyListener(client, a.arn, {
         targetGroupArn: tgArn(a.targetGroup),
         protocol: a.protocol,
+        targetGroupProtocol: a.targetGroupProtocol,
       });
     case 'deleteListener':
       return elbv2.deleteListener(client, a.arn);

@@ -166,7 +166,7 @@ test('UDP stays UDP; SCTP and PROMETHEUS listeners are reported, not mirrored', 
   );
   assert.deepEqual(
     plan.notMirrored.map((n) => n.feature),
-    ['listener protocol SCTP', 'listener protocol PROMETHEUS'],
+    ['listener protocol SCTP', 'listener protocol PROMETHEUS', 'client IP preservation on UDP'],
   );
 });
 
@@ -289,6 +289,7 @@ test('PING and UDP-CONNECT monitors are checked over TCP and reported; timings a
   );
   assert.deepEqual(notes(tree([listener('UDP', 53, udp.id)], [udp])), [
     'health monitor UDP-CONNECT',
+    'client IP preservation on UDP',
   ]);
   const disabled = pool(
     [member('192.168.1.10', 80)],
@@ -673,4 +674,40 @@ test('TCP and UDP listeners on one port become one TCP_UDP listener and target g
   );
   assert.equal(clash.stack.listeners.length, 1);
   assert.ok(clash.notMirrored.some((n) => /one listener per port/.test(n.reason)));
+});
+
+test('the plan asks AWS for nothing it refuses: no preserve_client_ip=false on UDP or TCP_UDP (said in notMirrored), no public targets', () => {
+  const p = pool([member('192.168.1.10', 53), member('203.0.113.9', 53)]);
+  const plan = planStack(
+    mirror,
+    tree(
+      [
+        listener('TCP', 53, p.id),
+        listener('UDP', 53, p.id),
+        listener('UDP', 54, p.id),
+        listener('TCP', 80, p.id),
+      ],
+      [p],
+    ),
+    naming,
+  );
+  const attrs = (port: number) =>
+    plan.stack.targetGroups.find((tg) => tg.port === port)!.attributes[
+      'preserve_client_ip.enabled'
+    ];
+  assert.equal(attrs(53), undefined, 'TCP_UDP: AWS keeps it on');
+  assert.equal(attrs(54), undefined, 'UDP: AWS keeps it on');
+  assert.equal(attrs(80), 'false', 'TCP: return traffic through the NLB');
+  assert.ok(
+    plan.notMirrored.some(
+      (n) => n.feature === 'client IP preservation on UDP' && /return path/.test(n.reason),
+    ),
+  );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'client IP preservation on TCP_UDP'));
+  for (const tg of plan.stack.targetGroups)
+    assert.deepEqual(
+      tg.targets.map((t) => t.ip),
+      ['192.168.1.10'],
+    );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'members outside private ranges'));
 });

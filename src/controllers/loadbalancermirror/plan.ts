@@ -19,6 +19,7 @@ import type {
   Target,
   TargetGroup,
 } from '../../clouds/aws/types.js';
+import { CLIENT_IP_ALWAYS_PRESERVED, isAllowedTargetIp } from '../../clouds/aws/constraints.js';
 
 export interface NotMirrored {
   feature: string;
@@ -318,7 +319,16 @@ function poolTargets(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): 
   }
   const seen = new Set<string>();
   const targets: Target[] = [];
+  const refused = chosen.filter((m) => !isAllowedTargetIp(m.address));
+  if (refused.length > 0) {
+    notes.push({
+      feature: 'members outside private ranges',
+      octaviaID: pool.id,
+      reason: `not registered: AWS takes IP targets outside the VPC only in RFC 1918 and 100.64.0.0/10 (${refused.map((m) => m.address).join(', ')})`,
+    });
+  }
   for (const m of chosen) {
+    if (!isAllowedTargetIp(m.address)) continue;
     const key = `${m.address}:${m.protocol_port}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -334,13 +344,23 @@ function targetGroupAttributes(
   notes: NotMirrored[],
 ): Record<string, string> {
   const attributes: Record<string, string> = {
-    // Return traffic from on-prem targets must come back through the NLB.
-    'preserve_client_ip.enabled': 'false',
     'deregistration_delay.timeout_seconds': '300',
     'proxy_protocol_v2.enabled': 'false',
     'stickiness.enabled': 'false',
     'stickiness.type': 'source_ip',
   };
+  if (CLIENT_IP_ALWAYS_PRESERVED.has(protocol)) {
+    // AWS refuses to turn it off on UDP and TCP_UDP target groups (moto does not).
+    notes.push({
+      feature: `client IP preservation on ${protocol}`,
+      octaviaID: pool.id,
+      reason:
+        'AWS always preserves the client IP on UDP and TCP_UDP target groups: the members answer the clients directly, so their return path must lead back through the VPC (e.g. a route to the clients via Direct Connect); otherwise replies do not arrive',
+    });
+  } else {
+    // Return traffic from on-prem targets must come back through the NLB.
+    attributes['preserve_client_ip.enabled'] = 'false';
+  }
   if (pool.protocol === 'PROXY' || pool.protocol === 'PROXYV2') {
     attributes['proxy_protocol_v2.enabled'] = 'true';
     if (pool.protocol === 'PROXY') {
@@ -461,16 +481,22 @@ export type Action =
   | { kind: 'tagLoadBalancer'; tags: Record<string, string> }
   | { kind: 'createTargetGroup'; targetGroup: TargetGroup }
   | { kind: 'modifyHealthCheck'; targetGroup: string; healthCheck: HealthCheck }
-  | { kind: 'setTargetGroupAttributes'; targetGroup: string; attributes: Record<string, string> }
+  | {
+      kind: 'setTargetGroupAttributes';
+      targetGroup: string;
+      protocol: NlbProtocol;
+      attributes: Record<string, string>;
+    }
   | { kind: 'registerTargets'; targetGroup: string; targets: Target[] }
   | { kind: 'deregisterTargets'; targetGroup: string; targets: Target[] }
-  | { kind: 'createListener'; listener: Listener }
+  | { kind: 'createListener'; listener: Listener; targetGroupProtocol: NlbProtocol }
   | {
       kind: 'modifyListener';
       arn: string;
       port: number;
       protocol: NlbProtocol;
       targetGroup: string;
+      targetGroupProtocol: NlbProtocol;
     }
   | { kind: 'deleteListener'; arn: string; port: number; protocol: NlbProtocol }
   | { kind: 'deleteTargetGroup'; arn: string; name: string };
@@ -532,7 +558,12 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
     }
     const attributes = changed(tg.attributes, have.attributes);
     if (Object.keys(attributes).length > 0) {
-      actions.push({ kind: 'setTargetGroupAttributes', targetGroup: tg.name, attributes });
+      actions.push({
+        kind: 'setTargetGroupAttributes',
+        targetGroup: tg.name,
+        protocol: tg.protocol,
+        attributes,
+      });
     }
     const want = new Map(tg.targets.map((t) => [targetKey(t), t]));
     const present = new Map(have.targets.map((t) => [targetKey(t), t]));
@@ -547,6 +578,7 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   }
 
   const arnToGroup = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
+  const desiredGroups = new Map(desired.targetGroups.map((tg) => [tg.name, tg]));
   // The first listener seen on a port is the one kept; any other there (AWS allows none) goes.
   const observedListeners = new Map<number, ObservedStack['listeners'][number]>();
   for (const l of observed.listeners)
@@ -555,7 +587,8 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   for (const l of desired.listeners) {
     const have = observedListeners.get(listenerKey(l));
     if (have) kept.add(have.arn);
-    if (!have) actions.push({ kind: 'createListener', listener: l });
+    const targetGroupProtocol = desiredGroups.get(l.targetGroup)?.protocol ?? l.protocol;
+    if (!have) actions.push({ kind: 'createListener', listener: l, targetGroupProtocol });
     else if (
       have.protocol !== l.protocol ||
       arnToGroup.get(have.targetGroupArn) !== l.targetGroup
@@ -566,6 +599,7 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
         port: l.port,
         protocol: l.protocol,
         targetGroup: l.targetGroup,
+        targetGroupProtocol,
       });
     }
   }

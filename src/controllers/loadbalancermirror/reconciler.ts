@@ -524,6 +524,10 @@ async function guard<T>(call: () => Promise<T>, side: 'octavia' | 'aws'): Promis
     const kind = (err as { kind?: string }).kind;
     if (side === 'aws' && (kind === 'Unreachable' || kind === 'Throttled'))
       throw new TerminalError(Reason.AWSUnreachable, errorMessage(err));
+    // A request AWS refuses (or kachiku's constraints refuse before sending) fails the same
+    // way on every retry: a condition, not a backoff loop.
+    if (side === 'aws' && kind === 'Invalid')
+      throw new TerminalError(Reason.InvalidSpec, errorMessage(err));
     if (side === 'aws' && kind === 'AccessDenied')
       throw new TerminalError(Reason.AuthenticationFailed, errorMessage(err));
     throw err;
