@@ -16,6 +16,9 @@ import {
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
+  DescribeLoadBalancerAttributesCommand,
+  ModifyLoadBalancerAttributesCommand,
+  RemoveTagsCommand,
   ElasticLoadBalancingV2Client,
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -433,6 +436,57 @@ test('drift made by hand in AWS is put back', async () => {
         : undefined;
     },
     20_000,
+    250,
+  );
+});
+
+test('an NLB attribute and a target-group tag changed by hand are put back, each with an event', async () => {
+  const m = await getMirror('web');
+  const lbArn = m.status!.loadBalancer!.arn;
+  const tgArn = m.status!.listeners!.find((l) => l.port === 5432)!.targetGroupARN!;
+  await elb.send(
+    new ModifyLoadBalancerAttributesCommand({
+      LoadBalancerArn: lbArn,
+      Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'false' }],
+    }),
+  );
+  await elb.send(
+    new RemoveTagsCommand({ ResourceArns: [tgArn], TagKeys: ['kachiku.io/resource'] }),
+  );
+  await until(
+    'attribute and tag put back',
+    async () => {
+      const attrs =
+        (await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn })))
+          .Attributes ?? [];
+      const tags =
+        (await elb.send(new DescribeTagsCommand({ ResourceArns: [tgArn] }))).TagDescriptions?.[0]
+          ?.Tags ?? [];
+      return attrs.some(
+        (a) => a.Key === 'load_balancing.cross_zone.enabled' && a.Value === 'true',
+      ) && tags.some((t) => t.Key === 'kachiku.io/resource' && t.Value === 'targetgroup/5432-TCP')
+        ? true
+        : undefined;
+    },
+    30_000,
+    250,
+  );
+  const eventsGvr: Gvr = {
+    group: 'events.k8s.io',
+    version: 'v1',
+    resource: 'events',
+    namespaced: true,
+  };
+  await until(
+    'put-back events',
+    async () => {
+      const list = await rest.list<KubeObject & { reason?: string; note?: string }>(eventsGvr, ns);
+      const reasons = new Set(
+        list.items.filter((e) => /^put back/.test(e.note ?? '')).map((e) => e.reason),
+      );
+      return reasons.has('SetLoadBalancerAttributes') && reasons.has('Retag') ? true : undefined;
+    },
+    10_000,
     250,
   );
 });

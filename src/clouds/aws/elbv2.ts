@@ -27,6 +27,7 @@ import {
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
   RemoveTagsCommand,
+  SetSubnetsCommand,
   type Action,
   type ElasticLoadBalancingV2Client,
   type Listener as SdkListener,
@@ -373,6 +374,13 @@ export async function setLoadBalancerAttributes(
         Attributes: toAttributes(attributes),
       }),
     ),
+  );
+}
+
+/** Puts the NLB in exactly these subnets (one per Availability Zone). */
+export async function setSubnets(elbv2: Client, arn: string, subnetIds: string[]): Promise<void> {
+  await call('SetSubnets', () =>
+    elbv2.send(new SetSubnetsCommand({ LoadBalancerArn: arn, Subnets: subnetIds })),
   );
 }
 

@@ -160,8 +160,13 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
       arns.dns = { dnsName: lb.dnsName, canonicalHostedZoneId: lb.canonicalHostedZoneId };
       return;
     }
-    case 'tagLoadBalancer':
-      if (arns.loadBalancer) await elbv2.addTags(client, arns.loadBalancer, a.tags);
+    case 'setSubnets':
+      return elbv2.setSubnets(client, a.arn, a.subnetIds);
+    case 'setLoadBalancerAttributes':
+      return elbv2.setLoadBalancerAttributes(client, a.arn, a.attributes);
+    case 'retag':
+      await elbv2.addTags(client, a.arn, a.add);
+      await elbv2.removeTags(client, a.arn, a.remove);
       return;
     case 'createTargetGroup':
       arns.targetGroups.set(

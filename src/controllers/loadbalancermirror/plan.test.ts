@@ -457,7 +457,7 @@ test('hand-made drift is put back: health check, attributes, tags, a deleted lis
   assert.deepEqual(
     diffStack(desired, observed).map((a) => a.kind),
     [
-      'tagLoadBalancer',
+      'retag',
       'modifyHealthCheck',
       'setTargetGroupAttributes',
       'deregisterTargets',
@@ -550,6 +550,16 @@ function applyAll(observed: ObservedStack, desired: Stack): ObservedStack {
         );
         next.targetGroups = next.targetGroups.filter((tg) => tg.arn !== a.arn);
         break;
+      case 'retag': {
+        const l = next.listeners.find((x) => x.arn === a.arn);
+        const tg = next.targetGroups.find((x) => x.arn === a.arn);
+        const target = l ?? tg;
+        if (target) {
+          target.tags = { ...target.tags, ...a.add };
+          for (const k of a.remove) delete target.tags[k];
+        }
+        break;
+      }
       default:
         break;
     }
@@ -636,7 +646,7 @@ test('a protocol change on one port modifies the listener and never deletes it',
   const actions = diffStack(stackOf([['UDP', 53]]), observed);
   assert.deepEqual(
     actions.map((a) => a.kind),
-    ['createTargetGroup', 'registerTargets', 'modifyListener', 'deleteTargetGroup'],
+    ['createTargetGroup', 'registerTargets', 'modifyListener', 'retag', 'deleteTargetGroup'],
   );
   assert.ok(!actions.some((a) => a.kind === 'deleteListener'));
 });
@@ -710,4 +720,50 @@ test('the plan asks AWS for nothing it refuses: no preserve_client_ip=false on U
       ['192.168.1.10'],
     );
   assert.ok(plan.notMirrored.some((n) => n.feature === 'members outside private ranges'));
+});
+
+test('the NLB subnets and attributes and every tag set are put back: SetSubnets, attributes, AddTags/RemoveTags', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  const observed = observedFrom(desired);
+  observed.loadBalancer!.subnetIds = ['subnet-a'];
+  // A crash between creating the NLB and setting its attributes: cross-zone never set.
+  observed.loadBalancer!.attributes = { 'load_balancing.cross_zone.enabled': 'false' };
+  observed.targetGroups[0]!.tags = { ...observed.targetGroups[0]!.tags, team: 'other' };
+  delete observed.targetGroups[0]!.tags[OWNER_TAG];
+  observed.listeners[0]!.tags = {
+    ...observed.listeners[0]!.tags,
+    'kachiku.io/stale': 'x',
+    'someone.else/tag': 'kept',
+  };
+  assert.deepEqual(diffStack(desired, observed), [
+    { kind: 'setSubnets', arn: 'arn:lb', subnetIds: ['subnet-a', 'subnet-b'] },
+    {
+      kind: 'setLoadBalancerAttributes',
+      arn: 'arn:lb',
+      attributes: { 'load_balancing.cross_zone.enabled': 'true' },
+    },
+    {
+      kind: 'retag',
+      resource: 'target group',
+      name: 'tg-80-tcp',
+      arn: 'arn:tg:tg-80-tcp',
+      add: { team: 'platform', [OWNER_TAG]: 'shop/web' },
+      remove: [],
+    },
+    {
+      kind: 'retag',
+      resource: 'listener',
+      name: 'TCP 80',
+      arn: 'arn:l:80',
+      add: {},
+      remove: ['kachiku.io/stale'],
+    },
+  ]);
+  // A change of spec.aws.subnetIDs is a SetSubnets too.
+  const moved = structuredClone(desired);
+  moved.loadBalancer.subnetIds = ['subnet-c'];
+  assert.deepEqual(
+    diffStack(moved, observedFrom(desired)).map((a) => a.kind),
+    ['setSubnets'],
+  );
 });

@@ -478,7 +478,17 @@ function healthCheck(hm: OctaviaHealthMonitor | null, notes: NotMirrored[]): Hea
 
 export type Action =
   | { kind: 'createLoadBalancer'; loadBalancer: LoadBalancer }
-  | { kind: 'tagLoadBalancer'; tags: Record<string, string> }
+  | { kind: 'setSubnets'; arn: string; subnetIds: string[] }
+  | { kind: 'setLoadBalancerAttributes'; arn: string; attributes: Record<string, string> }
+  | {
+      kind: 'retag';
+      resource: 'load balancer' | 'target group' | 'listener';
+      /** The resource's name (a listener: "<protocol> <port>"), for events. */
+      name: string;
+      arn: string;
+      add: Record<string, string>;
+      remove: string[];
+    }
   | { kind: 'createTargetGroup'; targetGroup: TargetGroup }
   | { kind: 'modifyHealthCheck'; targetGroup: string; healthCheck: HealthCheck }
   | {
@@ -526,6 +536,28 @@ function changed(
   return Object.fromEntries(Object.entries(want).filter(([k, v]) => have[k] !== v));
 }
 
+/** kachiku's own tag keys: one on a resource that the plan does not want is taken off. */
+const OWN_TAG_PREFIX = 'kachiku.io/';
+
+/**
+ * The tags to put back on a resource: those missing or changed, and kachiku's own keys the
+ * plan does not hold. Tags someone else added are left alone.
+ */
+function retagAction(
+  resource: 'load balancer' | 'target group' | 'listener',
+  name: string,
+  arn: string,
+  want: Record<string, string>,
+  have: Record<string, string>,
+): Action | undefined {
+  const add = changed(want, have);
+  const remove = Object.keys(have)
+    .filter((k) => k.startsWith(OWN_TAG_PREFIX) && !(k in want))
+    .sort();
+  if (Object.keys(add).length === 0 && remove.length === 0) return undefined;
+  return { kind: 'retag', resource, name, arn, add, remove };
+}
+
 /**
  * The actions that make AWS hold `desired`, in dependency order: the load balancer and target
  * groups first, then listeners, then what is no longer wanted (listeners before the target
@@ -536,8 +568,15 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   if (!observed.loadBalancer) {
     actions.push({ kind: 'createLoadBalancer', loadBalancer: desired.loadBalancer });
   } else {
-    const tags = changed(desired.loadBalancer.tags, observed.loadBalancer.tags);
-    if (Object.keys(tags).length > 0) actions.push({ kind: 'tagLoadBalancer', tags });
+    const lb = observed.loadBalancer;
+    const subnets = [...desired.loadBalancer.subnetIds].sort();
+    if (subnets.join() !== [...lb.subnetIds].sort().join())
+      actions.push({ kind: 'setSubnets', arn: lb.arn, subnetIds: subnets });
+    const attributes = changed(desired.loadBalancer.attributes, lb.attributes);
+    if (Object.keys(attributes).length > 0)
+      actions.push({ kind: 'setLoadBalancerAttributes', arn: lb.arn, attributes });
+    const retag = retagAction('load balancer', lb.name, lb.arn, desired.loadBalancer.tags, lb.tags);
+    if (retag) actions.push(retag);
   }
 
   const observedGroups = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
@@ -556,6 +595,8 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
         healthCheck: tg.healthCheck,
       });
     }
+    const retag = retagAction('target group', tg.name, have.arn, tg.tags, have.tags);
+    if (retag) actions.push(retag);
     const attributes = changed(tg.attributes, have.attributes);
     if (Object.keys(attributes).length > 0) {
       actions.push({
@@ -586,13 +627,13 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   const kept = new Set<string>();
   for (const l of desired.listeners) {
     const have = observedListeners.get(listenerKey(l));
-    if (have) kept.add(have.arn);
     const targetGroupProtocol = desiredGroups.get(l.targetGroup)?.protocol ?? l.protocol;
-    if (!have) actions.push({ kind: 'createListener', listener: l, targetGroupProtocol });
-    else if (
-      have.protocol !== l.protocol ||
-      arnToGroup.get(have.targetGroupArn) !== l.targetGroup
-    ) {
+    if (!have) {
+      actions.push({ kind: 'createListener', listener: l, targetGroupProtocol });
+      continue;
+    }
+    kept.add(have.arn);
+    if (have.protocol !== l.protocol || arnToGroup.get(have.targetGroupArn) !== l.targetGroup) {
       actions.push({
         kind: 'modifyListener',
         arn: have.arn,
@@ -602,6 +643,8 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
         targetGroupProtocol,
       });
     }
+    const retag = retagAction('listener', `${l.protocol} ${l.port}`, have.arn, l.tags, have.tags);
+    if (retag) actions.push(retag);
   }
   for (const have of observed.listeners) {
     if (!kept.has(have.arn)) {
@@ -642,8 +685,17 @@ export function describeAction(a: Action): string {
   switch (a.kind) {
     case 'createLoadBalancer':
       return `create NLB ${a.loadBalancer.name}`;
-    case 'tagLoadBalancer':
-      return `tag NLB (${Object.keys(a.tags).join(', ')})`;
+    case 'setSubnets':
+      return `put back the NLB's subnets: ${a.subnetIds.join(', ')}`;
+    case 'setLoadBalancerAttributes':
+      return `put back the NLB's attributes: ${Object.entries(a.attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`;
+    case 'retag':
+      return `put back the tags of ${a.resource} ${a.name}: ${[
+        ...Object.keys(a.add).map((k) => `set ${k}`),
+        ...a.remove.map((k) => `remove ${k}`),
+      ].join(', ')}`;
     case 'createTargetGroup':
       return `create target group ${a.targetGroup.name} (${a.targetGroup.protocol} ${a.targetGroup.port})`;
     case 'modifyHealthCheck':
