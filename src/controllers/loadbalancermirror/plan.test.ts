@@ -767,3 +767,48 @@ test('the NLB subnets and attributes and every tag set are put back: SetSubnets,
     ['setSubnets'],
   );
 });
+
+test('monitor_port: the same on every member is the health-check port; members that differ are reported', () => {
+  const check = (members: OctaviaMember[]) => {
+    const p = pool(members, {}, monitor());
+    const plan = planStack(mirror, tree([listener('TCP', 80, p.id)], [p]), naming);
+    return {
+      port: plan.stack.targetGroups[0]!.healthCheck.port,
+      notes: plan.notMirrored.map((n) => n.feature),
+    };
+  };
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9100 }),
+    ]),
+    { port: '9100', notes: [] },
+  );
+  assert.deepEqual(check([member('192.168.1.10', 80), member('192.168.1.11', 80)]), {
+    port: 'traffic-port',
+    notes: [],
+  });
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9200 }),
+    ]),
+    { port: 'traffic-port', notes: ['member monitor_port'] },
+  );
+  assert.deepEqual(
+    check([member('192.168.1.10', 80, { monitor_port: 9100 }), member('192.168.1.11', 80)]),
+    { port: 'traffic-port', notes: ['member monitor_port'] },
+  );
+  // A disabled member is not a target: its monitor port does not count.
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9200, admin_state_up: false }),
+    ]),
+    { port: '9100', notes: [] },
+  );
+  assert.deepEqual(check([member('192.168.1.10', 80, { monitor_address: '192.168.9.9' })]), {
+    port: 'traffic-port',
+    notes: ['member monitor_address'],
+  });
+});

@@ -239,7 +239,7 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
       port,
       vpcId: mirror.vpcId,
       targetType: 'ip',
-      healthCheck: healthCheck(main.pool.healthMonitor, notes),
+      healthCheck: healthCheck(main.pool, notes),
       attributes: targetGroupAttributes(main.pool, protocol, notes),
       tags: tags(`targetgroup/${port}-${protocol}`),
       targets,
@@ -282,16 +282,52 @@ function mergeTargets(lists: Target[][]): Target[] {
   return [...all.values()].sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
 }
 
+/** The members registered as targets: enabled, weight > 0; backups only without primaries. */
+function registeredMembers(pool: OctaviaTree['pools'][number]) {
+  const eligible = (m: OctaviaMember) => m.admin_state_up && m.weight > 0;
+  const primaries = pool.members.filter((m) => !m.backup && eligible(m));
+  const backups = pool.members.filter((m) => m.backup && eligible(m));
+  const chosen = primaries.length > 0 ? primaries : backups;
+  return { primaries, backups, chosen };
+}
+
+/**
+ * The health-check port from the members' monitor_port: a target group has one health-check
+ * port, so when every registered member names the same one it is that port; when they differ
+ * (or some name none) it stays the traffic port, and that is reported. monitor_address cannot
+ * be mirrored: an NLB checks each target at its own IP.
+ */
+function monitorPort(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): string {
+  const members = registeredMembers(pool).chosen;
+  if (members.some((m) => m.monitor_address && m.monitor_address !== m.address)) {
+    notes.push({
+      feature: 'member monitor_address',
+      octaviaID: pool.id,
+      reason: "an NLB checks each target at the target's own IP",
+    });
+  }
+  const ports = new Set(members.map((m) => m.monitor_port ?? null));
+  if (ports.size === 1) {
+    const [port] = ports;
+    return port ? String(port) : 'traffic-port';
+  }
+  if (ports.size > 1) {
+    notes.push({
+      feature: 'member monitor_port',
+      octaviaID: pool.id,
+      reason: `the members name different monitor ports (${[...ports].map((p) => p ?? 'none').join(', ')}): an NLB target group has one health-check port, so the traffic port is checked`,
+    });
+  }
+  return 'traffic-port';
+}
+
 /**
  * Members → targets. Disabled and weight-0 members are not registered (Octavia sends them no
  * new connections). An NLB has no backup targets: backup members are registered only while no
  * primary member is enabled, as Octavia uses them only when every primary is down.
  */
 function poolTargets(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): Target[] {
-  const eligible = (m: OctaviaMember) => m.admin_state_up && m.weight > 0;
-  const primaries = pool.members.filter((m) => !m.backup && eligible(m));
-  const backups = pool.members.filter((m) => m.backup && eligible(m));
-  const chosen = primaries.length > 0 ? primaries : backups;
+  const { primaries, backups, chosen } = registeredMembers(pool);
   if (backups.length > 0) {
     notes.push({
       feature: 'backup members',
@@ -308,13 +344,6 @@ function poolTargets(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): 
       feature: 'member weights',
       octaviaID: pool.id,
       reason: 'an NLB spreads flows evenly over its targets',
-    });
-  }
-  if (pool.members.some((m) => m.monitor_address || m.monitor_port)) {
-    notes.push({
-      feature: 'member monitor_address/monitor_port',
-      octaviaID: pool.id,
-      reason: 'an NLB target group has one health-check port for all targets',
     });
   }
   const seen = new Set<string>();
@@ -398,9 +427,10 @@ function clamp(value: number, [lo, hi]: readonly [number, number]): number {
 }
 
 /** Octavia health monitor → target-group health check, clamped into NLB's ranges (with a note). */
-function healthCheck(hm: OctaviaHealthMonitor | null, notes: NotMirrored[]): HealthCheck {
+function healthCheck(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): HealthCheck {
+  const hm: OctaviaHealthMonitor | null = pool.healthMonitor;
   if (!hm || !hm.admin_state_up) return { ...DEFAULT_HEALTH_CHECK };
-  const check: HealthCheck = { ...DEFAULT_HEALTH_CHECK };
+  const check: HealthCheck = { ...DEFAULT_HEALTH_CHECK, port: monitorPort(pool, notes) };
   switch (hm.type) {
     case 'HTTP':
     case 'HTTPS':
