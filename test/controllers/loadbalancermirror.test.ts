@@ -614,6 +614,28 @@ async function expectRefused(
   );
 }
 
+test("a Secret's clouds.yaml with one cloud and none named uses that cloud, not the controller's OS_CLOUD", async () => {
+  const oneCloud = `clouds:\n  tenant:\n    auth:\n      auth_url: ${os.keystoneUrl}\n      username: ${os.user.name}\n      password: ${os.user.password}\n      project_name: ${os.project.name}\n      user_domain_name: ${os.user.domain}\n      project_domain_name: ${os.project.domain}\n    region_name: ${os.region}\n`;
+  await rest.create(secretGvr, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'one-cloud', namespace: ns },
+    stringData: { 'clouds.yaml': oneCloud },
+  } as never);
+  const saved = process.env.OS_CLOUD;
+  process.env.OS_CLOUD = 'the-controllers-own-cloud';
+  try {
+    const unknown = randomUUID();
+    const spec = mirrorOf('one-cloud', unknown);
+    spec.spec.octavia = { loadBalancerID: unknown, credentialsSecretRef: { name: 'one-cloud' } };
+    // Keystone accepted the Secret's cloud and Octavia was asked: not InvalidSpec.
+    await expectRefused('one-cloud', spec, 'LoadBalancerNotFound', /not found|could not be found/i);
+  } finally {
+    if (saved === undefined) delete process.env.OS_CLOUD;
+    else process.env.OS_CLOUD = saved;
+  }
+});
+
 test('bad input gets a clear condition and nothing is created', async () => {
   await expectRefused(
     'unknown-lb',

@@ -39,6 +39,14 @@ export const mirrorNaming = (m: MirrorInput): Naming => ({
     }),
 });
 
+/**
+ * The cloud of a Secret's clouds.yaml: the one named, else its only one (the CRD's default).
+ * Nothing comes from the controller's environment (its OS_CLOUD names its own clouds.yaml's).
+ */
+export function secretCloud(text: string, cloud: string | undefined, source: string) {
+  return parseCloudsYaml(text, { ...(cloud && { cloud }), env: {}, source });
+}
+
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 export function realMirrorClouds(
@@ -53,13 +61,14 @@ export function realMirrorClouds(
       const ref = m.spec.octavia.credentialsSecretRef;
       const namespace = m.metadata.namespace ?? 'default';
       const cloud = ref
-        ? parseCloudsYaml(
+        ? secretCloud(
             secretKey(
               await readSecret(rest, namespace, ref.name),
               ref.key ?? 'clouds.yaml',
               `${namespace}/${ref.name}`,
             ),
-            { cloud: ref.cloud, source: `Secret ${namespace}/${ref.name}` },
+            ref.cloud,
+            `Secret ${namespace}/${ref.name}`,
           )
         : loadCloud({ cloud: m.spec.octavia.cloud });
       const key = hash(cloud);
