@@ -35,6 +35,7 @@ import {
 import { realMirrorClouds, mirrorNaming } from '../../src/controllers/loadbalancermirror/clouds.js';
 import type { Action } from '../../src/controllers/loadbalancermirror/plan.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
+import { AwsError } from '../../src/clouds/aws/errors.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
@@ -64,6 +65,9 @@ let ns = '';
 const sent: Action[] = [];
 let crashAfter: string | undefined;
 let dead = false;
+/** Deletion faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave it there. */
+const faults = { tgInUse: 0, lbNoop: 0 };
+const deletes = { targetGroup: 0, loadBalancer: 0 };
 let mgr: Manager;
 let stop: () => Promise<void>;
 
@@ -93,7 +97,22 @@ function startController(): void {
           apply: async (a, arns) => {
             if (dead) throw new Error('this controller has crashed');
             sent.push(a);
+            if (a.kind === 'deleteTargetGroup') {
+              deletes.targetGroup++;
+              if (faults.tgInUse > 0) {
+                faults.tgInUse--;
+                throw new AwsError('InUse', 'DeleteTargetGroup', 'ResourceInUse', 'in use');
+              }
+            }
             return api.apply(a, arns);
+          },
+          deleteLoadBalancer: async (arn) => {
+            deletes.loadBalancer++;
+            if (faults.lbNoop > 0) {
+              faults.lbNoop--;
+              return;
+            }
+            return api.deleteLoadBalancer(arn);
           },
         };
       },
@@ -676,8 +695,12 @@ test('bad input gets a clear condition and nothing is created', async () => {
   await expectRefused('twin', mirrorOf('twin', lbId), 'DuplicateMirror', new RegExp(`${ns}/web`));
 });
 
-test('deleting the mirror deletes everything kachiku made in AWS', async () => {
+test('deleting the mirror deletes everything kachiku made in AWS, verified before the finalizer goes', async () => {
   assert.equal((await owned('web')).loadBalancers.length, 1);
+  // A target group refused as in use at first, and an NLB delete that leaves it there.
+  faults.tgInUse = 1;
+  faults.lbNoop = 1;
+  const before = { ...deletes };
   await rest.delete(mirrorGvr, ns, 'web');
   await until(
     'gone',
@@ -690,6 +713,113 @@ test('deleting the mirror deletes everything kachiku made in AWS', async () => {
     250,
   );
   assert.deepEqual(await owned('web'), { loadBalancers: [], targetGroups: [], listeners: [] });
+  assert.equal(faults.tgInUse + faults.lbNoop, 0, 'both faults were met');
+  assert.ok(
+    deletes.loadBalancer - before.loadBalancer >= 2,
+    'the NLB still there was deleted again',
+  );
+  assert.ok(
+    deletes.targetGroup - before.targetGroup >= 3,
+    'the in-use target group was asked again',
+  );
+});
+
+test('a mirror that made nothing in AWS is deleted at once, even when AWS cannot be reached', async () => {
+  const name = 'no-aws-secret';
+  const spec = mirrorOf(name, lbId);
+  spec.spec.aws.credentialsSecretRef = { name: 'never-existed' };
+  await rest.create(mirrorGvr, spec);
+  await until(
+    'SecretNotFound',
+    async () => {
+      const m = await getMirror(name);
+      return condition(m, 'Ready')?.reason === 'SecretNotFound' ? m : undefined;
+    },
+    30_000,
+    250,
+  );
+  await rest.delete(mirrorGvr, ns, name);
+  await until(
+    `${name} gone`,
+    () =>
+      getMirror(name).then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : undefined),
+      ),
+    10_000,
+    250,
+  );
+});
+
+test('a mirror that made something keeps its finalizer with a clear condition while AWS cannot be reached, until deletionPolicy Retain', async () => {
+  const kept = await octavia.loadBalancer(`gone-${randomUUID().slice(0, 6)}`);
+  try {
+    const l = await octavia.listener(kept, 'TCP', 7100);
+    const p = await octavia.pool(kept, l, 'TCP');
+    await octavia.member(kept, p, { address: '192.168.31.1', protocol_port: 7100 });
+    const name = 'lost-creds';
+    // moto takes any credentials.
+    await rest.create(secretGvr, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'aws-creds', namespace: ns },
+      stringData: {
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+      },
+    } as never);
+    const spec = mirrorOf(name, kept);
+    spec.spec.aws.credentialsSecretRef = { name: 'aws-creds' };
+    await rest.create(mirrorGvr, spec);
+    const m = await until(
+      'Ready',
+      async () => {
+        const m = await getMirror(name);
+        return condition(m, 'Ready')?.status === 'True' ? m : undefined;
+      },
+      60_000,
+      250,
+    );
+    const lbArn = m.status!.loadBalancer!.arn;
+    await rest.delete(secretGvr, ns, 'aws-creds');
+    await rest.delete(mirrorGvr, ns, name);
+    const waiting = await until(
+      'Deleting condition',
+      async () => {
+        const m = await getMirror(name);
+        return /cannot reach AWS to clean up.*deletionPolicy: Retain/.test(
+          condition(m, 'Ready')?.message ?? '',
+        )
+          ? m
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    assert.equal(condition(waiting, 'Ready')?.reason, 'Deleting');
+    await rest.patch(mirrorGvr, ns, name, { spec: { deletionPolicy: 'Retain' } }, 'merge');
+    await until(
+      `${name} gone`,
+      () =>
+        getMirror(name).then(
+          () => undefined,
+          (e) => (isNotFound(e) ? true : undefined),
+        ),
+      30_000,
+      250,
+    );
+    // Clean up by hand, as an operator who retained it would.
+    const lbListeners =
+      (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
+    for (const x of lbListeners) {
+      await elb.send(new DeleteListenerCommand({ ListenerArn: x.ListenerArn }));
+      const tg = x.DefaultActions?.[0]?.TargetGroupArn;
+      if (tg) await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tg }));
+    }
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lbArn }));
+  } finally {
+    await octavia.deleteLoadBalancer(kept);
+  }
 });
 
 test('deletionPolicy Retain leaves the NLB in place without kachiku’s tags', async () => {

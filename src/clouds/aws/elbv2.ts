@@ -307,6 +307,62 @@ async function describeTags(
   return tags;
 }
 
+/**
+ * Which of these ARNs still exist, each asked by ARN (a deletion is verified, not assumed):
+ * AWS answers NotFound for one gone. A load balancer still in the list while deleting counts.
+ */
+export async function remaining(
+  elbv2: Client,
+  arns: { loadBalancers: string[]; targetGroups: string[]; listeners: string[] },
+): Promise<string[]> {
+  const exists = async (ask: () => Promise<unknown[]>): Promise<boolean> => {
+    try {
+      return (await ask()).length > 0;
+    } catch (err) {
+      if (isAwsError(err, 'NotFound')) return false;
+      throw err;
+    }
+  };
+  const left: string[] = [];
+  for (const arn of arns.loadBalancers)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeLoadBalancers', () =>
+              elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] })),
+            )
+          ).LoadBalancers ?? [],
+      )
+    )
+      left.push(arn);
+  for (const arn of arns.targetGroups)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeTargetGroups', () =>
+              elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] })),
+            )
+          ).TargetGroups ?? [],
+      )
+    )
+      left.push(arn);
+  for (const arn of arns.listeners)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeListeners', () =>
+              elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] })),
+            )
+          ).Listeners ?? [],
+      )
+    )
+      left.push(arn);
+  return left;
+}
+
 // ---- load balancer ----
 
 /**

@@ -149,6 +149,7 @@ function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
       elbv2.observeKnown(client, { ownerTag: [OWNER_TAG, owner], known }),
     apply: (action, arns) => applyAction(client, action, arns),
     deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
+    remaining: (arns) => elbv2.remaining(client, arns),
     async untag(arns, keys) {
       for (const arn of arns) await elbv2.removeTags(client, arn, keys);
     },
