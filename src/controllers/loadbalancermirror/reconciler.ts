@@ -54,6 +54,7 @@ import type { Arns, AwsStackApi, MirrorClouds } from './ports.js';
 import { removeDns, type DnsMemo } from './dnssync.js';
 import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
+import { nextSyncDelay, statusWriteDue } from './schedule.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -155,8 +156,8 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
       concurrency: 8,
       reconcile: (req, ctx) => reconcile(mgr, mirrors, memory, deps, req, ctx),
     })
-    // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
-    // each sync) must not trigger another sync; requeueAfter keeps the interval.
+    // Spec, deletion and finalizer changes only: the mirror's own status writes must not
+    // trigger another sync; requeueAfter keeps the interval.
     .for(mirrors, generationChanged);
   // The probes stop with the controllers (shutdown, or leadership lost).
   mgr.add({
@@ -206,8 +207,11 @@ async function reconcile(
     return;
   }
   const interval = parseDuration(mirror.spec.syncInterval ?? '60s');
-  // ±10 % so that many mirrors do not all sync in the same second.
-  const next = { requeueAfterMs: Math.round(interval * (0.9 + Math.random() * 0.2)) };
+  // One interval after this sync started, less up to 10 % so that many mirrors do not all sync
+  // in the same second (set again once the sync is done, from the time it took).
+  const jitter = Math.random();
+  const next = { requeueAfterMs: interval };
+  let waitSet = false;
   const conditions: Condition[] = [...(mirror.status?.conditions ?? [])] as Condition[];
   const set = conditionSetter(conditions, mirror.metadata.generation);
 
@@ -258,8 +262,12 @@ async function reconcile(
       action: 'Sync',
       note: err.message,
     });
-    if (err.requeueAfterMs) next.requeueAfterMs = err.requeueAfterMs;
+    if (err.requeueAfterMs) {
+      next.requeueAfterMs = err.requeueAfterMs;
+      waitSet = true;
+    }
   }
+  if (!waitSet) next.requeueAfterMs = nextSyncDelay(interval, performance.now() - started, jitter);
   // DNS runs whatever became of the NLB's sync: failover must not wait for Octavia's API.
   if (mirror.spec.dns || mirror.status?.dns) {
     const retry = await dnsStep(
@@ -272,7 +280,9 @@ async function reconcile(
     );
     if (retry) next.requeueAfterMs = Math.min(next.requeueAfterMs, deps.pendingRetryMs ?? 5000);
   }
-  await writeStatus(mgr, mirror, status, conditions);
+  // Written when something changed, else once a minute (lastSyncTime alone is no news).
+  if (statusWriteDue(mirror, status, conditions))
+    await writeStatus(mgr, mirror, status, conditions);
   deps.onSync?.(outcome, (performance.now() - started) / 1000);
   return next;
 }
