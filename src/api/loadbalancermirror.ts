@@ -277,7 +277,8 @@ export const LoadBalancerMirrorSpec = Type.Object(
     ),
     deletionPolicy: Type.Optional(
       StringEnum(['Delete', 'Retain'], {
-        description: 'on deletion, delete the AWS resources, or leave them and remove their tags',
+        description:
+          'on deletion, delete the AWS resources (verified gone before the mirror goes), or leave them and remove their tags; with AWS unreachable, Retain lets the mirror go and leaves them tagged (a mirror that never made anything in AWS goes at once either way)',
         default: 'Delete',
       }),
     ),
@@ -362,7 +363,8 @@ export const LoadBalancerMirrorStatus = Type.Object(
           targets: Type.Optional(Type.Integer({ minimum: 0, description: 'targets registered' })),
         }),
         {
-          description: 'per Octavia listener: the NLB listener and target group that mirror it',
+          description:
+            'per NLB listener (one per port): the Octavia listener(s) it mirrors and its target group; an Octavia TCP and UDP listener on one port share one TCP_UDP listener, octaviaListenerID then lists both, comma-separated',
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['port', 'protocol'],
         },
@@ -372,7 +374,12 @@ export const LoadBalancerMirrorStatus = Type.Object(
     targetsRegistered: Type.Optional(
       Type.Integer({ minimum: 0, description: 'targets registered over all target groups' }),
     ),
-    lastSyncTime: Type.Optional(Timestamp({ description: 'end of the last complete sync' })),
+    lastSyncTime: Type.Optional(
+      Timestamp({
+        description:
+          'end of the last complete sync whose status was written: on any change, else at least once a minute',
+      }),
+    ),
     notMirrored: Type.Optional(
       Type.Array(
         Type.Object({

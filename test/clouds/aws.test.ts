@@ -262,7 +262,33 @@ test('build a stack with the actions; observeStack finds exactly it by its owner
     path: '/healthz',
     matcher: '200-399',
   });
-  await setTargetGroupAttributes(c.elbv2, webArn, { 'deregistration_delay.timeout_seconds': '0' });
+  await setTargetGroupAttributes(
+    c.elbv2,
+    webArn,
+    { 'deregistration_delay.timeout_seconds': '0' },
+    'TCP',
+  );
+  // What AWS refuses and moto accepts is refused before it is sent.
+  const beforeRefused = proxy.sent.length;
+  await assert.rejects(
+    setTargetGroupAttributes(c.elbv2, dnsArn, { 'preserve_client_ip.enabled': 'false' }, 'TCP_UDP'),
+    (err: unknown) => isAwsError(err, 'Invalid') && /preserve_client_ip/.test(err.message),
+  );
+  await assert.rejects(
+    registerTargets(c.elbv2, webArn, [{ ip: '203.0.113.9', port: 80, availabilityZone: 'all' }]),
+    (err: unknown) => isAwsError(err, 'Invalid') && /203\.0\.113\.9/.test(err.message),
+  );
+  await assert.rejects(
+    createListener(c.elbv2, lb.arn, {
+      port: 81,
+      protocol: 'TCP',
+      targetGroupArn: webArn,
+      targetGroupProtocol: 'UDP',
+      tags: mine.tags,
+    }),
+    (err: unknown) => isAwsError(err, 'Invalid'),
+  );
+  assert.equal(proxy.sent.length, beforeRefused, 'nothing refused reached moto');
   await modifyListener(c.elbv2, l53, { targetGroupArn: webArn });
   await addTags(c.elbv2, webArn, { extra: 'yes' });
   await removeTags(c.elbv2, webArn, ['extra']);

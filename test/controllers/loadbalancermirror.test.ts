@@ -16,6 +16,9 @@ import {
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
+  DescribeLoadBalancerAttributesCommand,
+  ModifyLoadBalancerAttributesCommand,
+  RemoveTagsCommand,
   ElasticLoadBalancingV2Client,
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -32,6 +35,7 @@ import {
 import { realMirrorClouds, mirrorNaming } from '../../src/controllers/loadbalancermirror/clouds.js';
 import type { Action } from '../../src/controllers/loadbalancermirror/plan.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
+import { AwsError } from '../../src/clouds/aws/errors.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { labState } from '../support/lab.js';
@@ -61,9 +65,13 @@ let ns = '';
 const sent: Action[] = [];
 let crashAfter: string | undefined;
 let dead = false;
+/** Deletion faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave it there. */
+const faults = { tgInUse: 0, lbNoop: 0 };
+const deletes = { targetGroup: 0, loadBalancer: 0 };
 let mgr: Manager;
 let stop: () => Promise<void>;
 
+let syncs = 0;
 function startController(): void {
   mgr = new Manager({
     name: CONTROLLER_NAME,
@@ -79,6 +87,8 @@ function startController(): void {
     pendingRetryMs: 500,
     // Drift made by hand is looked for every second sync (10 s here).
     awsCheckEvery: 2,
+    // Syncs are counted here: status (lastSyncTime) is written only when something changed.
+    onSync: () => void syncs++,
     clouds: {
       octavia: (m) => clouds.octavia(m),
       route53: (m) => clouds.route53(m),
@@ -90,7 +100,22 @@ function startController(): void {
           apply: async (a, arns) => {
             if (dead) throw new Error('this controller has crashed');
             sent.push(a);
+            if (a.kind === 'deleteTargetGroup') {
+              deletes.targetGroup++;
+              if (faults.tgInUse > 0) {
+                faults.tgInUse--;
+                throw new AwsError('InUse', 'DeleteTargetGroup', 'ResourceInUse', 'in use');
+              }
+            }
             return api.apply(a, arns);
+          },
+          deleteLoadBalancer: async (arn) => {
+            deletes.loadBalancer++;
+            if (faults.lbNoop > 0) {
+              faults.lbNoop--;
+              return;
+            }
+            return api.deleteLoadBalancer(arn);
           },
         };
       },
@@ -345,17 +370,15 @@ test('in sync: further syncs, a drift check among them, send nothing to AWS', as
   const before = sent.length;
   // With awsCheckEvery 2 every other sync reads nothing from AWS: two full syncs after this
   // point include one that read the stack again (drift check).
-  let last = (await getMirror('web')).status?.lastSyncTime;
-  for (const n of ['first', 'second'])
-    last = await until(
-      `the ${n} sync after now`,
-      async () => {
-        const t = (await getMirror('web')).status?.lastSyncTime;
-        return t !== last ? t : undefined;
-      },
-      20_000,
-      250,
-    );
+  const start = syncs;
+  // The sync in flight now may be one; three complete syncs hold two full ones after this point.
+  await until(
+    'two syncs after now',
+    async () => (syncs >= start + 3 ? true : undefined),
+    30_000,
+    250,
+  );
+
   // moto keys targets by IP only (reference/aws.md): the two members on 192.168.10.21 collapse
   // into one there, so kachiku registers the missing port again on every sync. In AWS that
   // group is in sync too; every other write would be a bug.
@@ -433,6 +456,57 @@ test('drift made by hand in AWS is put back', async () => {
         : undefined;
     },
     20_000,
+    250,
+  );
+});
+
+test('an NLB attribute and a target-group tag changed by hand are put back, each with an event', async () => {
+  const m = await getMirror('web');
+  const lbArn = m.status!.loadBalancer!.arn;
+  const tgArn = m.status!.listeners!.find((l) => l.port === 5432)!.targetGroupARN!;
+  await elb.send(
+    new ModifyLoadBalancerAttributesCommand({
+      LoadBalancerArn: lbArn,
+      Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'false' }],
+    }),
+  );
+  await elb.send(
+    new RemoveTagsCommand({ ResourceArns: [tgArn], TagKeys: ['kachiku.io/resource'] }),
+  );
+  await until(
+    'attribute and tag put back',
+    async () => {
+      const attrs =
+        (await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn })))
+          .Attributes ?? [];
+      const tags =
+        (await elb.send(new DescribeTagsCommand({ ResourceArns: [tgArn] }))).TagDescriptions?.[0]
+          ?.Tags ?? [];
+      return attrs.some(
+        (a) => a.Key === 'load_balancing.cross_zone.enabled' && a.Value === 'true',
+      ) && tags.some((t) => t.Key === 'kachiku.io/resource' && t.Value === 'targetgroup/5432-TCP')
+        ? true
+        : undefined;
+    },
+    30_000,
+    250,
+  );
+  const eventsGvr: Gvr = {
+    group: 'events.k8s.io',
+    version: 'v1',
+    resource: 'events',
+    namespaced: true,
+  };
+  await until(
+    'put-back events',
+    async () => {
+      const list = await rest.list<KubeObject & { reason?: string; note?: string }>(eventsGvr, ns);
+      const reasons = new Set(
+        list.items.filter((e) => /^put back/.test(e.note ?? '')).map((e) => e.reason),
+      );
+      return reasons.has('SetLoadBalancerAttributes') && reasons.has('Retag') ? true : undefined;
+    },
+    10_000,
     250,
   );
 });
@@ -560,6 +634,28 @@ async function expectRefused(
   );
 }
 
+test("a Secret's clouds.yaml with one cloud and none named uses that cloud, not the controller's OS_CLOUD", async () => {
+  const oneCloud = `clouds:\n  tenant:\n    auth:\n      auth_url: ${os.keystoneUrl}\n      username: ${os.user.name}\n      password: ${os.user.password}\n      project_name: ${os.project.name}\n      user_domain_name: ${os.user.domain}\n      project_domain_name: ${os.project.domain}\n    region_name: ${os.region}\n`;
+  await rest.create(secretGvr, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'one-cloud', namespace: ns },
+    stringData: { 'clouds.yaml': oneCloud },
+  } as never);
+  const saved = process.env.OS_CLOUD;
+  process.env.OS_CLOUD = 'the-controllers-own-cloud';
+  try {
+    const unknown = randomUUID();
+    const spec = mirrorOf('one-cloud', unknown);
+    spec.spec.octavia = { loadBalancerID: unknown, credentialsSecretRef: { name: 'one-cloud' } };
+    // Keystone accepted the Secret's cloud and Octavia was asked: not InvalidSpec.
+    await expectRefused('one-cloud', spec, 'LoadBalancerNotFound', /not found|could not be found/i);
+  } finally {
+    if (saved === undefined) delete process.env.OS_CLOUD;
+    else process.env.OS_CLOUD = saved;
+  }
+});
+
 test('bad input gets a clear condition and nothing is created', async () => {
   await expectRefused(
     'unknown-lb',
@@ -600,8 +696,12 @@ test('bad input gets a clear condition and nothing is created', async () => {
   await expectRefused('twin', mirrorOf('twin', lbId), 'DuplicateMirror', new RegExp(`${ns}/web`));
 });
 
-test('deleting the mirror deletes everything kachiku made in AWS', async () => {
+test('deleting the mirror deletes everything kachiku made in AWS, verified before the finalizer goes', async () => {
   assert.equal((await owned('web')).loadBalancers.length, 1);
+  // A target group refused as in use at first, and an NLB delete that leaves it there.
+  faults.tgInUse = 1;
+  faults.lbNoop = 1;
+  const before = { ...deletes };
   await rest.delete(mirrorGvr, ns, 'web');
   await until(
     'gone',
@@ -614,6 +714,113 @@ test('deleting the mirror deletes everything kachiku made in AWS', async () => {
     250,
   );
   assert.deepEqual(await owned('web'), { loadBalancers: [], targetGroups: [], listeners: [] });
+  assert.equal(faults.tgInUse + faults.lbNoop, 0, 'both faults were met');
+  assert.ok(
+    deletes.loadBalancer - before.loadBalancer >= 2,
+    'the NLB still there was deleted again',
+  );
+  assert.ok(
+    deletes.targetGroup - before.targetGroup >= 3,
+    'the in-use target group was asked again',
+  );
+});
+
+test('a mirror that made nothing in AWS is deleted at once, even when AWS cannot be reached', async () => {
+  const name = 'no-aws-secret';
+  const spec = mirrorOf(name, lbId);
+  spec.spec.aws.credentialsSecretRef = { name: 'never-existed' };
+  await rest.create(mirrorGvr, spec);
+  await until(
+    'SecretNotFound',
+    async () => {
+      const m = await getMirror(name);
+      return condition(m, 'Ready')?.reason === 'SecretNotFound' ? m : undefined;
+    },
+    30_000,
+    250,
+  );
+  await rest.delete(mirrorGvr, ns, name);
+  await until(
+    `${name} gone`,
+    () =>
+      getMirror(name).then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : undefined),
+      ),
+    10_000,
+    250,
+  );
+});
+
+test('a mirror that made something keeps its finalizer with a clear condition while AWS cannot be reached, until deletionPolicy Retain', async () => {
+  const kept = await octavia.loadBalancer(`gone-${randomUUID().slice(0, 6)}`);
+  try {
+    const l = await octavia.listener(kept, 'TCP', 7100);
+    const p = await octavia.pool(kept, l, 'TCP');
+    await octavia.member(kept, p, { address: '192.168.31.1', protocol_port: 7100 });
+    const name = 'lost-creds';
+    // moto takes any credentials.
+    await rest.create(secretGvr, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'aws-creds', namespace: ns },
+      stringData: {
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+      },
+    } as never);
+    const spec = mirrorOf(name, kept);
+    spec.spec.aws.credentialsSecretRef = { name: 'aws-creds' };
+    await rest.create(mirrorGvr, spec);
+    const m = await until(
+      'Ready',
+      async () => {
+        const m = await getMirror(name);
+        return condition(m, 'Ready')?.status === 'True' ? m : undefined;
+      },
+      60_000,
+      250,
+    );
+    const lbArn = m.status!.loadBalancer!.arn;
+    await rest.delete(secretGvr, ns, 'aws-creds');
+    await rest.delete(mirrorGvr, ns, name);
+    const waiting = await until(
+      'Deleting condition',
+      async () => {
+        const m = await getMirror(name);
+        return /cannot reach AWS to clean up.*deletionPolicy: Retain/.test(
+          condition(m, 'Ready')?.message ?? '',
+        )
+          ? m
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    assert.equal(condition(waiting, 'Ready')?.reason, 'Deleting');
+    await rest.patch(mirrorGvr, ns, name, { spec: { deletionPolicy: 'Retain' } }, 'merge');
+    await until(
+      `${name} gone`,
+      () =>
+        getMirror(name).then(
+          () => undefined,
+          (e) => (isNotFound(e) ? true : undefined),
+        ),
+      30_000,
+      250,
+    );
+    // Clean up by hand, as an operator who retained it would.
+    const lbListeners =
+      (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
+    for (const x of lbListeners) {
+      await elb.send(new DeleteListenerCommand({ ListenerArn: x.ListenerArn }));
+      const tg = x.DefaultActions?.[0]?.TargetGroupArn;
+      if (tg) await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tg }));
+    }
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lbArn }));
+  } finally {
+    await octavia.deleteLoadBalancer(kept);
+  }
 });
 
 test('deletionPolicy Retain leaves the NLB in place without kachiku’s tags', async () => {

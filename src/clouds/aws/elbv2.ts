@@ -27,6 +27,7 @@ import {
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
   RemoveTagsCommand,
+  SetSubnetsCommand,
   type Action,
   type ElasticLoadBalancingV2Client,
   type Listener as SdkListener,
@@ -35,6 +36,15 @@ import {
   type TargetGroup as SdkTargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { call, isAwsError, AwsError } from './errors.js';
+import {
+  check,
+  healthCheckProblems,
+  listenerProblems,
+  loadBalancerProblems,
+  targetGroupAttributeProblems,
+  targetGroupProblems,
+  targetProblems,
+} from './constraints.js';
 import type {
   HealthCheck,
   LoadBalancer,
@@ -49,8 +59,11 @@ type Client = ElasticLoadBalancingV2Client;
 export type ObservedLoadBalancer = NonNullable<ObservedStack['loadBalancer']>;
 export type ObservedTargetGroup = ObservedStack['targetGroups'][number];
 export type ObservedListener = ObservedStack['listeners'][number];
-/** A listener to create: its default action forwards to `targetGroupArn`. */
-export type ListenerSpec = Omit<ObservedListener, 'arn'>;
+/**
+ * A listener to create: its default action forwards to `targetGroupArn`, whose protocol, when
+ * given, is checked against the listener's (a TCP listener takes a TCP or TCP_UDP group).
+ */
+export type ListenerSpec = Omit<ObservedListener, 'arn'> & { targetGroupProtocol?: NlbProtocol };
 
 const TAG_CHUNK = 20; // DescribeTags takes at most 20 ARNs
 const TARGET_CHUNK = 200; // as aws-load-balancer-controller batches (de)registration
@@ -294,6 +307,62 @@ async function describeTags(
   return tags;
 }
 
+/**
+ * Which of these ARNs still exist, each asked by ARN (a deletion is verified, not assumed):
+ * AWS answers NotFound for one gone. A load balancer still in the list while deleting counts.
+ */
+export async function remaining(
+  elbv2: Client,
+  arns: { loadBalancers: string[]; targetGroups: string[]; listeners: string[] },
+): Promise<string[]> {
+  const exists = async (ask: () => Promise<unknown[]>): Promise<boolean> => {
+    try {
+      return (await ask()).length > 0;
+    } catch (err) {
+      if (isAwsError(err, 'NotFound')) return false;
+      throw err;
+    }
+  };
+  const left: string[] = [];
+  for (const arn of arns.loadBalancers)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeLoadBalancers', () =>
+              elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] })),
+            )
+          ).LoadBalancers ?? [],
+      )
+    )
+      left.push(arn);
+  for (const arn of arns.targetGroups)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeTargetGroups', () =>
+              elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] })),
+            )
+          ).TargetGroups ?? [],
+      )
+    )
+      left.push(arn);
+  for (const arn of arns.listeners)
+    if (
+      await exists(
+        async () =>
+          (
+            await call('DescribeListeners', () =>
+              elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] })),
+            )
+          ).Listeners ?? [],
+      )
+    )
+      left.push(arn);
+  return left;
+}
+
 // ---- load balancer ----
 
 /**
@@ -305,6 +374,7 @@ export async function createLoadBalancer(
   elbv2: Client,
   lb: LoadBalancer,
 ): Promise<{ arn: string; dnsName: string; canonicalHostedZoneId: string; vpcId: string }> {
+  check('CreateLoadBalancer', loadBalancerProblems(lb));
   let found = await findLoadBalancer(elbv2, lb.name);
   if (found) {
     await addTags(elbv2, found.LoadBalancerArn!, lb.tags);
@@ -352,6 +422,7 @@ export async function setLoadBalancerAttributes(
   attributes: Record<string, string>,
 ): Promise<void> {
   if (Object.keys(attributes).length === 0) return;
+  check('ModifyLoadBalancerAttributes', loadBalancerProblems({ name: 'x', attributes }));
   await call('ModifyLoadBalancerAttributes', () =>
     elbv2.send(
       new ModifyLoadBalancerAttributesCommand({
@@ -359,6 +430,13 @@ export async function setLoadBalancerAttributes(
         Attributes: toAttributes(attributes),
       }),
     ),
+  );
+}
+
+/** Puts the NLB in exactly these subnets (one per Availability Zone). */
+export async function setSubnets(elbv2: Client, arn: string, subnetIds: string[]): Promise<void> {
+  await call('SetSubnets', () =>
+    elbv2.send(new SetSubnetsCommand({ LoadBalancerArn: arn, Subnets: subnetIds })),
   );
 }
 
@@ -385,6 +463,7 @@ export async function deleteLoadBalancer(elbv2: Client, arn: string): Promise<vo
  * that name when its immutable fields match (adding missing tags). Returns its ARN.
  */
 export async function createTargetGroup(elbv2: Client, tg: TargetGroup): Promise<string> {
+  check('CreateTargetGroup', targetGroupProblems(tg));
   const found = await findTargetGroup(elbv2, tg.name);
   let arn: string;
   if (found) {
@@ -422,7 +501,7 @@ export async function createTargetGroup(elbv2: Client, tg: TargetGroup): Promise
       throw new AwsError('Other', 'CreateTargetGroup', 'NoResult', 'no target group returned');
     arn = created;
   }
-  await setTargetGroupAttributes(elbv2, arn, tg.attributes);
+  await setTargetGroupAttributes(elbv2, arn, tg.attributes, tg.protocol);
   return arn;
 }
 
@@ -444,6 +523,7 @@ export async function modifyTargetGroup(
   arn: string,
   healthCheck: HealthCheck,
 ): Promise<void> {
+  check('ModifyTargetGroup', healthCheckProblems(healthCheck));
   await call('ModifyTargetGroup', () =>
     elbv2.send(
       new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...healthCheckInput(healthCheck) }),
@@ -451,12 +531,15 @@ export async function modifyTargetGroup(
   );
 }
 
+/** `protocol` is the target group's: some attributes depend on it (preserve_client_ip). */
 export async function setTargetGroupAttributes(
   elbv2: Client,
   arn: string,
   attributes: Record<string, string>,
+  protocol: NlbProtocol,
 ): Promise<void> {
   if (Object.keys(attributes).length === 0) return;
+  check('ModifyTargetGroupAttributes', targetGroupAttributeProblems(protocol, attributes));
   await call('ModifyTargetGroupAttributes', () =>
     elbv2.send(
       new ModifyTargetGroupAttributesCommand({
@@ -485,6 +568,7 @@ export async function registerTargets(
   arn: string,
   targets: Target[],
 ): Promise<void> {
+  check('RegisterTargets', targetProblems(targets));
   for (const part of chunk(targets, TARGET_CHUNK))
     await call('RegisterTargets', () =>
       elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: toTargets(part) })),
@@ -514,6 +598,7 @@ export async function createListener(
   loadBalancerArn: string,
   listener: ListenerSpec,
 ): Promise<string> {
+  check('CreateListener', listenerProblems(listener));
   const existing = (await describeListeners(elbv2, loadBalancerArn)).find(
     (l) => l.Port === listener.port,
   );
@@ -547,8 +632,17 @@ export async function createListener(
 export async function modifyListener(
   elbv2: Client,
   arn: string,
-  change: { targetGroupArn: string; protocol?: NlbProtocol },
+  change: { targetGroupArn: string; protocol?: NlbProtocol; targetGroupProtocol?: NlbProtocol },
 ): Promise<void> {
+  if (change.protocol)
+    check(
+      'ModifyListener',
+      listenerProblems({
+        port: 1,
+        protocol: change.protocol,
+        ...(change.targetGroupProtocol && { targetGroupProtocol: change.targetGroupProtocol }),
+      }),
+    );
   await call('ModifyListener', () =>
     elbv2.send(
       new ModifyListenerCommand({

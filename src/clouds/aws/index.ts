@@ -32,6 +32,7 @@ export {
   registerTargets,
   removeTags,
   setLoadBalancerAttributes,
+  setSubnets,
   setTargetGroupAttributes,
   type ListenerSpec,
   type ObserveOptions,

@@ -93,7 +93,11 @@ export function loadCloud(opts: LoadOptions = {}): CloudConfig {
   throw configError(`no clouds.yaml found; looked at ${candidates.join(', ')}`);
 }
 
-/** Reads the chosen cloud from clouds.yaml text. */
+/**
+ * Reads the chosen cloud from clouds.yaml text: `cloud`, else `env.OS_CLOUD`, else the only
+ * cloud. The process environment is read only when passed as `env` (loadCloud does): text from
+ * a Secret must not be mixed with the controller's own OS_CLOUD.
+ */
 export function parseCloudsYaml(
   text: string,
   opts: { cloud?: string; env?: Env; source?: string } = {},
@@ -110,8 +114,7 @@ export function parseCloudsYaml(
     throw configError(`${source} has no clouds`);
   }
   const names = Object.keys(clouds);
-  const name =
-    opts.cloud || (opts.env ?? process.env).OS_CLOUD || (names.length === 1 ? names[0] : undefined);
+  const name = opts.cloud || opts.env?.OS_CLOUD || (names.length === 1 ? names[0] : undefined);
   if (!name) {
     throw configError(
       `${source} has several clouds (${names.join(', ')}): name one, or set OS_CLOUD`,

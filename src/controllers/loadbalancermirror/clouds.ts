@@ -39,6 +39,14 @@ export const mirrorNaming = (m: MirrorInput): Naming => ({
     }),
 });
 
+/**
+ * The cloud of a Secret's clouds.yaml: the one named, else its only one (the CRD's default).
+ * Nothing comes from the controller's environment (its OS_CLOUD names its own clouds.yaml's).
+ */
+export function secretCloud(text: string, cloud: string | undefined, source: string) {
+  return parseCloudsYaml(text, { ...(cloud && { cloud }), env: {}, source });
+}
+
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 export function realMirrorClouds(
@@ -53,13 +61,14 @@ export function realMirrorClouds(
       const ref = m.spec.octavia.credentialsSecretRef;
       const namespace = m.metadata.namespace ?? 'default';
       const cloud = ref
-        ? parseCloudsYaml(
+        ? secretCloud(
             secretKey(
               await readSecret(rest, namespace, ref.name),
               ref.key ?? 'clouds.yaml',
               `${namespace}/${ref.name}`,
             ),
-            { cloud: ref.cloud, source: `Secret ${namespace}/${ref.name}` },
+            ref.cloud,
+            `Secret ${namespace}/${ref.name}`,
           )
         : loadCloud({ cloud: m.spec.octavia.cloud });
       const key = hash(cloud);
@@ -140,6 +149,7 @@ function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
       elbv2.observeKnown(client, { ownerTag: [OWNER_TAG, owner], known }),
     apply: (action, arns) => applyAction(client, action, arns),
     deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
+    remaining: (arns) => elbv2.remaining(client, arns),
     async untag(arns, keys) {
       for (const arn of arns) await elbv2.removeTags(client, arn, keys);
     },
@@ -160,8 +170,13 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
       arns.dns = { dnsName: lb.dnsName, canonicalHostedZoneId: lb.canonicalHostedZoneId };
       return;
     }
-    case 'tagLoadBalancer':
-      if (arns.loadBalancer) await elbv2.addTags(client, arns.loadBalancer, a.tags);
+    case 'setSubnets':
+      return elbv2.setSubnets(client, a.arn, a.subnetIds);
+    case 'setLoadBalancerAttributes':
+      return elbv2.setLoadBalancerAttributes(client, a.arn, a.attributes);
+    case 'retag':
+      await elbv2.addTags(client, a.arn, a.add);
+      await elbv2.removeTags(client, a.arn, a.remove);
       return;
     case 'createTargetGroup':
       arns.targetGroups.set(
@@ -172,7 +187,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
     case 'modifyHealthCheck':
       return elbv2.modifyTargetGroup(client, tgArn(a.targetGroup), a.healthCheck);
     case 'setTargetGroupAttributes':
-      return elbv2.setTargetGroupAttributes(client, tgArn(a.targetGroup), a.attributes);
+      return elbv2.setTargetGroupAttributes(client, tgArn(a.targetGroup), a.attributes, a.protocol);
     case 'registerTargets':
       return elbv2.registerTargets(client, tgArn(a.targetGroup), a.targets);
     case 'deregisterTargets':
@@ -183,6 +198,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
         port: a.listener.port,
         protocol: a.listener.protocol,
         targetGroupArn: tgArn(a.listener.targetGroup),
+        targetGroupProtocol: a.targetGroupProtocol,
         tags: a.listener.tags,
       });
       return;
@@ -191,6 +207,7 @@ async function applyAction(client: AwsClients['elbv2'], a: Action, arns: Arns): 
       return elbv2.modifyListener(client, a.arn, {
         targetGroupArn: tgArn(a.targetGroup),
         protocol: a.protocol,
+        targetGroupProtocol: a.targetGroupProtocol,
       });
     case 'deleteListener':
       return elbv2.deleteListener(client, a.arn);

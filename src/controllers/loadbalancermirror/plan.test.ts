@@ -166,7 +166,7 @@ test('UDP stays UDP; SCTP and PROMETHEUS listeners are reported, not mirrored', 
   );
   assert.deepEqual(
     plan.notMirrored.map((n) => n.feature),
-    ['listener protocol SCTP', 'listener protocol PROMETHEUS'],
+    ['listener protocol SCTP', 'listener protocol PROMETHEUS', 'client IP preservation on UDP'],
   );
 });
 
@@ -289,6 +289,7 @@ test('PING and UDP-CONNECT monitors are checked over TCP and reported; timings a
   );
   assert.deepEqual(notes(tree([listener('UDP', 53, udp.id)], [udp])), [
     'health monitor UDP-CONNECT',
+    'client IP preservation on UDP',
   ]);
   const disabled = pool(
     [member('192.168.1.10', 80)],
@@ -340,19 +341,19 @@ test('listeners that cannot be mirrored as they are say why', () => {
         allowed_cidrs: ['10.0.0.0/8'],
         connection_limit: 100,
       }),
-      listener('UDP', 80, p.id),
+      listener('HTTP', 80, p.id),
       listener('TCP', 81, null),
       listener('TCP', 82, p.id, { admin_state_up: false }),
     ],
     [p],
   );
   assert.deepEqual(notes(t), [
+    'listener without a default pool',
+    'disabled listener',
+    'listener HTTP 80',
     'L7 policies',
     'allowed_cidrs',
     'connection_limit',
-    'listener UDP 80',
-    'listener without a default pool',
-    'disabled listener',
   ]);
 });
 
@@ -456,7 +457,7 @@ test('hand-made drift is put back: health check, attributes, tags, a deleted lis
   assert.deepEqual(
     diffStack(desired, observed).map((a) => a.kind),
     [
-      'tagLoadBalancer',
+      'retag',
       'modifyHealthCheck',
       'setTargetGroupAttributes',
       'deregisterTargets',
@@ -493,4 +494,321 @@ test('a listener gone from Octavia goes, listener before its target group; teard
     teardown(observed).map((a) => a.kind),
     ['deleteListener', 'deleteTargetGroup'],
   );
+});
+
+// ---- one listener per port: every port/protocol transition (the review's item 1) ----
+
+function stackOf(listeners: [OctaviaListener['protocol'], number][]): Stack {
+  const p = pool([member('192.168.1.10', 53)]);
+  return planStack(
+    mirror,
+    tree(
+      listeners.map(([proto, port]) => listener(proto, port, p.id)),
+      [p],
+    ),
+    naming,
+  ).stack;
+}
+/** Applies the actions to the observed stack as AWS would, one listener per port. */
+function applyAll(observed: ObservedStack, desired: Stack): ObservedStack {
+  const next = structuredClone(observed);
+  for (const a of diffStack(desired, observed)) {
+    switch (a.kind) {
+      case 'createTargetGroup':
+        next.targetGroups.push({
+          ...structuredClone(a.targetGroup),
+          arn: `arn:tg:${a.targetGroup.name}`,
+          loadBalancerArns: [],
+        });
+        break;
+      case 'createListener':
+        assert.ok(
+          !next.listeners.some((l) => l.port === a.listener.port),
+          `AWS refuses a second listener on port ${a.listener.port}`,
+        );
+        next.listeners.push({
+          port: a.listener.port,
+          protocol: a.listener.protocol,
+          tags: a.listener.tags,
+          arn: `arn:l:${a.listener.port}:${a.listener.protocol}`,
+          targetGroupArn: `arn:tg:${a.listener.targetGroup}`,
+        });
+        break;
+      case 'modifyListener': {
+        const l = next.listeners.find((x) => x.arn === a.arn)!;
+        l.protocol = a.protocol;
+        l.targetGroupArn = `arn:tg:${a.targetGroup}`;
+        break;
+      }
+      case 'deleteListener':
+        next.listeners = next.listeners.filter((l) => l.arn !== a.arn);
+        break;
+      case 'deleteTargetGroup':
+        assert.ok(
+          !next.listeners.some((l) => l.targetGroupArn === a.arn),
+          `ResourceInUse: ${a.name} is still used by a listener`,
+        );
+        next.targetGroups = next.targetGroups.filter((tg) => tg.arn !== a.arn);
+        break;
+      case 'retag': {
+        const l = next.listeners.find((x) => x.arn === a.arn);
+        const tg = next.targetGroups.find((x) => x.arn === a.arn);
+        const target = l ?? tg;
+        if (target) {
+          target.tags = { ...target.tags, ...a.add };
+          for (const k of a.remove) delete target.tags[k];
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return next;
+}
+const served = (o: ObservedStack) =>
+  o.listeners
+    .map((l) => `${l.protocol}:${l.port}->${l.targetGroupArn.replace('arn:tg:', '')}`)
+    .sort();
+
+const transitions: [
+  string,
+  [OctaviaListener['protocol'], number][],
+  [OctaviaListener['protocol'], number][],
+  string[],
+][] = [
+  ['TCP → UDP', [['TCP', 53]], [['UDP', 53]], ['UDP:53->tg-53-udp']],
+  ['UDP → TCP', [['UDP', 53]], [['TCP', 53]], ['TCP:53->tg-53-tcp']],
+  [
+    'TCP → TCP+UDP = TCP_UDP',
+    [['TCP', 53]],
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    ['TCP_UDP:53->tg-53-tcp_udp'],
+  ],
+  [
+    'TCP_UDP → TCP',
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    [['TCP', 53]],
+    ['TCP:53->tg-53-tcp'],
+  ],
+  [
+    'TCP_UDP → UDP',
+    [
+      ['TCP', 53],
+      ['UDP', 53],
+    ],
+    [['UDP', 53]],
+    ['UDP:53->tg-53-udp'],
+  ],
+  ['port change', [['TCP', 53]], [['TCP', 5353]], ['TCP:5353->tg-5353-tcp']],
+  [
+    'listener removed',
+    [
+      ['TCP', 53],
+      ['UDP', 54],
+    ],
+    [['TCP', 53]],
+    ['TCP:53->tg-53-tcp'],
+  ],
+  [
+    'listener added',
+    [['TCP', 53]],
+    [
+      ['TCP', 53],
+      ['UDP', 54],
+    ],
+    ['TCP:53->tg-53-tcp', 'UDP:54->tg-54-udp'],
+  ],
+];
+for (const [name, before, after, want] of transitions) {
+  test(`listener transition ${name}: the port is served as planned, one listener per port, nothing stale`, () => {
+    const observed = observedFrom(stackOf(before));
+    const desired = stackOf(after);
+    const result = applyAll(observed, desired);
+    assert.deepEqual(served(result), want);
+    assert.deepEqual(
+      result.targetGroups.map((tg) => tg.name).sort(),
+      desired.targetGroups.map((tg) => tg.name).sort(),
+      'the target groups are exactly the planned ones',
+    );
+    assert.deepEqual(diffStack(desired, result), [], 'a second pass finds nothing to do');
+  });
+}
+
+test('a protocol change on one port modifies the listener and never deletes it', () => {
+  const observed = observedFrom(stackOf([['TCP', 53]]));
+  const actions = diffStack(stackOf([['UDP', 53]]), observed);
+  assert.deepEqual(
+    actions.map((a) => a.kind),
+    ['createTargetGroup', 'registerTargets', 'modifyListener', 'retag', 'deleteTargetGroup'],
+  );
+  assert.ok(!actions.some((a) => a.kind === 'deleteListener'));
+});
+
+test('TCP and UDP listeners on one port become one TCP_UDP listener and target group', () => {
+  const tcp = pool([member('192.168.1.10', 53)]);
+  const udp = pool([member('192.168.1.11', 53)], { protocol: 'UDP' });
+  const plan = planStack(
+    mirror,
+    tree([listener('TCP', 53, tcp.id), listener('UDP', 53, udp.id)], [tcp, udp]),
+    naming,
+  );
+  assert.deepEqual(
+    plan.stack.listeners.map((l) => `${l.protocol}:${l.port}->${l.targetGroup}`),
+    ['TCP_UDP:53->tg-53-tcp_udp'],
+  );
+  assert.equal(plan.stack.targetGroups.length, 1);
+  assert.equal(plan.stack.targetGroups[0]!.protocol, 'TCP_UDP');
+  assert.deepEqual(
+    plan.stack.targetGroups[0]!.targets.map((t) => t.ip),
+    ['192.168.1.10', '192.168.1.11'],
+  );
+  assert.deepEqual(
+    plan.listeners.map((m) => `${m.octaviaProtocol}->${m.protocol}`),
+    ['TCP+UDP->TCP_UDP'],
+    'one status entry per NLB listener',
+  );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'TCP and UDP listeners on port 53'));
+  // Two TCP-like listeners on one port still clash: the second is reported, not mirrored.
+  const p = pool([member('192.168.1.10', 80)]);
+  const clash = planStack(
+    mirror,
+    tree([listener('TCP', 80, p.id), listener('HTTP', 80, p.id)], [p]),
+    naming,
+  );
+  assert.equal(clash.stack.listeners.length, 1);
+  assert.ok(clash.notMirrored.some((n) => /one listener per port/.test(n.reason)));
+});
+
+test('the plan asks AWS for nothing it refuses: no preserve_client_ip=false on UDP or TCP_UDP (said in notMirrored), no public targets', () => {
+  const p = pool([member('192.168.1.10', 53), member('203.0.113.9', 53)]);
+  const plan = planStack(
+    mirror,
+    tree(
+      [
+        listener('TCP', 53, p.id),
+        listener('UDP', 53, p.id),
+        listener('UDP', 54, p.id),
+        listener('TCP', 80, p.id),
+      ],
+      [p],
+    ),
+    naming,
+  );
+  const attrs = (port: number) =>
+    plan.stack.targetGroups.find((tg) => tg.port === port)!.attributes[
+      'preserve_client_ip.enabled'
+    ];
+  assert.equal(attrs(53), undefined, 'TCP_UDP: AWS keeps it on');
+  assert.equal(attrs(54), undefined, 'UDP: AWS keeps it on');
+  assert.equal(attrs(80), 'false', 'TCP: return traffic through the NLB');
+  assert.ok(
+    plan.notMirrored.some(
+      (n) => n.feature === 'client IP preservation on UDP' && /return path/.test(n.reason),
+    ),
+  );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'client IP preservation on TCP_UDP'));
+  for (const tg of plan.stack.targetGroups)
+    assert.deepEqual(
+      tg.targets.map((t) => t.ip),
+      ['192.168.1.10'],
+    );
+  assert.ok(plan.notMirrored.some((n) => n.feature === 'members outside private ranges'));
+});
+
+test('the NLB subnets and attributes and every tag set are put back: SetSubnets, attributes, AddTags/RemoveTags', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  const observed = observedFrom(desired);
+  observed.loadBalancer!.subnetIds = ['subnet-a'];
+  // A crash between creating the NLB and setting its attributes: cross-zone never set.
+  observed.loadBalancer!.attributes = { 'load_balancing.cross_zone.enabled': 'false' };
+  observed.targetGroups[0]!.tags = { ...observed.targetGroups[0]!.tags, team: 'other' };
+  delete observed.targetGroups[0]!.tags[OWNER_TAG];
+  observed.listeners[0]!.tags = {
+    ...observed.listeners[0]!.tags,
+    'kachiku.io/stale': 'x',
+    'someone.else/tag': 'kept',
+  };
+  assert.deepEqual(diffStack(desired, observed), [
+    { kind: 'setSubnets', arn: 'arn:lb', subnetIds: ['subnet-a', 'subnet-b'] },
+    {
+      kind: 'setLoadBalancerAttributes',
+      arn: 'arn:lb',
+      attributes: { 'load_balancing.cross_zone.enabled': 'true' },
+    },
+    {
+      kind: 'retag',
+      resource: 'target group',
+      name: 'tg-80-tcp',
+      arn: 'arn:tg:tg-80-tcp',
+      add: { team: 'platform', [OWNER_TAG]: 'shop/web' },
+      remove: [],
+    },
+    {
+      kind: 'retag',
+      resource: 'listener',
+      name: 'TCP 80',
+      arn: 'arn:l:80',
+      add: {},
+      remove: ['kachiku.io/stale'],
+    },
+  ]);
+  // A change of spec.aws.subnetIDs is a SetSubnets too.
+  const moved = structuredClone(desired);
+  moved.loadBalancer.subnetIds = ['subnet-c'];
+  assert.deepEqual(
+    diffStack(moved, observedFrom(desired)).map((a) => a.kind),
+    ['setSubnets'],
+  );
+});
+
+test('monitor_port: the same on every member is the health-check port; members that differ are reported', () => {
+  const check = (members: OctaviaMember[]) => {
+    const p = pool(members, {}, monitor());
+    const plan = planStack(mirror, tree([listener('TCP', 80, p.id)], [p]), naming);
+    return {
+      port: plan.stack.targetGroups[0]!.healthCheck.port,
+      notes: plan.notMirrored.map((n) => n.feature),
+    };
+  };
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9100 }),
+    ]),
+    { port: '9100', notes: [] },
+  );
+  assert.deepEqual(check([member('192.168.1.10', 80), member('192.168.1.11', 80)]), {
+    port: 'traffic-port',
+    notes: [],
+  });
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9200 }),
+    ]),
+    { port: 'traffic-port', notes: ['member monitor_port'] },
+  );
+  assert.deepEqual(
+    check([member('192.168.1.10', 80, { monitor_port: 9100 }), member('192.168.1.11', 80)]),
+    { port: 'traffic-port', notes: ['member monitor_port'] },
+  );
+  // A disabled member is not a target: its monitor port does not count.
+  assert.deepEqual(
+    check([
+      member('192.168.1.10', 80, { monitor_port: 9100 }),
+      member('192.168.1.11', 80, { monitor_port: 9200, admin_state_up: false }),
+    ]),
+    { port: '9100', notes: [] },
+  );
+  assert.deepEqual(check([member('192.168.1.10', 80, { monitor_address: '192.168.9.9' })]), {
+    port: 'traffic-port',
+    notes: ['member monitor_address'],
+  });
 });

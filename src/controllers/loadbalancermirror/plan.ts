@@ -19,6 +19,7 @@ import type {
   Target,
   TargetGroup,
 } from '../../clouds/aws/types.js';
+import { CLIENT_IP_ALWAYS_PRESERVED, isAllowedTargetIp } from '../../clouds/aws/constraints.js';
 
 export interface NotMirrored {
   feature: string;
@@ -128,8 +129,13 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
   const targetGroups: TargetGroup[] = [];
   const listeners: Listener[] = [];
   const mappings: ListenerMapping[] = [];
-  const taken = new Map<number, OctaviaListener>();
-
+  // An NLB has one listener per port (AWS enforces it; moto does not). Octavia may listen on
+  // one port over TCP and over UDP: that pair becomes one TCP_UDP listener.
+  const usable: {
+    l: OctaviaListener;
+    protocol: NlbProtocol;
+    pool: OctaviaTree['pools'][number];
+  }[] = [];
   for (const l of [...tree.listeners].sort(
     (a, b) => a.protocol_port - b.protocol_port || a.id.localeCompare(b.id),
   )) {
@@ -159,70 +165,97 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
       });
       continue;
     }
-    const clash = taken.get(l.protocol_port);
-    if (clash) {
+    usable.push({ l, protocol, pool });
+  }
+
+  const byPort = new Map<number, typeof usable>();
+  for (const u of usable)
+    byPort.set(u.l.protocol_port, [...(byPort.get(u.l.protocol_port) ?? []), u]);
+  for (const [port, group] of byPort) {
+    // The first TCP-like listener and the first UDP one on the port; any other is a clash.
+    const stream = group.find((u) => u.protocol === 'TCP');
+    const dgram = group.find((u) => u.protocol === 'UDP');
+    const chosen = [stream, dgram].filter((u): u is (typeof usable)[number] => u !== undefined);
+    for (const u of group) {
+      if (chosen.includes(u)) continue;
+      const first = u.protocol === 'UDP' ? dgram! : stream!;
       notes.push({
-        feature: `listener ${l.protocol} ${l.protocol_port}`,
-        octaviaID: l.id,
-        reason: `port ${l.protocol_port} is already mirrored from listener ${clash.id}: an NLB has one listener per port`,
-      });
-      continue;
-    }
-    taken.set(l.protocol_port, l);
-    if (l.protocol !== 'TCP' && l.protocol !== 'UDP') {
-      notes.push({
-        feature: `listener protocol ${l.protocol}`,
-        octaviaID: l.id,
-        reason:
-          'mirrored as TCP pass-through to the members: the NLB is layer 4 (no TLS termination, headers or HTTP routing)',
-      });
-    }
-    if (l.l7policies.length > 0) {
-      notes.push({
-        feature: 'L7 policies',
-        octaviaID: l.id,
-        reason: 'an NLB has no layer-7 routing: all traffic goes to the default pool',
+        feature: `listener ${u.l.protocol} ${port}`,
+        octaviaID: u.l.id,
+        reason: `port ${port} is already mirrored from listener ${first.l.id}: an NLB has one listener per port`,
       });
     }
-    if (l.allowed_cidrs && l.allowed_cidrs.length > 0) {
-      notes.push({
-        feature: 'allowed_cidrs',
-        octaviaID: l.id,
-        reason: 'an NLB listener has no allow list: restrict clients with security groups',
-      });
-    }
-    if (l.connection_limit > 0) {
-      notes.push({
-        feature: 'connection_limit',
-        octaviaID: l.id,
-        reason: 'an NLB has no per-listener connection limit',
-      });
+    const protocol: NlbProtocol = chosen.length === 2 ? 'TCP_UDP' : chosen[0]!.protocol;
+    for (const { l } of chosen) {
+      if (l.protocol !== 'TCP' && l.protocol !== 'UDP') {
+        notes.push({
+          feature: `listener protocol ${l.protocol}`,
+          octaviaID: l.id,
+          reason:
+            'mirrored as TCP pass-through to the members: the NLB is layer 4 (no TLS termination, headers or HTTP routing)',
+        });
+      }
+      if (l.l7policies.length > 0) {
+        notes.push({
+          feature: 'L7 policies',
+          octaviaID: l.id,
+          reason: 'an NLB has no layer-7 routing: all traffic goes to the default pool',
+        });
+      }
+      if (l.allowed_cidrs && l.allowed_cidrs.length > 0) {
+        notes.push({
+          feature: 'allowed_cidrs',
+          octaviaID: l.id,
+          reason: 'an NLB listener has no allow list: restrict clients with security groups',
+        });
+      }
+      if (l.connection_limit > 0) {
+        notes.push({
+          feature: 'connection_limit',
+          octaviaID: l.id,
+          reason: 'an NLB has no per-listener connection limit',
+        });
+      }
     }
 
-    const name = naming.targetGroup({ port: l.protocol_port, protocol, vpcId: mirror.vpcId });
-    const targets = poolTargets(pool, notes);
+    // The TCP side's pool sets the health check and attributes; a TCP_UDP target group sends
+    // both protocols to every target, so its targets are both pools' members.
+    const main = chosen[0]!;
+    const name = naming.targetGroup({ port, protocol, vpcId: mirror.vpcId });
+    const targets = mergeTargets(chosen.map((u) => poolTargets(u.pool, notes)));
+    if (chosen.length === 2) {
+      const [a, b] = chosen.map((u) => poolTargets(u.pool, []).map(targetKey).join(','));
+      if (a !== b || chosen[0]!.pool.id !== chosen[1]!.pool.id) {
+        notes.push({
+          feature: `TCP and UDP listeners on port ${port}`,
+          octaviaID: dgram!.l.id,
+          reason: `mirrored as one TCP_UDP listener (an NLB has one listener per port): every member of pools ${chosen.map((u) => u.pool.id).join(' and ')} gets both TCP and UDP, checked as pool ${main.pool.id} says`,
+        });
+      }
+    }
     targetGroups.push({
       name,
       protocol,
-      port: l.protocol_port,
+      port,
       vpcId: mirror.vpcId,
       targetType: 'ip',
-      healthCheck: healthCheck(pool.healthMonitor, notes),
-      attributes: targetGroupAttributes(pool, protocol, notes),
-      tags: tags(`targetgroup/${l.protocol_port}-${protocol}`),
+      healthCheck: healthCheck(main.pool, notes),
+      attributes: targetGroupAttributes(main.pool, protocol, notes),
+      tags: tags(`targetgroup/${port}-${protocol}`),
       targets,
     });
     listeners.push({
-      port: l.protocol_port,
+      port,
       protocol,
       targetGroup: name,
-      tags: tags(`listener/${l.protocol_port}-${protocol}`),
+      tags: tags(`listener/${port}-${protocol}`),
     });
+    // One entry per NLB listener (status.listeners is a map keyed on port and protocol).
     mappings.push({
-      port: l.protocol_port,
+      port,
       protocol,
-      octaviaListenerID: l.id,
-      octaviaProtocol: l.protocol,
+      octaviaListenerID: chosen.map((u) => u.l.id).join(','),
+      octaviaProtocol: chosen.map((u) => u.l.protocol).join('+'),
       targetGroup: name,
       targets: targets.length,
     });
@@ -244,16 +277,57 @@ export function planStack(mirror: MirrorInput, tree: OctaviaTree, naming: Naming
   };
 }
 
+function mergeTargets(lists: Target[][]): Target[] {
+  const all = new Map(lists.flat().map((t) => [targetKey(t), t]));
+  return [...all.values()].sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
+}
+
+/** The members registered as targets: enabled, weight > 0; backups only without primaries. */
+function registeredMembers(pool: OctaviaTree['pools'][number]) {
+  const eligible = (m: OctaviaMember) => m.admin_state_up && m.weight > 0;
+  const primaries = pool.members.filter((m) => !m.backup && eligible(m));
+  const backups = pool.members.filter((m) => m.backup && eligible(m));
+  const chosen = primaries.length > 0 ? primaries : backups;
+  return { primaries, backups, chosen };
+}
+
+/**
+ * The health-check port from the members' monitor_port: a target group has one health-check
+ * port, so when every registered member names the same one it is that port; when they differ
+ * (or some name none) it stays the traffic port, and that is reported. monitor_address cannot
+ * be mirrored: an NLB checks each target at its own IP.
+ */
+function monitorPort(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): string {
+  const members = registeredMembers(pool).chosen;
+  if (members.some((m) => m.monitor_address && m.monitor_address !== m.address)) {
+    notes.push({
+      feature: 'member monitor_address',
+      octaviaID: pool.id,
+      reason: "an NLB checks each target at the target's own IP",
+    });
+  }
+  const ports = new Set(members.map((m) => m.monitor_port ?? null));
+  if (ports.size === 1) {
+    const [port] = ports;
+    return port ? String(port) : 'traffic-port';
+  }
+  if (ports.size > 1) {
+    notes.push({
+      feature: 'member monitor_port',
+      octaviaID: pool.id,
+      reason: `the members name different monitor ports (${[...ports].map((p) => p ?? 'none').join(', ')}): an NLB target group has one health-check port, so the traffic port is checked`,
+    });
+  }
+  return 'traffic-port';
+}
+
 /**
  * Members → targets. Disabled and weight-0 members are not registered (Octavia sends them no
  * new connections). An NLB has no backup targets: backup members are registered only while no
  * primary member is enabled, as Octavia uses them only when every primary is down.
  */
 function poolTargets(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): Target[] {
-  const eligible = (m: OctaviaMember) => m.admin_state_up && m.weight > 0;
-  const primaries = pool.members.filter((m) => !m.backup && eligible(m));
-  const backups = pool.members.filter((m) => m.backup && eligible(m));
-  const chosen = primaries.length > 0 ? primaries : backups;
+  const { primaries, backups, chosen } = registeredMembers(pool);
   if (backups.length > 0) {
     notes.push({
       feature: 'backup members',
@@ -272,16 +346,18 @@ function poolTargets(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): 
       reason: 'an NLB spreads flows evenly over its targets',
     });
   }
-  if (pool.members.some((m) => m.monitor_address || m.monitor_port)) {
-    notes.push({
-      feature: 'member monitor_address/monitor_port',
-      octaviaID: pool.id,
-      reason: 'an NLB target group has one health-check port for all targets',
-    });
-  }
   const seen = new Set<string>();
   const targets: Target[] = [];
+  const refused = chosen.filter((m) => !isAllowedTargetIp(m.address));
+  if (refused.length > 0) {
+    notes.push({
+      feature: 'members outside private ranges',
+      octaviaID: pool.id,
+      reason: `not registered: AWS takes IP targets outside the VPC only in RFC 1918 and 100.64.0.0/10 (${refused.map((m) => m.address).join(', ')})`,
+    });
+  }
   for (const m of chosen) {
+    if (!isAllowedTargetIp(m.address)) continue;
     const key = `${m.address}:${m.protocol_port}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -297,13 +373,23 @@ function targetGroupAttributes(
   notes: NotMirrored[],
 ): Record<string, string> {
   const attributes: Record<string, string> = {
-    // Return traffic from on-prem targets must come back through the NLB.
-    'preserve_client_ip.enabled': 'false',
     'deregistration_delay.timeout_seconds': '300',
     'proxy_protocol_v2.enabled': 'false',
     'stickiness.enabled': 'false',
     'stickiness.type': 'source_ip',
   };
+  if (CLIENT_IP_ALWAYS_PRESERVED.has(protocol)) {
+    // AWS refuses to turn it off on UDP and TCP_UDP target groups (moto does not).
+    notes.push({
+      feature: `client IP preservation on ${protocol}`,
+      octaviaID: pool.id,
+      reason:
+        'AWS always preserves the client IP on UDP and TCP_UDP target groups: the members answer the clients directly, so their return path must lead back through the VPC (e.g. a route to the clients via Direct Connect); otherwise replies do not arrive',
+    });
+  } else {
+    // Return traffic from on-prem targets must come back through the NLB.
+    attributes['preserve_client_ip.enabled'] = 'false';
+  }
   if (pool.protocol === 'PROXY' || pool.protocol === 'PROXYV2') {
     attributes['proxy_protocol_v2.enabled'] = 'true';
     if (pool.protocol === 'PROXY') {
@@ -341,9 +427,10 @@ function clamp(value: number, [lo, hi]: readonly [number, number]): number {
 }
 
 /** Octavia health monitor → target-group health check, clamped into NLB's ranges (with a note). */
-function healthCheck(hm: OctaviaHealthMonitor | null, notes: NotMirrored[]): HealthCheck {
+function healthCheck(pool: OctaviaTree['pools'][number], notes: NotMirrored[]): HealthCheck {
+  const hm: OctaviaHealthMonitor | null = pool.healthMonitor;
   if (!hm || !hm.admin_state_up) return { ...DEFAULT_HEALTH_CHECK };
-  const check: HealthCheck = { ...DEFAULT_HEALTH_CHECK };
+  const check: HealthCheck = { ...DEFAULT_HEALTH_CHECK, port: monitorPort(pool, notes) };
   switch (hm.type) {
     case 'HTTP':
     case 'HTTPS':
@@ -421,25 +508,42 @@ function healthCheck(hm: OctaviaHealthMonitor | null, notes: NotMirrored[]): Hea
 
 export type Action =
   | { kind: 'createLoadBalancer'; loadBalancer: LoadBalancer }
-  | { kind: 'tagLoadBalancer'; tags: Record<string, string> }
+  | { kind: 'setSubnets'; arn: string; subnetIds: string[] }
+  | { kind: 'setLoadBalancerAttributes'; arn: string; attributes: Record<string, string> }
+  | {
+      kind: 'retag';
+      resource: 'load balancer' | 'target group' | 'listener';
+      /** The resource's name (a listener: "<protocol> <port>"), for events. */
+      name: string;
+      arn: string;
+      add: Record<string, string>;
+      remove: string[];
+    }
   | { kind: 'createTargetGroup'; targetGroup: TargetGroup }
   | { kind: 'modifyHealthCheck'; targetGroup: string; healthCheck: HealthCheck }
-  | { kind: 'setTargetGroupAttributes'; targetGroup: string; attributes: Record<string, string> }
+  | {
+      kind: 'setTargetGroupAttributes';
+      targetGroup: string;
+      protocol: NlbProtocol;
+      attributes: Record<string, string>;
+    }
   | { kind: 'registerTargets'; targetGroup: string; targets: Target[] }
   | { kind: 'deregisterTargets'; targetGroup: string; targets: Target[] }
-  | { kind: 'createListener'; listener: Listener }
+  | { kind: 'createListener'; listener: Listener; targetGroupProtocol: NlbProtocol }
   | {
       kind: 'modifyListener';
       arn: string;
       port: number;
       protocol: NlbProtocol;
       targetGroup: string;
+      targetGroupProtocol: NlbProtocol;
     }
   | { kind: 'deleteListener'; arn: string; port: number; protocol: NlbProtocol }
   | { kind: 'deleteTargetGroup'; arn: string; name: string };
 
 const targetKey = (t: Pick<Target, 'ip' | 'port'>) => `${t.ip}:${t.port}`;
-const listenerKey = (l: { port: number; protocol: string }) => `${l.port}/${l.protocol}`;
+/** AWS holds one listener per port: a protocol change modifies it, never adds a second. */
+const listenerKey = (l: { port: number }) => l.port;
 
 function sameHealthCheck(a: HealthCheck, b: HealthCheck): boolean {
   return (
@@ -462,6 +566,28 @@ function changed(
   return Object.fromEntries(Object.entries(want).filter(([k, v]) => have[k] !== v));
 }
 
+/** kachiku's own tag keys: one on a resource that the plan does not want is taken off. */
+const OWN_TAG_PREFIX = 'kachiku.io/';
+
+/**
+ * The tags to put back on a resource: those missing or changed, and kachiku's own keys the
+ * plan does not hold. Tags someone else added are left alone.
+ */
+function retagAction(
+  resource: 'load balancer' | 'target group' | 'listener',
+  name: string,
+  arn: string,
+  want: Record<string, string>,
+  have: Record<string, string>,
+): Action | undefined {
+  const add = changed(want, have);
+  const remove = Object.keys(have)
+    .filter((k) => k.startsWith(OWN_TAG_PREFIX) && !(k in want))
+    .sort();
+  if (Object.keys(add).length === 0 && remove.length === 0) return undefined;
+  return { kind: 'retag', resource, name, arn, add, remove };
+}
+
 /**
  * The actions that make AWS hold `desired`, in dependency order: the load balancer and target
  * groups first, then listeners, then what is no longer wanted (listeners before the target
@@ -472,8 +598,15 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   if (!observed.loadBalancer) {
     actions.push({ kind: 'createLoadBalancer', loadBalancer: desired.loadBalancer });
   } else {
-    const tags = changed(desired.loadBalancer.tags, observed.loadBalancer.tags);
-    if (Object.keys(tags).length > 0) actions.push({ kind: 'tagLoadBalancer', tags });
+    const lb = observed.loadBalancer;
+    const subnets = [...desired.loadBalancer.subnetIds].sort();
+    if (subnets.join() !== [...lb.subnetIds].sort().join())
+      actions.push({ kind: 'setSubnets', arn: lb.arn, subnetIds: subnets });
+    const attributes = changed(desired.loadBalancer.attributes, lb.attributes);
+    if (Object.keys(attributes).length > 0)
+      actions.push({ kind: 'setLoadBalancerAttributes', arn: lb.arn, attributes });
+    const retag = retagAction('load balancer', lb.name, lb.arn, desired.loadBalancer.tags, lb.tags);
+    if (retag) actions.push(retag);
   }
 
   const observedGroups = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
@@ -492,9 +625,16 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
         healthCheck: tg.healthCheck,
       });
     }
+    const retag = retagAction('target group', tg.name, have.arn, tg.tags, have.tags);
+    if (retag) actions.push(retag);
     const attributes = changed(tg.attributes, have.attributes);
     if (Object.keys(attributes).length > 0) {
-      actions.push({ kind: 'setTargetGroupAttributes', targetGroup: tg.name, attributes });
+      actions.push({
+        kind: 'setTargetGroupAttributes',
+        targetGroup: tg.name,
+        protocol: tg.protocol,
+        attributes,
+      });
     }
     const want = new Map(tg.targets.map((t) => [targetKey(t), t]));
     const present = new Map(have.targets.map((t) => [targetKey(t), t]));
@@ -508,24 +648,36 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
       actions.push({ kind: 'registerTargets', targetGroup: tg.name, targets: register });
   }
 
-  const wantedListeners = new Map(desired.listeners.map((l) => [listenerKey(l), l]));
   const arnToGroup = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
-  const observedListeners = new Map(observed.listeners.map((l) => [listenerKey(l), l]));
+  const desiredGroups = new Map(desired.targetGroups.map((tg) => [tg.name, tg]));
+  // The first listener seen on a port is the one kept; any other there (AWS allows none) goes.
+  const observedListeners = new Map<number, ObservedStack['listeners'][number]>();
+  for (const l of observed.listeners)
+    if (!observedListeners.has(listenerKey(l))) observedListeners.set(listenerKey(l), l);
+  const kept = new Set<string>();
   for (const l of desired.listeners) {
     const have = observedListeners.get(listenerKey(l));
-    if (!have) actions.push({ kind: 'createListener', listener: l });
-    else if (arnToGroup.get(have.targetGroupArn) !== l.targetGroup) {
+    const targetGroupProtocol = desiredGroups.get(l.targetGroup)?.protocol ?? l.protocol;
+    if (!have) {
+      actions.push({ kind: 'createListener', listener: l, targetGroupProtocol });
+      continue;
+    }
+    kept.add(have.arn);
+    if (have.protocol !== l.protocol || arnToGroup.get(have.targetGroupArn) !== l.targetGroup) {
       actions.push({
         kind: 'modifyListener',
         arn: have.arn,
         port: l.port,
         protocol: l.protocol,
         targetGroup: l.targetGroup,
+        targetGroupProtocol,
       });
     }
+    const retag = retagAction('listener', `${l.protocol} ${l.port}`, have.arn, l.tags, have.tags);
+    if (retag) actions.push(retag);
   }
   for (const have of observed.listeners) {
-    if (!wantedListeners.has(listenerKey(have))) {
+    if (!kept.has(have.arn)) {
       actions.push({
         kind: 'deleteListener',
         arn: have.arn,
@@ -563,8 +715,17 @@ export function describeAction(a: Action): string {
   switch (a.kind) {
     case 'createLoadBalancer':
       return `create NLB ${a.loadBalancer.name}`;
-    case 'tagLoadBalancer':
-      return `tag NLB (${Object.keys(a.tags).join(', ')})`;
+    case 'setSubnets':
+      return `put back the NLB's subnets: ${a.subnetIds.join(', ')}`;
+    case 'setLoadBalancerAttributes':
+      return `put back the NLB's attributes: ${Object.entries(a.attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`;
+    case 'retag':
+      return `put back the tags of ${a.resource} ${a.name}: ${[
+        ...Object.keys(a.add).map((k) => `set ${k}`),
+        ...a.remove.map((k) => `remove ${k}`),
+      ].join(', ')}`;
     case 'createTargetGroup':
       return `create target group ${a.targetGroup.name} (${a.targetGroup.protocol} ${a.targetGroup.port})`;
     case 'modifyHealthCheck':

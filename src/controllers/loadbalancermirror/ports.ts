@@ -45,6 +45,12 @@ export interface AwsStackApi {
   /** Carries out one planned action; records the ARN of what it created in `arns`. */
   apply(action: Action, arns: Arns): Promise<void>;
   deleteLoadBalancer(arn: string): Promise<void>;
+  /** The ARNs among these that still exist in AWS, each asked by ARN. */
+  remaining(arns: {
+    loadBalancers: string[];
+    targetGroups: string[];
+    listeners: string[];
+  }): Promise<string[]>;
   /** Removes the given tag keys from the resources (deletionPolicy Retain). */
   untag(arns: string[], keys: string[]): Promise<void>;
 }

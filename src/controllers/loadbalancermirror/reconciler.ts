@@ -18,8 +18,11 @@ import {
   hasFinalizer,
   isDeleting,
   removeFinalizer,
+  update,
   updateStatus,
 } from '../../runtime/objects.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isAwsError } from '../../clouds/aws/errors.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import {
   loadBalancerMirrorKind,
@@ -42,6 +45,7 @@ import {
   pendingObjects,
   planStack,
   teardown,
+  type Action,
   type MirrorInput,
   type MirrorPlan,
   type Naming,
@@ -50,6 +54,7 @@ import type { Arns, AwsStackApi, MirrorClouds } from './ports.js';
 import { removeDns, type DnsMemo } from './dnssync.js';
 import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
+import { nextSyncDelay, statusWriteDue } from './schedule.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -151,8 +156,8 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
       concurrency: 8,
       reconcile: (req, ctx) => reconcile(mgr, mirrors, memory, deps, req, ctx),
     })
-    // Spec, deletion and finalizer changes only: the mirror's own status writes (lastSyncTime
-    // each sync) must not trigger another sync; requeueAfter keeps the interval.
+    // Spec, deletion and finalizer changes only: the mirror's own status writes must not
+    // trigger another sync; requeueAfter keeps the interval.
     .for(mirrors, generationChanged);
   // The probes stop with the controllers (shutdown, or leadership lost).
   mgr.add({
@@ -202,8 +207,11 @@ async function reconcile(
     return;
   }
   const interval = parseDuration(mirror.spec.syncInterval ?? '60s');
-  // ±10 % so that many mirrors do not all sync in the same second.
-  const next = { requeueAfterMs: Math.round(interval * (0.9 + Math.random() * 0.2)) };
+  // One interval after this sync started, less up to 10 % so that many mirrors do not all sync
+  // in the same second (set again once the sync is done, from the time it took).
+  const jitter = Math.random();
+  const next = { requeueAfterMs: interval };
+  let waitSet = false;
   const conditions: Condition[] = [...(mirror.status?.conditions ?? [])] as Condition[];
   const set = conditionSetter(conditions, mirror.metadata.generation);
 
@@ -254,8 +262,12 @@ async function reconcile(
       action: 'Sync',
       note: err.message,
     });
-    if (err.requeueAfterMs) next.requeueAfterMs = err.requeueAfterMs;
+    if (err.requeueAfterMs) {
+      next.requeueAfterMs = err.requeueAfterMs;
+      waitSet = true;
+    }
   }
+  if (!waitSet) next.requeueAfterMs = nextSyncDelay(interval, performance.now() - started, jitter);
   // DNS runs whatever became of the NLB's sync: failover must not wait for Octavia's API.
   if (mirror.spec.dns || mirror.status?.dns) {
     const retry = await dnsStep(
@@ -268,7 +280,9 @@ async function reconcile(
     );
     if (retry) next.requeueAfterMs = Math.min(next.requeueAfterMs, deps.pendingRetryMs ?? 5000);
   }
-  await writeStatus(mgr, mirror, status, conditions);
+  // Written when something changed, else once a minute (lastSyncTime alone is no news).
+  if (statusWriteDue(mirror, status, conditions))
+    await writeStatus(mgr, mirror, status, conditions);
   deps.onSync?.(outcome, (performance.now() - started) / 1000);
   return next;
 }
@@ -354,6 +368,10 @@ async function sync(
   }, 'aws');
 
   const actions = diffStack(plan.stack, observed);
+  // From the first AWS resource found or made on, deletion must clean up (or be told to
+  // Retain): the mark says so even when a sync fails before its status records an ARN.
+  const found = observed.loadBalancer || observed.targetGroups.length > 0;
+  if ((found || actions.length > 0) && !madeInAws(mirror)) await markMadeInAws(mgr, mirror);
   const arns: Arns = {
     loadBalancer: observed.loadBalancer?.arn,
     ...(observed.loadBalancer && {
@@ -435,6 +453,31 @@ function statusOf(plan: MirrorPlan, aws: Confirmed): Partial<Status> {
   };
 }
 
+/** Set on a mirror once it has found or made anything in AWS. */
+export const AWS_RESOURCES_ANNOTATION = 'kachiku.io/aws-resources';
+
+/** Whether the mirror may have anything in AWS: an ARN in status, or the mark. */
+export function madeInAws(mirror: LoadBalancerMirror): boolean {
+  return Boolean(
+    mirror.metadata.annotations?.[AWS_RESOURCES_ANNOTATION] ||
+    mirror.status?.loadBalancer?.arn ||
+    mirror.status?.listeners?.some((l) => l.targetGroupARN),
+  );
+}
+
+async function markMadeInAws(mgr: Manager, mirror: LoadBalancerMirror): Promise<void> {
+  const fresh = await update(mgr.rest, mirrorGvr, mirror, (m) => {
+    if (m.metadata.annotations?.[AWS_RESOURCES_ANNOTATION]) return false;
+    m.metadata.annotations = { ...m.metadata.annotations, [AWS_RESOURCES_ANNOTATION]: 'true' };
+    return true;
+  });
+  mirror.metadata.annotations = fresh.metadata.annotations;
+  mirror.metadata.resourceVersion = fresh.metadata.resourceVersion;
+}
+
+/** How often a target group still in use (its listener going with the NLB) is asked again. */
+const IN_USE_RETRIES = 5;
+
 /** Deletion: remove (Delete) or release (Retain) what the mirror made, then the finalizer. */
 async function finalize(
   mgr: Manager,
@@ -444,6 +487,20 @@ async function finalize(
 ): Promise<Result | void> {
   if (!hasFinalizer(mirror, FINALIZER)) return;
   const input = mirrorInput(mirror);
+  const retain = (mirror.spec.deletionPolicy ?? 'Delete') === 'Retain';
+  // Never found or made anything in AWS (nor DNS records): nothing to clean up, nothing to
+  // wait for, even when AWS cannot be reached (e.g. its credentials Secret never existed).
+  if (!madeInAws(mirror) && !mirror.status?.dns) {
+    void mgr.events.record({
+      regarding: mirror,
+      type: 'Normal',
+      reason: 'Deleted',
+      action: 'Delete',
+      note: 'nothing was made in AWS: nothing to clean up',
+    });
+    await removeFinalizer(mgr.rest, mirrorGvr, mirror, FINALIZER);
+    return;
+  }
   let aws: AwsStackApi;
   let observed: ObservedStack;
   try {
@@ -462,22 +519,64 @@ async function finalize(
     aws = await deps.clouds.aws(mirror);
     observed = await aws.observe(ownerTagValue(input), input.vpcId);
   } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    if (retain) {
+      // The operator chose to leave the resources: they stay, still carrying kachiku's tags.
+      void mgr.events.record({
+        regarding: mirror,
+        type: 'Warning',
+        reason: 'Retained',
+        action: 'Delete',
+        note: `cannot reach AWS (${errorMessage(err)}): its resources are left in place, still tagged as kachiku's`,
+      });
+      await removeFinalizer(mgr.rest, mirrorGvr, mirror, FINALIZER);
+      return;
+    }
     // Keep the finalizer: forgetting what was made in AWS would leak it.
-    const message = `cannot reach AWS to clean up: ${errorMessage(err)}`;
-    const conditions = setCondition(
-      mirror.status?.conditions as Condition[] | undefined,
-      { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message },
-      mirror.metadata.generation,
-    );
-    await writeStatus(mgr, mirror, {}, conditions);
+    const message = `cannot reach AWS to clean up: ${errorMessage(err)}; the mirror stays until AWS can be cleaned up, or set spec.deletionPolicy: Retain to leave its resources in AWS`;
+    await deletingCondition(mgr, mirror, message);
     throw new Error(message);
   }
-  if ((mirror.spec.deletionPolicy ?? 'Delete') === 'Delete') {
+  if (!retain) {
+    const inUse: Action[] = [];
     for (const action of teardown(observed)) {
       ctx.log.info({ action: action.kind }, describeAction(action));
-      await aws.apply(action, { targetGroups: new Map() });
+      try {
+        await aws.apply(action, { targetGroups: new Map() });
+      } catch (err) {
+        // A listener still forwarding to it: it goes with the load balancer, asked again below.
+        if (action.kind === 'deleteTargetGroup' && isAwsError(err, 'InUse')) inUse.push(action);
+        else throw err;
+      }
     }
     if (observed.loadBalancer) await aws.deleteLoadBalancer(observed.loadBalancer.arn);
+    for (let attempt = 0; inUse.length > 0; attempt++) {
+      const action = inUse[0]!;
+      try {
+        await aws.apply(action, { targetGroups: new Map() });
+        inUse.shift();
+      } catch (err) {
+        if (!isAwsError(err, 'InUse') || attempt >= IN_USE_RETRIES) throw err;
+        await sleep(1000 * (attempt + 1), undefined, { signal: ctx.signal });
+      }
+    }
+    // Verified, not assumed: each ARN asked again, and the tag scan finds nothing more.
+    const arns = {
+      loadBalancers: observed.loadBalancer ? [observed.loadBalancer.arn] : [],
+      targetGroups: observed.targetGroups.map((tg) => tg.arn),
+      listeners: observed.listeners.map((l) => l.arn),
+    };
+    const left = await aws.remaining(arns);
+    const again = await aws.observe(ownerTagValue(input), input.vpcId);
+    const stray = [
+      ...(again.loadBalancer ? [again.loadBalancer.arn] : []),
+      ...again.targetGroups.map((tg) => tg.arn),
+    ].filter((arn) => !left.includes(arn));
+    if (left.length + stray.length > 0) {
+      const message = `waiting for AWS to delete ${[...left, ...stray].join(', ')}`;
+      await deletingCondition(mgr, mirror, message);
+      return { requeueAfterMs: deps.pendingRetryMs ?? 5000 };
+    }
     void mgr.events.record({
       regarding: mirror,
       type: 'Normal',
@@ -503,6 +602,19 @@ async function finalize(
   await removeFinalizer(mgr.rest, mirrorGvr, mirror, FINALIZER);
 }
 
+async function deletingCondition(
+  mgr: Manager,
+  mirror: LoadBalancerMirror,
+  message: string,
+): Promise<void> {
+  const conditions = setCondition(
+    mirror.status?.conditions as Condition[] | undefined,
+    { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message },
+    mirror.metadata.generation,
+  );
+  await writeStatus(mgr, mirror, {}, conditions);
+}
+
 /**
  * Runs a call to Octavia or AWS, turning the failures a condition can explain into a
  * TerminalError.
@@ -524,6 +636,10 @@ async function guard<T>(call: () => Promise<T>, side: 'octavia' | 'aws'): Promis
     const kind = (err as { kind?: string }).kind;
     if (side === 'aws' && (kind === 'Unreachable' || kind === 'Throttled'))
       throw new TerminalError(Reason.AWSUnreachable, errorMessage(err));
+    // A request AWS refuses (or kachiku's constraints refuse before sending) fails the same
+    // way on every retry: a condition, not a backoff loop.
+    if (side === 'aws' && kind === 'Invalid')
+      throw new TerminalError(Reason.InvalidSpec, errorMessage(err));
     if (side === 'aws' && kind === 'AccessDenied')
       throw new TerminalError(Reason.AuthenticationFailed, errorMessage(err));
     throw err;
