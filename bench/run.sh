@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods [args]}
 shift
 bash scripts/setup.sh
+source scripts/node.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
