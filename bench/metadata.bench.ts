@@ -8,6 +8,7 @@
 // the watch.
 //   node --expose-gc dist/bench/metadata.bench.js [secrets] [rounds] [updates]
 // It needs a running lab (KACHIKU_LAB_DIR); bench/run.sh starts one.
+import { secretInformerOptions } from '../src/controllers/membercluster/reconciler.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -43,17 +44,7 @@ async function runVariant(metadataOnly: boolean, n: number, updates: number): Pr
   const informer = new Informer<KubeObject>(rest, secretGvr, {
     namespace: NS,
     metadataOnly,
-    fieldSelector: 'type!=helm.sh/release.v1',
-    transform: (s) => ({
-      apiVersion: s.apiVersion,
-      kind: s.kind,
-      metadata: {
-        name: s.metadata.name,
-        namespace: s.metadata.namespace,
-        uid: s.metadata.uid,
-        resourceVersion: s.metadata.resourceVersion,
-      },
-    }),
+    ...secretInformerOptions,
   });
   let updated = 0;
   informer.addHandler({ update: () => void updated++ });

@@ -166,6 +166,19 @@ const getMirror = (name: string) => rest.get<LoadBalancerMirror>(mirrorGvr, ns, 
 const condition = (m: LoadBalancerMirror, type: string) =>
   m.status?.conditions?.find((c) => c.type === type);
 
+/** Waits until the mirror is gone (its finalizer done). */
+const untilGone = (name: string, timeoutMs: number) =>
+  until(
+    `${name} gone`,
+    () =>
+      getMirror(name).then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : undefined),
+      ),
+    timeoutMs,
+    250,
+  );
+
 /** Every ELBv2 resource carrying the mirror's owner tag. */
 async function owned(
   name: string,
@@ -622,16 +635,7 @@ async function expectRefused(
     'nothing half-created',
   );
   await rest.delete(mirrorGvr, ns, name);
-  await until(
-    `${name} deleted`,
-    () =>
-      getMirror(name).then(
-        () => undefined,
-        (e) => (isNotFound(e) ? true : undefined),
-      ),
-    30_000,
-    250,
-  );
+  await untilGone(name, 30_000);
 }
 
 test("a Secret's clouds.yaml with one cloud and none named uses that cloud, not the controller's OS_CLOUD", async () => {
@@ -740,16 +744,7 @@ test('a mirror that made nothing in AWS is deleted at once, even when AWS cannot
     250,
   );
   await rest.delete(mirrorGvr, ns, name);
-  await until(
-    `${name} gone`,
-    () =>
-      getMirror(name).then(
-        () => undefined,
-        (e) => (isNotFound(e) ? true : undefined),
-      ),
-    10_000,
-    250,
-  );
+  await untilGone(name, 10_000);
 });
 
 test('a mirror that made something keeps its finalizer with a clear condition while AWS cannot be reached, until deletionPolicy Retain', async () => {
@@ -799,16 +794,7 @@ test('a mirror that made something keeps its finalizer with a clear condition wh
     );
     assert.equal(condition(waiting, 'Ready')?.reason, 'Deleting');
     await rest.patch(mirrorGvr, ns, name, { spec: { deletionPolicy: 'Retain' } }, 'merge');
-    await until(
-      `${name} gone`,
-      () =>
-        getMirror(name).then(
-          () => undefined,
-          (e) => (isNotFound(e) ? true : undefined),
-        ),
-      30_000,
-      250,
-    );
+    await untilGone(name, 30_000);
     // Clean up by hand, as an operator who retained it would.
     const lbListeners =
       (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners ?? [];
