@@ -162,10 +162,11 @@ export async function labDown(
 }
 
 async function stopAll(processes: ProcRecord[]): Promise<void> {
-  // etcd last, so the apiservers can shut down cleanly; the rest at once.
-  const isEtcd = (p: ProcRecord) => p.name === 'etcd';
-  await Promise.all(processes.filter((p) => !isEtcd(p)).map((p) => stopProcess(p)));
-  await Promise.all(processes.filter(isEtcd).map((p) => stopProcess(p)));
+  // The databases (etcd, MariaDB) last, so that their clients can shut down cleanly; the rest
+  // at once.
+  const isDatabase = (p: ProcRecord) => p.name === 'etcd' || p.name === 'mariadb';
+  await Promise.all(processes.filter((p) => !isDatabase(p)).map((p) => stopProcess(p)));
+  await Promise.all(processes.filter(isDatabase).map((p) => stopProcess(p)));
 }
 
 /**

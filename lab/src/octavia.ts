@@ -74,10 +74,8 @@ export class OctaviaBuilder {
   ): Promise<Json> {
     for (let attempt = 0; ; attempt++) {
       const r = await this.call(method, path, key ? { [key]: body } : undefined);
-      // 409: the load balancer is PENDING_*. 500 "database is locked": the lab's Octavia runs on
-      // SQLite, which refuses a concurrent lock upgrade at once (no busy wait): try again.
-      const locked = r.status === 500 && JSON.stringify(r.body).includes('database is locked');
-      if ((r.status === 409 || locked) && attempt < 360) {
+      // 409: the load balancer is PENDING_*.
+      if (r.status === 409 && attempt < 360) {
         await sleep(500);
         continue;
       }
