@@ -8,7 +8,12 @@ import { isAlive, startProcess, stopProcess, tail, type ProcRecord } from './pro
 import { labRoot } from './paths.js';
 import type { LabState, PartHealth } from './state.js';
 import { defaultClusters, kubeEnv, kubeHealth, startKube } from './parts/kube.js';
-import { openstackEnv, openstackHealth, startOpenStack } from './parts/openstack.js';
+import {
+  mariadbDataDir,
+  openstackEnv,
+  openstackHealth,
+  startOpenStack,
+} from './parts/openstack.js';
 import { awsEnv, awsHealth, startAws } from './parts/aws.js';
 import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
 
@@ -175,6 +180,8 @@ async function stopAll(processes: ProcRecord[]): Promise<void> {
  */
 function cleanup(dir: string, state: LabState): void {
   if (state.kube?.etcd.dataDir) rmSync(state.kube.etcd.dataDir, { recursive: true, force: true });
+  // Known from the directory alone: also when OpenStack failed before it was recorded.
+  rmSync(mariadbDataDir(state.dir), { recursive: true, force: true });
   if (!existsSync(dir)) return;
   writeState(join(dir, 'logs'), state);
   for (const entry of readdirSync(dir)) {

@@ -79,7 +79,7 @@ export interface OpenStackState {
   /** The broker Octavia uses, amqp://USER:PASSWORD@127.0.0.1:PORT/ (for health checks and debugging). */
   rabbitmqUrl: string;
   /** The database server of Keystone and Octavia (databases `keystone` and `octavia`). */
-  mariadb: { port: number; socket: string };
+  mariadb: { port: number; socket: string; dataDir: string };
 }
 
 interface Ports {
@@ -115,6 +115,8 @@ export async function startOpenStack(lab: LabContext): Promise<OpenStackState> {
   // into the databases (the catalog) and the config files.
   const root = join(lab.dir, 'openstack');
   rmSync(root, { recursive: true, force: true });
+  const mariadbData = mariadbDataDir(lab.dir);
+  rmSync(mariadbData, { recursive: true, force: true });
   const ports: Ports = {
     mariadb: await freePort(),
     epmd: await freePort(),
@@ -142,7 +144,7 @@ export async function startOpenStack(lab: LabContext): Promise<OpenStackState> {
       `MariaDB's socket path is too long for a Unix socket (${Buffer.byteLength(socket)} bytes, at most 107): ${socket}; use a shorter --dir`,
     );
   }
-  writeConfigs(lab, ports, secrets, keystoneUrl, socket);
+  writeConfigs(lab, ports, secrets, keystoneUrl, socket, mariadbData);
 
   const mariadb = startMariaDB(lab, ports.mariadb).then(() => step('MariaDB is up'));
   const rabbit = startRabbitMQ(lab, ports, rabbitmqUrl).then(() => step('RabbitMQ is up'));
@@ -210,7 +212,7 @@ export async function startOpenStack(lab: LabContext): Promise<OpenStackState> {
     applicationCredential: registered.applicationCredential,
     admin: { name: 'admin', password: secrets.adminPassword, project: 'admin', domain: DOMAIN },
     rabbitmqUrl,
-    mariadb: { port: ports.mariadb, socket },
+    mariadb: { port: ports.mariadb, socket, dataDir: mariadbData },
   };
   writeCloudsYaml(state);
 
@@ -295,11 +297,12 @@ function writeConfigs(
   secrets: Secrets,
   keystoneUrl: string,
   socket: string,
+  mariadbData: string,
 ): void {
   const state = join(lab.dir, 'openstack');
+  for (const d of ['data', 'tmp'])
+    mkdirSync(join(mariadbData, d), { recursive: true, mode: 0o700 });
   for (const d of [
-    'mariadb/data',
-    'mariadb/tmp',
     'keystone/fernet-keys',
     'keystone/credential-keys',
     'octavia/certs',
@@ -314,6 +317,7 @@ function writeConfigs(
     lab.path('openstack', 'mariadb', 'mariadb.cnf'),
     render('mariadb.cnf.in', {
       STATE: state,
+      DATA: mariadbData,
       USER: userInfo().username,
       SOCKET: socket,
       PORT: ports.mariadb,
@@ -430,6 +434,14 @@ function writeCloudsYaml(s: OpenStackState): void {
 
 // ---------------------------------------------------------------------------------------------
 // MariaDB
+
+/**
+ * MariaDB's data directory: on tmpfs like etcd's (Octavia's migrations take 0.9 s there, 2.2 s
+ * on this machine's disk), one per lab (about 75 MB); `lab down` removes it.
+ */
+export function mariadbDataDir(labDir: string): string {
+  return `/dev/shm/kachiku-mariadb-${createHash('sha256').update(labDir).digest('hex').slice(0, 10)}`;
+}
 
 /** A fresh data directory, then the server, up once it greets on its port. */
 async function startMariaDB(lab: LabContext, port: number): Promise<void> {
