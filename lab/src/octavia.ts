@@ -49,6 +49,7 @@ export class OctaviaBuilder {
     method: string,
     path: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<{ status: number; body: Json }> {
     if (!this.token) await this.auth();
     const res = await fetch(`${this.os.octaviaUrl}/v2/lbaas${path}`, {
@@ -59,6 +60,7 @@ export class OctaviaBuilder {
         ...(body ? { 'content-type': 'application/json' } : {}),
       },
       body: body ? JSON.stringify(body) : undefined,
+      signal,
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
