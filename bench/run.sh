@@ -2,9 +2,10 @@
 # Runs a benchmark against a lab of its own (started here if none runs in KACHIKU_LAB_DIR).
 # Usage: bash bench/run.sh informer [objects] [idle seconds]
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
+#        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|mirror [args]}
+which=${1:?usage: bash bench/run.sh informer|mirror|dns|prods|octavia [args]}
 shift
 bash scripts/setup.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
