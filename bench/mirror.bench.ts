@@ -79,8 +79,8 @@ const inParallel = <T>(n: number, width: number, f: (i: number) => Promise<T>): 
 let t = performance.now();
 await applyCrds(config);
 await ensureNamespace(rest, NS);
-// One at a time: the lab's Octavia runs on SQLite.
-const lbs = await inParallel(N, 1, ensureLoadBalancer);
+// 8 at a time: the lab's octavia-worker runs 5 flows at once.
+const lbs = await inParallel(N, 8, ensureLoadBalancer);
 console.error(
   `Octavia: ${N} load balancers × ${L} listeners × ${M} members ready in ${((performance.now() - t) / 1000).toFixed(0)} s`,
 );

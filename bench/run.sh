@@ -4,9 +4,10 @@
 #        bash bench/run.sh rest [other build's dist dir] [rounds] [seconds per phase]
 #        bash bench/run.sh metadata [secrets] [rounds] [updates]
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
+#        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia [args]}
 shift
 bash scripts/setup.sh
 source scripts/node.sh

@@ -1,5 +1,6 @@
-"""Creates the lab's Keystone database in one Python process (keystone-manage costs a second
-or two of imports per call): db_sync, WAL mode, fernet_setup, credential_setup, bootstrap.
+"""Sets up the lab's Keystone in one Python process (keystone-manage costs a second or two of
+imports per call): db_sync (Keystone's own migrations, on the lab's MariaDB), fernet_setup,
+credential_setup, bootstrap.
 
 Usage: KEYSTONE_ADMIN_PASSWORD=... /usr/bin/python3 keystone_setup.py KEYSTONE_CONF PUBLIC_URL REGION
 
@@ -9,7 +10,6 @@ per call, so the parsed state is cleared between steps.
 import grp
 import os
 import pwd
-import sqlite3
 import sys
 
 from keystone.cmd import cli
@@ -24,21 +24,10 @@ def manage(conf_file, *argv):
     cli.main(argv=['keystone-manage', '--config-file', conf_file, *argv])
 
 
-def sqlite_path(url):
-    prefix = 'sqlite:///'
-    if not url.startswith(prefix):
-        raise SystemExit(f'expected a sqlite:/// database URL, got {url}')
-    return url[len(prefix):]
-
-
 if __name__ == '__main__':
     conf_file, public_url, region = sys.argv[1:4]
     admin_password = os.environ['KEYSTONE_ADMIN_PASSWORD']  # not on the command line
     manage(conf_file, 'db_sync')
-    # Without WAL the API's writes fail with "database is locked" under concurrent reads.
-    db = sqlite3.connect(sqlite_path(CONF.database.connection))
-    db.execute('PRAGMA journal_mode=WAL')
-    db.close()
     # Key repositories owned by whoever runs the lab (keystone-manage insists on being told).
     owner = ['--keystone-user', pwd.getpwuid(os.getuid()).pw_name,
              '--keystone-group', grp.getgrgid(os.getgid()).gr_name]

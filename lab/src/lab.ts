@@ -9,7 +9,12 @@ import { labRoot } from './paths.js';
 import type { LabState } from './state.js';
 import type { PartHealth } from './part.js';
 import { defaultClusters, kubeEnv, kubeHealth, startKube } from './parts/kube.js';
-import { openstackEnv, openstackHealth, startOpenStack } from './parts/openstack.js';
+import {
+  mariadbDataDir,
+  openstackEnv,
+  openstackHealth,
+  startOpenStack,
+} from './parts/openstack.js';
 import { awsEnv, awsHealth, startAws } from './parts/aws.js';
 import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
 
@@ -163,10 +168,11 @@ export async function labDown(
 }
 
 async function stopAll(processes: ProcRecord[]): Promise<void> {
-  // etcd last, so the apiservers can shut down cleanly; the rest at once.
-  const isEtcd = (p: ProcRecord) => p.name === 'etcd';
-  await Promise.all(processes.filter((p) => !isEtcd(p)).map((p) => stopProcess(p)));
-  await Promise.all(processes.filter(isEtcd).map((p) => stopProcess(p)));
+  // The databases (etcd, MariaDB) last, so that their clients can shut down cleanly; the rest
+  // at once.
+  const isDatabase = (p: ProcRecord) => p.name === 'etcd' || p.name === 'mariadb';
+  await Promise.all(processes.filter((p) => !isDatabase(p)).map((p) => stopProcess(p)));
+  await Promise.all(processes.filter(isDatabase).map((p) => stopProcess(p)));
 }
 
 /**
@@ -175,6 +181,8 @@ async function stopAll(processes: ProcRecord[]): Promise<void> {
  */
 function cleanup(dir: string, state: LabState): void {
   if (state.kube?.etcd.dataDir) rmSync(state.kube.etcd.dataDir, { recursive: true, force: true });
+  // Known from the directory alone: also when OpenStack failed before it was recorded.
+  rmSync(mariadbDataDir(state.dir), { recursive: true, force: true });
   if (!existsSync(dir)) return;
   writeState(join(dir, 'logs'), state);
   for (const entry of readdirSync(dir)) {

@@ -49,6 +49,7 @@ export class OctaviaBuilder {
     method: string,
     path: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<{ status: number; body: Json }> {
     if (!this.token) await this.auth();
     const res = await fetch(`${this.os.octaviaUrl}/v2/lbaas${path}`, {
@@ -59,6 +60,7 @@ export class OctaviaBuilder {
         ...(body ? { 'content-type': 'application/json' } : {}),
       },
       body: body ? JSON.stringify(body) : undefined,
+      signal,
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
@@ -74,10 +76,8 @@ export class OctaviaBuilder {
   ): Promise<Json> {
     for (let attempt = 0; ; attempt++) {
       const r = await this.call(method, path, key ? { [key]: body } : undefined);
-      // 409: the load balancer is PENDING_*. 500 "database is locked": the lab's Octavia runs on
-      // SQLite, which refuses a concurrent lock upgrade at once (no busy wait): try again.
-      const locked = r.status === 500 && JSON.stringify(r.body).includes('database is locked');
-      if ((r.status === 409 || locked) && attempt < 360) {
+      // 409: the load balancer is PENDING_*.
+      if (r.status === 409 && attempt < 360) {
         await sleep(500);
         continue;
       }

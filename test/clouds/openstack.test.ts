@@ -219,9 +219,8 @@ test('getTree reads a whole load balancer across pages, each member exactly once
         throw err;
       }
       if (status === 'DELETED') return;
-      // Octavia refuses to delete a PENDING_* load balancer (409): wait that out. ERROR is
-      // deleted again: the lab's SQLite now and then fails a cascade delete ("database is
-      // locked") and leaves the load balancer in ERROR.
+      // Octavia refuses to delete a PENDING_* load balancer (409): wait that out. ERROR (what a
+      // failed step of the test leaves) is deleted too.
       if (status === 'ACTIVE' || status === 'ERROR') {
         try {
           await session.request('octavia', 'delete', `${url}?cascade=true`, { method: 'DELETE' });

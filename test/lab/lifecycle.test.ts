@@ -41,6 +41,7 @@ test('up twice is harmless, down stops exactly what up started, down again is ha
     'what was stopped is on record beside the logs',
   );
   assert.equal(existsSync(state.kube!.etcd.dataDir), false, "etcd's tmpfs data is gone");
+  assert.equal(existsSync(state.openstack!.mariadb.dataDir), false, "MariaDB's tmpfs data is gone");
   assert.equal(await labDown(dir), false, 'down with nothing running is harmless');
 });
 

@@ -1,19 +1,25 @@
-// The lab's OpenStack: real Keystone and a real Octavia (API + worker, provider `amphora` with
-// every driver a no-op) on RabbitMQ and SQLite, all on 127.0.0.1 with ports picked at run time
-// so that several labs run side by side. Every process is started and tracked by the lab
-// (RabbitMQ's epmd included); nothing is left to systemd. The facts this rests on are in
-// /work/shared/reference/openstack.md (Debian bookworm: Keystone 22, Octavia 11, RabbitMQ 3.10).
+// The lab's OpenStack, run the way production runs it: real Keystone and a real Octavia
+// (provider `amphora` with every driver a no-op) on MariaDB and RabbitMQ, Octavia's API served
+// by uWSGI with several processes, all on 127.0.0.1 with ports picked at run time so that
+// several labs run side by side. Every process is started and tracked by the lab (MariaDB with
+// its own data directory, socket and port; RabbitMQ's epmd included); nothing is left to
+// systemd. The databases are made by the projects' own migrations (`keystone-manage db_sync`,
+// `octavia-db-manage upgrade head`). The facts this rests on are in
+// /work/shared/reference/openstack.md (Debian bookworm: Keystone 22, Octavia 11, RabbitMQ 3.10,
+// MariaDB 10.11, uWSGI 2.0).
 //
 // Start-up graph (each line runs concurrently with the others until it joins):
-//   RabbitMQ:  epmd -> rabbitmq-server -> AMQP login works ────────────────┐
-//   Keystone:  keystone_setup.py -> keystone-wsgi-public -> register users ─┤
-//   Octavia:   certs + octavia_db.py -> octavia-api                         │
-//                                     └> octavia-worker (once RabbitMQ is up) -> it consumes its queue
+//   MariaDB:   mariadb-install-db -> mariadbd (its init file makes the databases and users) ─┐
+//   RabbitMQ:  epmd -> rabbitmq-server -> AMQP login works ──────────────────────────────────┤
+//   Keystone:  (MariaDB) keystone_setup.py -> keystone-wsgi-public -> register users ────────┤
+//   Octavia:   certs + (MariaDB) octavia-db-manage upgrade head -> uWSGI octavia-api         │
+//                                   └> octavia-worker (once RabbitMQ is up) -> it consumes its queue
 //   then: a project-scoped token lists load balancers through Octavia (proves the whole chain).
 import amqp from 'amqplib';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import type { PartContext, PartHealth } from '../part.js';
@@ -32,6 +38,14 @@ const PART = 'openstack';
 /** Debian's python: the pyenv python3 on PATH does not see the python3-keystone/-octavia packages. */
 const PYTHON = '/usr/bin/python3';
 const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'; // not /usr/sbin's wrapper: it su's to rabbitmq
+const MARIADBD = '/usr/sbin/mariadbd';
+const MARIADB_INSTALL_DB = '/usr/bin/mariadb-install-db';
+const UWSGI = '/usr/bin/uwsgi-core';
+/**
+ * Octavia API processes. Two cores: four processes keep both busy while some wait on MariaDB,
+ * Keystone or RabbitMQ, without the memory of more.
+ */
+const OCTAVIA_API_PROCESSES = 4;
 const REGION = 'RegionOne';
 const START_TIMEOUT_MS = 120_000;
 /** octavia.common.constants.TOPIC_AMPHORA_V2: the queue octavia-worker consumes. */
@@ -63,9 +77,12 @@ export interface OpenStackState {
   admin: { name: string; password: string; project: string; domain: string };
   /** The broker Octavia uses, amqp://USER:PASSWORD@127.0.0.1:PORT/ (for health checks and debugging). */
   rabbitmqUrl: string;
+  /** The database server of Keystone and Octavia (databases `keystone` and `octavia`). */
+  mariadb: { port: number; socket: string; dataDir: string };
 }
 
 interface Ports {
+  mariadb: number;
   epmd: number;
   amqp: number;
   dist: number;
@@ -78,6 +95,8 @@ interface Secrets {
   userPassword: string;
   servicePassword: string;
   rabbitPassword: string;
+  keystoneDbPassword: string;
+  octaviaDbPassword: string;
 }
 
 const RABBIT_USER = 'kachiku';
@@ -95,7 +114,10 @@ export async function startOpenStack(lab: PartContext): Promise<OpenStackState> 
   // into the databases (the catalog) and the config files.
   const root = join(lab.dir, 'openstack');
   rmSync(root, { recursive: true, force: true });
+  const mariadbData = mariadbDataDir(lab.dir);
+  rmSync(mariadbData, { recursive: true, force: true });
   const ports: Ports = {
+    mariadb: await freePort(),
     epmd: await freePort(),
     amqp: await freePort(),
     dist: await freePort(),
@@ -107,28 +129,50 @@ export async function startOpenStack(lab: PartContext): Promise<OpenStackState> 
     userPassword: secret(),
     servicePassword: secret(),
     rabbitPassword: secret(),
+    keystoneDbPassword: secret(),
+    octaviaDbPassword: secret(),
   };
   const keystoneUrl = `http://127.0.0.1:${ports.keystone}/v3`;
   const octaviaUrl = `http://127.0.0.1:${ports.octavia}`;
   const rabbitmqUrl = `amqp://${RABBIT_USER}:${secrets.rabbitPassword}@127.0.0.1:${ports.amqp}/`;
-  writeConfigs(lab, ports, secrets, keystoneUrl);
+  const socket = lab.path('openstack', 'mariadb', 'mariadbd.sock');
+  // A Unix socket's path has room for 107 bytes.
+  if (Buffer.byteLength(socket) > 107) {
+    throw new LabError(
+      PART,
+      `MariaDB's socket path is too long for a Unix socket (${Buffer.byteLength(socket)} bytes, at most 107): ${socket}; use a shorter --dir`,
+    );
+  }
+  writeConfigs(lab, ports, secrets, keystoneUrl, socket, mariadbData);
 
+  const mariadb = startMariaDB(lab, ports.mariadb).then(() => step('MariaDB is up'));
   const rabbit = startRabbitMQ(lab, ports, rabbitmqUrl).then(() => step('RabbitMQ is up'));
-  const keystone = startKeystone(lab, ports, secrets, keystoneUrl, octaviaUrl).then((r) => {
-    step('Keystone is up');
-    return r;
-  });
-  const octaviaFiles = prepareOctavia(lab).then(() => step('Octavia files are ready'));
+  const keystone = mariadb
+    .then(() => startKeystone(lab, ports, secrets, keystoneUrl, octaviaUrl))
+    .then((r) => {
+      step('Keystone is up');
+      return r;
+    });
+  const octaviaFiles = prepareOctavia(lab, mariadb).then(() => step('Octavia files are ready'));
   // Failures surface through Promise.all below; these keep Node from calling them unhandled meanwhile.
-  for (const p of [rabbit, keystone, octaviaFiles]) p.catch(() => {});
+  for (const p of [mariadb, rabbit, keystone, octaviaFiles]) p.catch(() => {});
 
   const api = octaviaFiles.then(async () => {
-    const rec = lab.start(octaviaProc(lab, 'octavia-api', '/usr/bin/octavia-api'));
-    await waitUntil(PART, `octavia-api to answer on ${octaviaUrl}`, () => ok(`${octaviaUrl}/`), {
-      timeoutMs: START_TIMEOUT_MS,
-      proc: rec,
+    const rec = lab.start({
+      name: 'octavia-api',
+      part: PART,
+      command: UWSGI,
+      args: ['--ini', lab.path('openstack', 'octavia', 'octavia-api.ini')],
+      cwd: join(lab.dir, 'openstack', 'octavia'),
     });
-    step('octavia-api is up');
+    // Requests wait in the listen queue until a process has loaded the app.
+    await waitUntil(
+      PART,
+      `octavia-api to answer on ${octaviaUrl}/healthcheck`,
+      () => ok(`${octaviaUrl}/healthcheck`),
+      { timeoutMs: START_TIMEOUT_MS, proc: rec },
+    );
+    step(`octavia-api is up (uWSGI, ${OCTAVIA_API_PROCESSES} processes)`);
   });
   const worker = Promise.all([octaviaFiles, rabbit]).then(async () => {
     const rec = lab.start(octaviaProc(lab, 'octavia-worker', '/usr/bin/octavia-worker'));
@@ -146,7 +190,14 @@ export async function startOpenStack(lab: PartContext): Promise<OpenStackState> 
     );
     step('octavia-worker is up');
   });
-  const [, registered] = await Promise.all([rabbit, keystone, octaviaFiles, api, worker]);
+  const [, , registered] = await Promise.all([
+    mariadb,
+    rabbit,
+    keystone,
+    octaviaFiles,
+    api,
+    worker,
+  ]);
 
   const state: OpenStackState = {
     keystoneUrl,
@@ -160,6 +211,7 @@ export async function startOpenStack(lab: PartContext): Promise<OpenStackState> 
     applicationCredential: registered.applicationCredential,
     admin: { name: 'admin', password: secrets.adminPassword, project: 'admin', domain: DOMAIN },
     rabbitmqUrl,
+    mariadb: { port: ports.mariadb, socket, dataDir: mariadbData },
   };
   writeCloudsYaml(state);
 
@@ -192,6 +244,10 @@ export async function openstackHealth(s: OpenStackState): Promise<PartHealth[]> 
   };
   const rabbit = new URL(s.rabbitmqUrl);
   return Promise.all([
+    check('mariadb', async () => {
+      if (!s.mariadb) throw new Error("no MariaDB in this lab's record");
+      return `MariaDB ${await mariadbGreeting(s.mariadb.port)} on 127.0.0.1:${s.mariadb.port}`;
+    }),
     check('keystone', async () => {
       await expectOk(s.keystoneUrl);
       return s.keystoneUrl;
@@ -234,8 +290,17 @@ function secret(): string {
   return randomBytes(18).toString('base64url');
 }
 
-function writeConfigs(lab: PartContext, ports: Ports, secrets: Secrets, keystoneUrl: string): void {
+function writeConfigs(
+  lab: PartContext,
+  ports: Ports,
+  secrets: Secrets,
+  keystoneUrl: string,
+  socket: string,
+  mariadbData: string,
+): void {
   const state = join(lab.dir, 'openstack');
+  for (const d of ['data', 'tmp'])
+    mkdirSync(join(mariadbData, d), { recursive: true, mode: 0o700 });
   for (const d of [
     'keystone/fernet-keys',
     'keystone/credential-keys',
@@ -248,8 +313,39 @@ function writeConfigs(lab: PartContext, ports: Ports, secrets: Secrets, keystone
     mkdirSync(join(state, d), { recursive: true });
 
   writeFileSync(
+    lab.path('openstack', 'mariadb', 'mariadb.cnf'),
+    render('mariadb.cnf.in', {
+      STATE: state,
+      DATA: mariadbData,
+      USER: userInfo().username,
+      SOCKET: socket,
+      PORT: ports.mariadb,
+    }),
+    { mode: 0o600 },
+  );
+  // Run by mariadbd at every start, before it takes connections: idempotent.
+  writeFileSync(
+    lab.path('openstack', 'mariadb', 'init.sql'),
+    [
+      ['keystone', secrets.keystoneDbPassword],
+      ['octavia', secrets.octaviaDbPassword],
+    ]
+      .map(
+        ([db, password]) =>
+          `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4;\n` +
+          `CREATE OR REPLACE USER '${db}'@'%' IDENTIFIED BY '${password}';\n` +
+          `GRANT ALL PRIVILEGES ON ${db}.* TO '${db}'@'%';\n`,
+      )
+      .join(''),
+    { mode: 0o600 },
+  );
+  writeFileSync(
     lab.path('openstack', 'keystone', 'keystone.conf'),
-    render('keystone.conf.in', { STATE: state }),
+    render('keystone.conf.in', {
+      STATE: state,
+      DB_PASSWORD: secrets.keystoneDbPassword,
+      DB_SOCKET: socket,
+    }),
     { mode: 0o600 },
   );
   writeFileSync(
@@ -276,8 +372,18 @@ function writeConfigs(lab: PartContext, ports: Ports, secrets: Secrets, keystone
       SERVICE_USER,
       SERVICE_PASSWORD: secrets.servicePassword,
       REGION,
+      DB_PASSWORD: secrets.octaviaDbPassword,
+      DB_SOCKET: socket,
     }),
     { mode: 0o600 },
+  );
+  writeFileSync(
+    lab.path('openstack', 'octavia', 'octavia-api.ini'),
+    render('octavia-api.ini.in', {
+      STATE: state,
+      OCTAVIA_PORT: ports.octavia,
+      PROCESSES: OCTAVIA_API_PROCESSES,
+    }),
   );
 }
 
@@ -322,6 +428,48 @@ function writeCloudsYaml(s: OpenStackState): void {
     s.cloudsYaml,
     `# Written by the kachiku lab (lab/src/parts/openstack.ts).\n${toYaml(clouds)}`,
     { mode: 0o600 },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// MariaDB
+
+/**
+ * MariaDB's data directory: on tmpfs like etcd's (Octavia's migrations take 0.9 s there, 2.2 s
+ * on this machine's disk), one per lab (about 75 MB); `lab down` removes it.
+ */
+export function mariadbDataDir(labDir: string): string {
+  return `/dev/shm/kachiku-mariadb-${createHash('sha256').update(labDir).digest('hex').slice(0, 10)}`;
+}
+
+/** A fresh data directory, then the server, up once it greets on its port. */
+async function startMariaDB(lab: PartContext, port: number): Promise<void> {
+  const dir = join(lab.dir, 'openstack', 'mariadb');
+  const cnf = `--defaults-file=${join(dir, 'mariadb.cnf')}`;
+  await lab.run(
+    {
+      name: 'mariadb-install-db',
+      part: PART,
+      command: MARIADB_INSTALL_DB,
+      // No root login is used: the init file makes the services' users.
+      args: [cnf, '--skip-test-db', '--auth-root-authentication-method=socket'],
+      cwd: dir,
+    },
+    START_TIMEOUT_MS,
+  );
+  const rec = lab.start({
+    name: 'mariadb',
+    part: PART,
+    command: MARIADBD,
+    args: [cnf, `--init-file=${join(dir, 'init.sql')}`],
+    cwd: dir,
+  });
+  // The greeting comes once the init file has run (the databases and users exist).
+  await waitUntil(
+    PART,
+    `MariaDB to greet on 127.0.0.1:${port}`,
+    async () => !!(await mariadbGreeting(port)),
+    { timeoutMs: START_TIMEOUT_MS, proc: rec, intervalMs: 100 },
   );
 }
 
@@ -584,7 +732,7 @@ async function keystoneToken(keystoneUrl: string, a: PasswordAuth): Promise<stri
 // ---------------------------------------------------------------------------------------------
 // Octavia
 
-async function prepareOctavia(lab: PartContext): Promise<void> {
+async function prepareOctavia(lab: PartContext, mariadb: Promise<void>): Promise<void> {
   const certs = join(lab.dir, 'openstack', 'octavia', 'certs');
   const openssl = (name: string, args: string[]) =>
     lab
@@ -592,17 +740,24 @@ async function prepareOctavia(lab: PartContext): Promise<void> {
       .catch((err) => {
         throw err instanceof LabError ? err : new LabError(PART, `openssl ${name}: ${err}`);
       });
-  const db = lab.run(
-    {
-      name: 'octavia-db-setup',
-      part: PART,
-      command: PYTHON,
-      args: [
-        join(labRoot, 'openstack', 'octavia_db.py'),
-        join(lab.dir, 'openstack', 'octavia', 'octavia.db'),
-      ],
-    },
-    START_TIMEOUT_MS,
+  // Octavia's own migrations; they also fill the lookup tables and add the DELETED-PLACEHOLDER
+  // flavor and availability zone.
+  const db = mariadb.then(() =>
+    lab.run(
+      {
+        name: 'octavia-db-manage',
+        part: PART,
+        command: PYTHON,
+        args: [
+          '/usr/bin/octavia-db-manage',
+          '--config-file',
+          join(lab.dir, 'openstack', 'octavia', 'octavia.conf'),
+          'upgrade',
+          'head',
+        ],
+      },
+      START_TIMEOUT_MS,
+    ),
   );
   db.catch(() => {});
   // The CA that signs the (no-op) amphorae's certificates, and the controller's client
@@ -678,6 +833,40 @@ async function workerConsumes(rabbitmqUrl: string): Promise<boolean> {
 
 // ---------------------------------------------------------------------------------------------
 // Probes
+
+/**
+ * Reads the greeting a MariaDB server sends on connecting to 127.0.0.1:`port` and resolves its
+ * version; rejects on an error packet (e.g. too many connections), a refused connection or
+ * silence.
+ */
+export function mariadbGreeting(port: number, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    const done = (err: Error | undefined, version = '') => {
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(version);
+    };
+    sock.setTimeout(timeoutMs, () => done(new Error(`no greeting within ${timeoutMs} ms`)));
+    sock.once('error', (err) => done(err));
+    sock.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      // A packet: 3-byte length, 1-byte sequence number, payload.
+      if (buf.length < 4 || buf.length < 4 + buf.readUIntLE(0, 3)) return;
+      const payload = buf.subarray(4, 4 + buf.readUIntLE(0, 3));
+      if (payload[0] === 10) {
+        // Protocol 10: the server's version, NUL-terminated ("5.5.5-" is a compatibility prefix).
+        const version = payload.subarray(1, payload.indexOf(0, 1)).toString();
+        done(undefined, version.replace(/^5\.5\.5-/, ''));
+      } else if (payload[0] === 0xff) {
+        done(new Error(`MariaDB refused: ${payload.subarray(3).toString()}`));
+      } else {
+        done(new Error(`not a MariaDB greeting (first byte ${payload[0]})`));
+      }
+    });
+  });
+}
 
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
