@@ -92,8 +92,8 @@ interface MirrorMemory {
 
 /**
  * What the last successful sync of a mirror left AWS as: the plan it matches and the ARNs.
- * In memory only: after a restart the first sync scans, which also re-runs the duplicate and
- * subnet checks.
+ * In memory only: after a restart the first sync reads AWS by the ARNs in status (a scan only
+ * when they are missing or wrong) and checks the subnets again.
  */
 interface Confirmed {
   generation: number | undefined;
@@ -356,12 +356,18 @@ async function sync(
     return { status: statusOf(plan, known), vip: tree.loadBalancer.vip_address };
   }
 
-  const observed = await guard(async () => {
-    if (known) {
-      const found = await aws.observeKnown(owner, {
+  // By ARN when they are known: from this controller's memory, or, after a restart or a
+  // leader change, from the status the last sync wrote (Crossplane's external name); the
+  // region-wide scan only when neither holds or what they name is gone or not ours.
+  const byArn = known
+    ? {
         loadBalancerArn: known.loadBalancerArn,
         targetGroupArns: [...known.targetGroupArns.values()],
-      });
+      }
+    : arnsInStatus(mirror);
+  const observed = await guard(async () => {
+    if (byArn) {
+      const found = await aws.observeKnown(owner, byArn);
       if (found) return found;
     }
     return scan(aws, input, owner);
@@ -413,6 +419,22 @@ async function sync(
   if (now.loadBalancerArn && now.targetGroupArns.size === plan.stack.targetGroups.length)
     memo.set(key, now);
   return { status: statusOf(plan, now), vip: tree.loadBalancer.vip_address };
+}
+
+/**
+ * The ARNs the status records, if it was written for this spec: the load balancer's and every
+ * listener's target group.
+ */
+export function arnsInStatus(
+  mirror: LoadBalancerMirror,
+): { loadBalancerArn: string; targetGroupArns: string[] } | undefined {
+  const st = mirror.status;
+  if (!st?.loadBalancer?.arn || st.observedGeneration !== mirror.metadata.generation) return;
+  const targetGroupArns = [
+    ...new Set((st.listeners ?? []).map((l) => l.targetGroupARN).filter((a): a is string => !!a)),
+  ];
+  if (targetGroupArns.length === 0) return;
+  return { loadBalancerArn: st.loadBalancer.arn, targetGroupArns };
 }
 
 /** The region-wide scan, which also finds another mirror of the same Octavia load balancer. */
