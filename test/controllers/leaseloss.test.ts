@@ -30,7 +30,7 @@ import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
 import { until } from '../support/wait.js';
 import { freezableProxy } from '../support/tcp.js';
 import { isElbWrite, startAwsProxy, type Sent } from '../support/awsproxy.js';
-import { kachikuController, logLine } from '../support/process.js';
+import { kachikuController, logLine, shortLease } from '../support/process.js';
 
 const lab = labState();
 const aws = lab.aws!;
@@ -87,18 +87,9 @@ function replica(ns: string, identity: string, kubeconfig: string, awsEndpoint: 
       identity,
       '--namespace',
       ns,
-      '--leader-election-namespace',
-      CONTROLLER_NAMESPACE,
       '--secret-namespaces',
       ns,
-      '--leader-election-id',
-      LEASE,
-      '--lease-duration',
-      '3s',
-      '--renew-deadline',
-      '2s',
-      '--retry-period',
-      '500ms',
+      ...shortLease(LEASE),
       '--metrics-bind-address',
       '0',
       '--health-probe-bind-address',

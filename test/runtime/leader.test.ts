@@ -9,7 +9,7 @@ import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController } from '../support/process.js';
+import { kachikuController, shortLease } from '../support/process.js';
 import { applyCrds } from '../../src/cli/crds.js';
 
 // The replicas run as kachiku's ServiceAccount (deploy/rbac): Leases only in kachiku-system.
@@ -29,16 +29,7 @@ function controller(
   lease: string,
   identity: string,
   args = [
-    '--leader-election-namespace',
-    CONTROLLER_NAMESPACE,
-    '--leader-election-id',
-    lease,
-    '--lease-duration',
-    '3s',
-    '--renew-deadline',
-    '2s',
-    '--retry-period',
-    '500ms',
+    ...shortLease(lease),
     '--metrics-bind-address',
     '0',
     '--health-probe-bind-address',

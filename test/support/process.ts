@@ -1,5 +1,6 @@
 // `kachiku controller` as real processes, the way a Deployment runs it: their output lines kept
 // for the test to read, killed when the test file ends.
+import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
 import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -47,4 +48,20 @@ export function logLine(c: { lines: string[] }, msg: string): Record<string, unk
     }
   }
   return undefined;
+}
+
+/** A short lease in kachiku-system (3 s, renewed every 0.5 s), so that tests see handovers fast. */
+export function shortLease(lease: string): string[] {
+  return [
+    '--leader-election-namespace',
+    CONTROLLER_NAMESPACE,
+    '--leader-election-id',
+    lease,
+    '--lease-duration',
+    '3s',
+    '--renew-deadline',
+    '2s',
+    '--retry-period',
+    '500ms',
+  ];
 }
