@@ -116,9 +116,6 @@ function errorOf(method: string, path: string, code: number, text: string): ApiE
   return new ApiError(code, reason, status.message ?? `${method} ${path}: ${code} ${reason}`);
 }
 
-/** A 401 from the server, after the credentials were asked again once: a clear reason. */
-export const isUnauthorized = (e: unknown) => e instanceof ApiError && e.code === 401;
-
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject & { code?: number; reason?: string; message?: string };
@@ -184,7 +181,7 @@ export class Rest {
   private async send(
     method: string,
     path: string,
-    opts: RequestOptions & { signal?: AbortSignal; watch?: boolean; idleTimeoutMs?: number },
+    opts: RequestOptions & { watch?: boolean; idleTimeoutMs?: number },
   ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
@@ -204,9 +201,7 @@ export class Rest {
         body,
         signal,
         dispatcher: this.agent,
-        // A watch silent for this long fails; on HTTP/2 undici then also pings the connection
-        // it shares with every other request and drops it if no answer comes back, so that the
-        // next watch does not land on the same dead connection.
+        // A watch silent for this long fails, and its connection is closed with it.
         bodyTimeout: opts.idleTimeoutMs,
         headersTimeout: opts.idleTimeoutMs,
       });
@@ -252,9 +247,11 @@ export class Rest {
       throw err;
     }
     let buffered = '';
+    // Streaming decode: a character split across two chunks is put together, not mangled.
+    const decoder = new TextDecoder();
     try {
       for await (const chunk of res.body) {
-        buffered += (chunk as Buffer).toString('utf8');
+        buffered += decoder.decode(chunk as Buffer, { stream: true });
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
