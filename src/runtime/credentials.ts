@@ -66,8 +66,7 @@ class TokenFileCredentials implements Credentials {
   }
 
   rejected(authorization: string): boolean {
-    if (this.cached?.value !== authorization) return true;
-    this.cached = undefined;
+    if (this.cached?.value === authorization) this.cached = undefined;
     return true;
   }
 }

@@ -27,6 +27,7 @@ import {
   ensureServiceAccount,
   execUser,
   kubeconfigFor,
+  restFor,
   serviceAccountToken,
 } from '../../lab/src/identities.js';
 import { labState } from '../support/lab.js';
@@ -39,18 +40,13 @@ import {
   testNamespace,
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { KubeConfig } from '@kubernetes/client-node';
 
 const lab = labState();
 const config = controlPlaneConfig();
 const rest = new Rest(config);
 const controlPlane = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
 const member = lab.kube!.clusters.find((c) => c.role === 'member')!;
-const memberAdmin = (() => {
-  const kc = new KubeConfig();
-  kc.loadFromFile(member.kubeconfig);
-  return new Rest(kc);
-})();
+const memberAdmin = restFor(member.kubeconfig);
 const ca = readFileSync(lab.kube!.pki.caCert, 'utf8');
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const id = randomUUID().slice(0, 6);
