@@ -17,26 +17,23 @@ export function explain(s: Step, need: Need): Unplaced {
     message: need.stay >= 0 ? `${message}; it stays on ${f.names[need.stay]} meanwhile` : message,
   });
   const kind = test ? '' : 'standard ';
-  if (!f.state.includes(OPEN)) return result('NoProds', 'no open Prod in the fleet');
-  const pools = f.pools.filter((pool) => test || !pool.test);
-  if (pools.length === 0)
-    return result(
-      'NoCapacity',
-      test
-        ? 'no open Prod has any capacity'
-        : 'no open standard Prod (test Prods take only test tenants)',
-    );
+  // The open Prods this tenant may use (whatever their capacity).
+  const open: number[] = [];
+  for (let p = 0; p < f.names.length; p++) if (f.state[p] === OPEN) open.push(p);
+  if (open.length === 0) return result('NoProds', 'no open Prod in the fleet');
+  const usable = open.filter((p) => test || f.test[p] === 0);
+  if (usable.length === 0)
+    return result('NoCapacity', 'no open standard Prod (test Prods take only test tenants)');
   let inside = 0; // the largest free room in the domain to avoid, and outside it
   let outside = 0;
-  for (const pool of pools)
-    for (const p of pool.prods) {
-      const r = Math.max(0, room(f, p));
-      if (pool.domain === avoid) inside = Math.max(inside, r);
-      else outside = Math.max(outside, r);
-    }
+  for (const p of usable) {
+    const r = Math.max(0, room(f, p));
+    if (f.domain[p] === avoid) inside = Math.max(inside, r);
+    else outside = Math.max(outside, r);
+  }
   if (avoid >= 0) {
     const domain = f.domains[avoid];
-    if (pools.every((pool) => pool.domain === avoid))
+    if (usable.every((p) => f.domain[p] === avoid))
       return result(
         'SingleDomain',
         `its other copy is in failure domain ${domain}, the only one with an open ${kind}Prod`,
