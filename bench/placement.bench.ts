@@ -132,19 +132,35 @@ for (const unit of [true, false]) {
       `of ${capacity} units over ${DOMAINS.length} domains, ${ROUNDS} rounds; initial result holds ${heldMb.toFixed(1)} MB of heap\n`,
   );
   console.log(
-    '| step | wall, median (ms) | rounds (ms) | CPU, median (ms) | moves | lower bound | moves / bound | reachable | unplaced | rebalance |',
+    '| step | wall, median (ms) | rounds (ms) | CPU, median (ms) | moves | lower bound | moves / bound | reachable | unplaced | rebalance | fill of standard Prods, min–max (%) | domain fill a / b / c (%) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const step of STEPS) {
     const r = last.get(step.name)!;
     const moves = r.moves.filter(countsAgainstBound).length;
     const rebalance = r.moves.filter((m) => m.reason === 'Rebalance').length;
     const t = times.get(step.name)!;
     const ratio = r.lowerBound > 0 ? (moves / r.lowerBound).toFixed(3) : '—';
+    // Fill over the Prods that take copies in this step (domain a's are not open in drain, lost).
+    const open =
+      STEPS.indexOf(step) === 2 || STEPS.indexOf(step) === 3
+        ? (d: string) => d !== 'a'
+        : () => true;
+    const fills = base.prods
+      .filter((p) => p.role === 'standard' && open(p.domain))
+      .map((p) => r.used[p.name]! / p.capacity);
+    const pct = (x: number) => (100 * x).toFixed(1);
+    const domain = (d: string) => {
+      const ps = base.prods.filter((p) => p.domain === d);
+      return pct(
+        ps.reduce((a, p) => a + r.used[p.name]!, 0) / ps.reduce((a, p) => a + p.capacity, 0),
+      );
+    };
     console.log(
       `| ${step.name} | ${ms(median(t))} | ${t.map(ms).join(', ')} | ${ms(median(cpu.get(step.name)!))} | ` +
         `${moves} | ${r.lowerBound} | ${ratio} | ` +
-        `${r.lowerBoundReachable ? 'yes' : 'no'} | ${r.unplaced.length} | ${rebalance} |`,
+        `${r.lowerBoundReachable ? 'yes' : 'no'} | ${r.unplaced.length} | ${rebalance} | ` +
+        `${pct(Math.min(...fills))}–${pct(Math.max(...fills))} | ${DOMAINS.map(domain).join(' / ')} |`,
     );
   }
 }
