@@ -252,7 +252,10 @@ interface Candidate {
   t: number;
   slot: Slot;
   size: number;
-  /** Evicted first among equal sizes: a Dual secondary (0), a Single (1), a Dual primary (2). */
+  /**
+   * Evicted first among equal sizes: a Single tenant's copy (0: it may go to any domain, so it
+   * is the likeliest to find room), a Dual secondary (1), a Dual primary (2: a promotion too).
+   */
   order: number;
   weight: number;
 }
@@ -283,7 +286,7 @@ function evictOverCapacity(
       const list = p >= 0 ? candidates.get(p) : undefined;
       if (!list || deferred[t]! & (slot === 'primary' ? 1 : 2)) continue;
       const dual = ts.dual[t] === 1;
-      const order = !dual ? 1 : slot === 'secondary' ? 0 : 2;
+      const order = !dual ? 0 : slot === 'secondary' ? 1 : 2;
       list.push({ t, slot, size: ts.size[t]!, order, weight: rendezvous(ts.hash[t]!, f.hash[p]!) });
     }
   }
