@@ -70,7 +70,14 @@ export async function addMapEntries(
   opts: { version?: number } = {},
 ): Promise<{ entries: number; batches: number }> {
   const command = `add map ${at(opts.version)}${word('add map', map)}`;
-  const lines = mapLines(command, entries);
+  return sendLines(client, command, mapLines(command, entries));
+}
+
+async function sendLines(
+  client: RuntimeClient,
+  command: string,
+  lines: string[],
+): Promise<{ entries: number; batches: number }> {
   const batches = batch(command, lines, client.maxRequestBytes);
   for (const b of batches) {
     const answer = await client.send(command, b);
@@ -121,10 +128,10 @@ export async function replaceMap(
   map: string,
   entries: MapEntries,
 ): Promise<ReplaceResult> {
-  const pairs = [...entries];
-  mapLines(`replace map ${map}`, pairs); // refuse bad entries before preparing anything
+  // Bad entries are refused before anything is prepared.
+  const lines = mapLines(`replace map ${map}`, entries);
   const version = await prepareMap(client, map);
-  const added = await addMapEntries(client, map, pairs, { version });
+  const added = await sendLines(client, `add map @${version} ${word('add map', map)}`, lines);
   await commitMap(client, map, version);
   return { version, ...added };
 }
