@@ -21,15 +21,21 @@ export interface RouterStopOptions {
 
 /** Stops the router of the lab in `dir`; an orderly stop writes the servers' state file first. */
 export async function stopRouter(dir: string, opts: RouterStopOptions = {}): Promise<void> {
-  const { router, proc } = recorded(dir);
+  const { proc } = recorded(dir);
   if (opts.kill) {
     if (isAlive(proc)) process.kill(-proc.pid, 'SIGKILL');
   } else {
-    const text = await dumpServersState(runtimeClient({ socket: router.socket }));
-    await writeFile(`${router.serverStateFile}.tmp`, text);
-    await rename(`${router.serverStateFile}.tmp`, router.serverStateFile);
+    await saveServerState(dir);
   }
   await stopLabProcess(dir, ROUTER_PROCESS);
+}
+
+/** Writes the running router's `show servers state` to the server-state file it loads at start. */
+export async function saveServerState(dir: string): Promise<void> {
+  const { router } = recorded(dir);
+  const text = await dumpServersState(runtimeClient({ socket: router.socket }));
+  await writeFile(`${router.serverStateFile}.tmp`, text);
+  await rename(`${router.serverStateFile}.tmp`, router.serverStateFile);
 }
 
 /** Starts the stopped router again, as it was started first; resolves once it answers. */
