@@ -17,10 +17,13 @@ import {
 } from './parts/openstack.js';
 import { awsEnv, awsHealth, startAws } from './parts/aws.js';
 import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
+import { routerEnv, routerHealth, startRouter } from './parts/haproxy.js';
 
 export interface UpOptions {
   dir: string;
   members?: number;
+  /** Backend slots of the tenant router (default 32). */
+  routerSlots?: number;
   log?: (msg: string) => void;
 }
 
@@ -69,6 +72,9 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     }),
     timed('alertmanager', () => startAlertmanager(lab)).then((s) => {
       lab.state.alertmanager = s;
+    }),
+    timed('router', () => startRouter(lab, { slots: opts.routerSlots })).then((s) => {
+      lab.state.router = s;
     }),
   ]);
   lab.save();
@@ -196,6 +202,7 @@ export async function labHealth(state: LabState): Promise<PartHealth[]> {
   if (state.openstack) out.push(...(await openstackHealth(state.openstack)));
   if (state.aws) out.push(...(await awsHealth(state.aws)));
   if (state.alertmanager) out.push(...(await alertmanagerHealth(state.alertmanager)));
+  if (state.router) out.push(...(await routerHealth(state.router)));
   const dead = state.processes.filter((p) => !isAlive(p)).map((p) => p.name);
   out.push({
     part: 'processes',
@@ -213,6 +220,7 @@ export function labEnv(state: LabState): Record<string, string> {
     ...(state.openstack ? openstackEnv(state.openstack) : {}),
     ...(state.aws ? awsEnv(state.aws) : {}),
     ...(state.alertmanager ? alertmanagerEnv(state.alertmanager) : {}),
+    ...(state.router ? routerEnv(state.router) : {}),
   };
 }
 
@@ -250,6 +258,12 @@ export function describeLab(state: LabState): string {
     for (const s of a.subnets) lines.push(`  subnet ${s.id} ${s.cidr} ${s.availabilityZone}`);
   }
   if (state.alertmanager) lines.push(`Alertmanager: ${state.alertmanager.url}`);
+  if (state.router) {
+    const r = state.router;
+    lines.push(
+      `Tenant router: HAProxy ${r.version} ${r.url}, runtime API ${r.socket} (and ${r.adminAddress}), map ${r.mapFile}, ${r.slots} backend slots × ${r.serversPerSlot} servers`,
+    );
+  }
   lines.push(`Logs: ${join(state.dir, 'logs')}`);
   lines.push(`Shell: eval "$(./kachiku lab env --dir ${state.dir})"`);
   return lines.join('\n');
