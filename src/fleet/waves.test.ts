@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { planWaves, type WaveInput, type WaveProd, type WaveTenant } from './waves.js';
 import type { Assignment } from './types.js';
 
@@ -119,5 +120,66 @@ test('an empty fleet has no waves; Prods without tenants go first among standard
       assignment: { s: { primary: 'p1' } },
     }),
     [['p2'], ['p1']],
+  );
+});
+
+test('property: every Prod in exactly one wave, steps in order, no Dual tenant twice in a wave, waves within the limit', () => {
+  const fleet = fc
+    .record({
+      prods: fc.integer({ min: 0, max: 12 }),
+      tests: fc.integer({ min: 0, max: 3 }),
+      max: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      canary: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+      tenants: fc.array(
+        fc.record({
+          dual: fc.boolean(),
+          a: fc.nat(),
+          b: fc.nat(),
+        }),
+        { maxLength: 40 },
+      ),
+    })
+    .map(({ prods: n, tests, max, canary, tenants }) => {
+      const prods: WaveProd[] = Array.from({ length: n }, (_, i) => ({
+        name: `p${i}`,
+        role: i < tests ? 'test' : 'standard',
+      }));
+      const assignment: Assignment = {};
+      const list: WaveTenant[] = [];
+      if (n > 0)
+        tenants.forEach((t, i) => {
+          const name = `t${i}`;
+          const primary = `p${t.a % n}`;
+          const secondary = t.dual && n > 1 ? `p${(t.a + 1 + (t.b % (n - 1))) % n}` : undefined;
+          assignment[name] = secondary ? { primary, secondary } : { primary };
+          list.push({ name, redundancy: t.dual ? 'Dual' : 'Single' });
+        });
+      return { prods, tenants: list, assignment, maxProdsPerWave: max, canaryProds: canary };
+    });
+  fc.assert(
+    fc.property(fleet, (input) => {
+      const waves = planWaves(input);
+      const seen = waves.flatMap((w) => w.prods.map((p) => p.prod));
+      assert.deepEqual([...seen].sort(), input.prods.map((p) => p.name).sort());
+      const rank = { test: 0, canary: 1, redundant: 2, single: 3 };
+      for (let i = 1; i < waves.length; i++)
+        assert.ok(rank[waves[i - 1]!.step] <= rank[waves[i]!.step]);
+      for (const w of waves) {
+        assert.ok(w.prods.length >= 1 && w.prods.length <= (input.maxProdsPerWave ?? Infinity));
+        const inWave = new Set(w.prods.map((p) => p.prod));
+        for (const t of input.tenants) {
+          const a = input.assignment[t.name]!;
+          if (t.redundancy === 'Dual' && a.secondary)
+            assert.ok(
+              !(inWave.has(a.primary) && inWave.has(a.secondary)),
+              `${t.name} twice in a wave`,
+            );
+        }
+        const testStep = w.step === 'test';
+        for (const p of w.prods)
+          assert.equal(input.prods.find((x) => x.name === p.prod)!.role === 'test', testStep);
+      }
+    }),
+    { numRuns: 2000, seed: 12 },
   );
 });
