@@ -5,6 +5,8 @@ import type { KubeState } from './parts/kube.js';
 import type { OpenStackState } from './parts/openstack.js';
 import type { AwsState } from './parts/aws.js';
 import type { AlertmanagerState } from './parts/alertmanager.js';
+import type { GitState } from './parts/git.js';
+import type { RegistryState } from './parts/registry.js';
 
 export interface LabState {
   version: 1;
@@ -17,4 +19,6 @@ export interface LabState {
   openstack?: OpenStackState;
   aws?: AwsState;
   alertmanager?: AlertmanagerState;
+  git?: GitState;
+  registry?: RegistryState;
 }
