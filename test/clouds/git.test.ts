@@ -122,6 +122,14 @@ test('a server that never answers: Unreachable after the timeout, Aborted by the
     }
     ctl.abort();
     await assert.rejects(pending, (e) => isSourceError(e, 'Aborted'));
+    // git and its helper both gone, though the server still holds their connection open.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      descendants(process.pid)
+        .map(cmdline)
+        .filter((c) => c.includes('git')),
+      [],
+    );
   } finally {
     for (const s of sockets) s.destroy();
     server.close();

@@ -8,7 +8,7 @@
 // scoped to the URL's origin (`http.<origin>/.extraHeader`), never in the arguments or the URL.
 // git runs with a clean environment: no system or global config, no credential helper, no
 // terminal prompt, C locale (its messages are parsed), and only the network transports allowed.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { SourceError, deadline, where as whereUrl } from '../source-error.js';
 
 /** A ref as ls-remote lists it; annotated tags appear twice, peeled as `<tag>^{}`. */
@@ -38,44 +38,68 @@ export async function lsRemote(url: string, opts: LsRemoteOptions = {}): Promise
   const { url: target, auth } = splitCredentials(url, opts.auth);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const { signal, aborted } = deadline(opts.signal, timeoutMs);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      opts.gitBinary ?? 'git',
-      // `--` so that a URL can never be read as an option (e.g. --upload-pack=…).
-      ['ls-remote', '--tags', '--heads', '--', target],
-      {
-        env: gitEnv(target, auth, opts.caFile),
-        // Outside any work tree: a repository's own config must not apply.
-        cwd: '/',
-        signal,
-        killSignal: 'SIGKILL',
-        maxBuffer: 256 * 1024 * 1024,
-        encoding: 'utf8',
-      },
-      (err, out, stderr) => {
-        if (!err) return resolve(out);
-        if (err.name === 'AbortError' || signal.aborted) {
-          return reject(
-            aborted()
-              ? new SourceError('Aborted', 'git', 'lsRemote', `${where(target)}: aborted`)
-              : new SourceError(
-                  'Unreachable',
-                  'git',
-                  'lsRemote',
-                  `${where(target)}: timed out after ${timeoutMs} ms`,
-                ),
-          );
-        }
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          return reject(
-            new SourceError('Invalid', 'git', 'lsRemote', `no git binary: ${err.message}`),
-          );
-        }
-        reject(classify(target, stderr, Boolean(auth), err));
-      },
-    );
-  });
+  const { code, stdout, stderr, error } = await runGit(
+    opts.gitBinary ?? 'git',
+    // `--` so that a URL can never be read as an option (e.g. --upload-pack=…).
+    ['ls-remote', '--tags', '--heads', '--', target],
+    gitEnv(target, auth, opts.caFile),
+    signal,
+  );
+  if (signal.aborted) {
+    throw aborted()
+      ? new SourceError('Aborted', 'git', 'lsRemote', `${where(target)}: aborted`)
+      : new SourceError(
+          'Unreachable',
+          'git',
+          'lsRemote',
+          `${where(target)}: timed out after ${timeoutMs} ms`,
+        );
+  }
+  if (error?.code === 'ENOENT')
+    throw new SourceError('Invalid', 'git', 'lsRemote', `no git binary: ${error.message}`);
+  if (code !== 0) throw classify(target, stderr, Boolean(auth), error ?? `git exited ${code}`);
   return parseLsRemote(stdout, target);
+}
+
+/**
+ * Runs git in a process group of its own, so that a timeout or abort kills git-remote-http with
+ * it: killed alone, git would leave its helper waiting on a server that never answers.
+ */
+function runGit(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<{ code: number | null; stdout: string; stderr: string; error?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    // Outside any work tree: a repository's own config must not apply.
+    const child = spawn(command, args, { env, cwd: '/', detached: true, stdio: 'pipe' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    let error: NodeJS.ErrnoException | undefined;
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    if (signal.aborted) kill();
+    signal.addEventListener('abort', kill, { once: true });
+    child.once('error', (e) => (error = e));
+    child.once('close', (code) => {
+      // Not killed after git is gone: its group ID could by then be another process's.
+      signal.removeEventListener('abort', kill);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ...(error ? { error } : {}),
+      });
+    });
+  });
 }
 
 /** Where, without credentials; scp-like `user@host:path` as `host:path`. */

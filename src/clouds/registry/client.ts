@@ -64,7 +64,7 @@ export async function listTags(repository: string, opts: ListTagsOptions = {}): 
   for (let page = 1; ; page++) {
     seen.add(url);
     const res = await session.send('listTags', 'GET', url);
-    const body = parseJson(res.body, url) as { tags?: unknown };
+    const body = parseJson('listTags', res.body, url) as { tags?: unknown };
     // `tags` is null for a repository whose tags were all deleted.
     if (body.tags !== null && body.tags !== undefined) {
       if (!Array.isArray(body.tags) || !body.tags.every((t) => typeof t === 'string'))
@@ -130,14 +130,14 @@ const header = (h: Response['headers'], name: string): string | undefined => {
 const bad = (operation: string, url: string, why: string, status?: number) =>
   new SourceError('BadResponse', 'registry', operation, `${where(url)}: ${why}`, status);
 
-function parseJson(body: Buffer, url: string): Record<string, unknown> {
+function parseJson(operation: string, body: Buffer, url: string): Record<string, unknown> {
   try {
     const v = JSON.parse(body.toString('utf8')) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch {
     // reported below
   }
-  throw bad('listTags', url, `not a JSON object: ${body.toString('utf8').slice(0, 120)}`);
+  throw bad(operation, url, `not a JSON object: ${body.toString('utf8').slice(0, 120)}`);
 }
 
 /** The registry's own explanation of an error: `{"errors":[{"code":…,"message":…}]}`. */
@@ -252,7 +252,7 @@ class Session {
       );
     }
     if (res.status !== 200) throw this.failure('token', url.href, res);
-    const body = parseJson(res.body, url.href);
+    const body = parseJson('token', res.body, url.href);
     const token = body.token ?? body.access_token;
     if (typeof token !== 'string' || !token) throw bad('token', url.href, 'no token in the answer');
     return token;
