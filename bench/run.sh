@@ -6,9 +6,10 @@
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 #        bash bench/run.sh router [entries] [rounds]
+#        bash bench/run.sh sources [tags] [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|sources [args]}
 shift
 bash scripts/setup.sh
 source scripts/node.sh
