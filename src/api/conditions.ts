@@ -57,6 +57,12 @@ export const ConditionType = {
   Reachable: 'Reachable',
   /** Prod: its member cluster cannot be reached (what it made there is left as it was). */
   ClusterUnreachable: 'ClusterUnreachable',
+  /** Tenant: it has its Prods (both, for Dual). */
+  Placed: 'Placed',
+  /** Fleet: its Prods are what spec.prods (and autoscale) ask for. */
+  ProdsReady: 'ProdsReady',
+  /** Fleet: every tenant is placed with all its copies. */
+  TenantsPlaced: 'TenantsPlaced',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -107,5 +113,18 @@ export const Reason = {
   ComponentsUnavailable: 'ComponentsUnavailable',
   Draining: 'Draining',
   Retired: 'Retired',
+  // Fleet, Tenant
+  Placed: 'Placed',
+  Unschedulable: 'Unschedulable',
+  FleetNotFound: 'FleetNotFound',
+  HostConflict: 'HostConflict',
+  NoCapacity: 'NoCapacity',
+  SingleDomain: 'SingleDomain',
+  NoProds: 'NoProds',
+  PartiallyPlaced: 'PartiallyPlaced',
+  AllPlaced: 'AllPlaced',
+  ProdsShort: 'ProdsShort',
+  NoClusterSelected: 'NoClusterSelected',
+  DrainBlocked: 'DrainBlocked',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
