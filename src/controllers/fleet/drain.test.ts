@@ -54,7 +54,7 @@ test('drainStages: a draining cluster without this Fleet’s Prods is none of it
   );
 });
 
-test('planSummary: tenants and copies moved (promotions are not moves), bound, exposed, unplaceable', () => {
+test('planSummary: tenants and copies moved (new copies and promotions are not moves), bound, exposed, unplaceable', () => {
   const result = resultOf(
     {},
     {
@@ -64,6 +64,7 @@ test('planSummary: tenants and copies moved (promotions are not moves), bound, e
         { tenant: 't2', copy: 'secondary', from: 'p3', to: 'p4', reason: 'Constraint' },
         { tenant: 't3', copy: 'primary', from: 'p1', to: 'p5', reason: 'Promoted' },
         { tenant: 't4', copy: 'primary', from: 'p1', reason: 'ProdLeaving' },
+        { tenant: 't5', copy: 'primary', to: 'p2', reason: 'Placed' },
       ],
       unplaced: [{ tenant: 't4', copy: 'primary', reason: 'NoCapacity', message: 'no room' }],
       exposed: ['t9', 't3'],

@@ -49,7 +49,14 @@ export function drainStages(
 
 /** A placement result as a drain's or a scale-in's plan: what it moves, exposes, cannot place. */
 export function planSummary(result: PlacementResult): PlanSummary {
-  const moves = result.moves.filter((m) => m.to !== undefined && m.reason !== 'Promoted');
+  // As the lower bound counts them: a copy that changed Prod (not a new copy, not a promotion).
+  const moves = result.moves.filter(
+    (m) =>
+      m.to !== undefined &&
+      m.from !== undefined &&
+      m.reason !== 'Placed' &&
+      m.reason !== 'Promoted',
+  );
   const summary: PlanSummary = {
     tenantsMoved: new Set(moves.map((m) => m.tenant)).size,
     copiesMoved: moves.length,

@@ -15,7 +15,7 @@ import type { Fleet, FleetStatus } from '../../api/fleet.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
-import type { PlacementInput, PlacementResult } from '../../fleet/types.js';
+import type { PlacementInput, PlacementResult, ProdState } from '../../fleet/types.js';
 import { clusterFacts, selectedDomains, type ClusterFacts } from './clusters.js';
 import {
   SCALE_IN_ANNOTATION,
@@ -34,6 +34,7 @@ import {
   outcomes,
   placementInput,
   tenantStatusChanges,
+  type Excluded,
   type TenantChange,
 } from './tenants.js';
 import { autoscale, type AutoscaleMemory } from './autoscale.js';
@@ -41,6 +42,7 @@ import {
   drainProgress,
   drainStages,
   planSummary,
+  type DrainStage,
   rebalanceBudget,
   unplacedText,
   type DrainEntry,
@@ -110,6 +112,67 @@ const none = (): Decision => ({
   events: [],
 });
 
+/** The Fleet's view of one step, before placement runs: what decide() and the CLI's plans share. */
+export interface Step {
+  clusters: ClusterFacts[];
+  clusterOf: Map<string, ClusterFacts>;
+  /** The Fleet's own Prods (owned and to adopt), deleting ones too. */
+  prods: Prod[];
+  /** Those not retired nor deleting. */
+  live: Prod[];
+  stages: Map<string, DrainStage>;
+  ended: DrainEntry[];
+  /** Clusters whose Prods are leaving for this Fleet (drains moving or done). */
+  moving: Set<string>;
+  /** The step's input, with the rebalance budget. */
+  input: PlacementInput;
+  /** The same without rebalancing: what plans (drain, retire) start from. */
+  planInput: PlacementInput;
+  excluded: Map<string, Excluded>;
+  stateOf: Map<string, ProdState>;
+  perMinute: number;
+  budget: { moves: number; nextInMs: number };
+}
+
+/** The placement input of a Fleet as it stands (its drains' stages, the rebalance budget). */
+export function prepare(fleet: Fleet, obs: Omit<Observed, 'fleet' | 'key'>): Step {
+  const status = fleet.status ?? {};
+  const clusters = obs.clusters.map((mc) => clusterFacts(fleet, mc));
+  const clusterOf = new Map(clusters.map((c) => [c.name, c]));
+  const prods = obs.prods.filter((p) => ownership(fleet, p) !== 'foreign');
+  const live = prods.filter((p) => !retiring(p));
+  const { stages, ended } = drainStages(
+    clusters,
+    new Set(live.map(clusterOfProd)),
+    status.drains ?? [],
+  );
+  const moving = new Set([...stages].filter(([, s]) => s !== 'plan').map(([cluster]) => cluster));
+  const perMinute = fleet.spec.drain?.rebalanceMovesPerMinute ?? 20;
+  const budget = rebalanceBudget(perMinute, status.lastRebalanceTime, obs.now);
+  const { input, excluded } = placementInput(
+    obs.tenants,
+    prods,
+    clusters,
+    selectedDomains(clusters),
+    { draining: moving, rebalanceMoves: budget.moves },
+  );
+  return {
+    clusters,
+    clusterOf,
+    prods,
+    live,
+    stages,
+    ended,
+    moving,
+    input,
+    planInput: { ...input, rebalanceMoves: 0 },
+    excluded,
+    stateOf: new Map(input.prods.map((p) => [p.name, p.state])),
+    perMinute,
+    budget,
+  };
+}
+
 export function decide(obs: Observed, placer: Placer): Decision {
   const { fleet, now } = obs;
   if (!fleet) return { ...none(), tenants: fleetMissingChanges(obs.tenants, obs.key, now) };
@@ -117,24 +180,17 @@ export function decide(obs: Observed, placer: Placer): Decision {
   if (fleet.metadata.deletionTimestamp) return none();
   const d = none();
   const status = fleet.status ?? {};
-  const clusters = obs.clusters.map((mc) => clusterFacts(fleet, mc));
-  const clusterOf = new Map(clusters.map((c) => [c.name, c]));
+  const step = prepare(fleet, obs);
+  const { clusters, clusterOf, prods, live, stages, moving, input, planInput, excluded } = step;
+  const { stateOf, perMinute, budget } = step;
   const facts = (p: Prod) => clusterOf.get(clusterOfProd(p));
-  const prods = obs.prods.filter((p) => ownership(fleet, p) !== 'foreign');
   d.adopt = prods
     .filter((p) => ownership(fleet, p) === 'adopt' && !p.metadata.deletionTimestamp)
     .map((p) => p.metadata.name);
-  const live = prods.filter((p) => !retiring(p));
-  const domains = selectedDomains(clusters);
 
-  // Drains: the stage each is at before this step decides which Prods are leaving.
+  // Drains: the stage each is at decides which Prods are leaving in this step.
   const entries = new Map((status.drains ?? []).map((e) => [e.cluster, e]));
-  const { stages, ended } = drainStages(
-    clusters,
-    new Set(live.map(clusterOfProd)),
-    status.drains ?? [],
-  );
-  for (const e of ended) {
+  for (const e of step.ended) {
     entries.delete(e.cluster);
     d.events.push({
       type: 'Normal',
@@ -143,16 +199,6 @@ export function decide(obs: Observed, placer: Placer): Decision {
       note: `cluster ${e.cluster} no longer draining (was ${e.phase}): tenants return gradually`,
     });
   }
-  const moving = new Set([...stages].filter(([, s]) => s !== 'plan').map(([cluster]) => cluster));
-
-  const perMinute = fleet.spec.drain?.rebalanceMovesPerMinute ?? 20;
-  const budget = rebalanceBudget(perMinute, status.lastRebalanceTime, now);
-  const build = (draining: ReadonlySet<string>, rebalanceMoves?: number) =>
-    placementInput(obs.tenants, prods, clusters, domains, { draining, rebalanceMoves });
-  const { input, excluded } = build(moving, budget.moves);
-  const stateOf = new Map(input.prods.map((p) => [p.name, p.state]));
-  // Plans see the step as it stands, without rebalancing.
-  const planInput: PlacementInput = { ...input, rebalanceMoves: 0 };
 
   let requeue = RESYNC_MS;
   const soon = (ms: number) => (requeue = Math.min(requeue, ms));
