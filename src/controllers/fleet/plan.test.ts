@@ -330,6 +330,7 @@ test('decide: Planned → Moving: the Prods there are leaving and the step is wr
   const d = decide(observed({ fleet, clusters: drainA(), tenants }), placer);
   const states = Object.fromEntries(calls.place[0]!.prods.map((p) => [p.name, p.state]));
   assert.deepEqual([states['web-da-1'], states['web-da-2']], ['leaving', 'leaving']);
+  assert.equal(calls.place[0]!.rebalanceMoves, 0, 'no rebalancing while a drain moves');
   assert.deepEqual(
     d.tenants.map((c) => [c.tenant.metadata.name, c.status.prods]),
     [['t1', { primary: 'web-dc-1' }]],

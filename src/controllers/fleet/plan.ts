@@ -148,7 +148,12 @@ export function prepare(fleet: Fleet, obs: Omit<Observed, 'fleet' | 'key'>): Ste
   );
   const moving = new Set([...stages].filter(([, s]) => s !== 'plan').map(([cluster]) => cluster));
   const perMinute = fleet.spec.drain?.rebalanceMovesPerMinute ?? 20;
-  const budget = rebalanceBudget(perMinute, status.lastRebalanceTime, obs.now);
+  // No rebalancing while a drain is being planned or moving: it would move tenants the plan
+  // does not (a drain moves only what must leave).
+  const draining = [...stages.values()].some((s) => s !== 'drained');
+  const budget = draining
+    ? { moves: 0, nextInMs: Infinity }
+    : rebalanceBudget(perMinute, status.lastRebalanceTime, obs.now);
   const { input, excluded } = placementInput(
     obs.tenants,
     prods,
