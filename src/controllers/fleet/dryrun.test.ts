@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PlacementInput } from '../../fleet/types.js';
-import { drainPlans, planText, retirePlan, type World } from './dryrun.js';
+import { drainPlans, planDocument, planText, retirePlan, type World } from './dryrun.js';
 import type { Placer } from './plan.js';
 import { T0, fleetOf, prodOf, resultOf, tenantOf, threeClusters } from './testing.js';
 
@@ -72,6 +72,7 @@ test('drainPlans: per Fleet with Prods there, from the same input the controller
       lowerBound: 2,
       lowerBoundReachable: true,
       reached: true,
+      tenants: ['t1', 't2'],
       moves: ['t1 web-da-1→web-db-2', 't2 web-da-2→web-db-2'],
       dualExposed: [],
       unplaceable: [],
@@ -142,4 +143,28 @@ test('planText: the first moves only, and who cannot be placed with why', () => 
     text,
     /cannot be placed: 1\n {4}big \(primary\): NoCapacity: no open Prod has 50 units free/,
   );
+});
+
+test('planDocument: per Fleet the plan as status.drains[] holds it, plus its tenants, moves and unplaced', () => {
+  const p = drainPlans(world(), 'a', scripted())[0]!;
+  const doc = planDocument('drain', 'a', [
+    {
+      ...p,
+      unplaceable: [
+        { tenant: 'x', copy: 'secondary', reason: 'SingleDomain', message: 'one domain' },
+      ],
+    },
+  ]);
+  assert.deepEqual(doc.operation, 'drain');
+  assert.deepEqual(doc.fleets[0]!.plan, {
+    tenantsMoved: 2,
+    copiesMoved: 2,
+    lowerBound: 2,
+    lowerBoundReachable: true,
+    reached: true,
+    tenants: ['t1', 't2'],
+    unplaceable: ['x (secondary): one domain'],
+  });
+  assert.equal(doc.fleets[0]!.moves.length, 2);
+  assert.equal(doc.fleets[0]!.unplaced[0]!.reason, 'SingleDomain');
 });

@@ -7,7 +7,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Move, PlacementResult, Unplaced } from '../../fleet/types.js';
 import { prepare, type Placer } from './plan.js';
-import { planSummary } from './drain.js';
+import { LIST_MAX, planSummary, type PlanSummary } from './drain.js';
 import { FLEET_LABEL, clusterOfProd } from './prods.js';
 
 /** The objects a plan is computed from (as read from the control-plane cluster). */
@@ -31,6 +31,8 @@ export interface FleetPlan {
   lowerBoundReachable: boolean;
   /** The plan moves no more copies than the lower bound. */
   reached: boolean;
+  /** The tenants with a copy moving (as tenantsMoved counts them), sorted. */
+  tenants: string[];
   /** Every copy that changes Prod (promotions included), in tenant order. */
   moves: Move[];
   /** Dual tenants left with one serving copy. */
@@ -60,6 +62,13 @@ function summarize(
   result: PlacementResult,
 ): FleetPlan {
   const s = planSummary(result);
+  const counted = result.moves.filter(
+    (m) =>
+      m.to !== undefined &&
+      m.from !== undefined &&
+      m.reason !== 'Placed' &&
+      m.reason !== 'Promoted',
+  );
   return {
     namespace: ns(fleet),
     fleet: fleet.metadata.name,
@@ -70,6 +79,7 @@ function summarize(
     lowerBound: s.lowerBound,
     lowerBoundReachable: s.lowerBoundReachable,
     reached: s.copiesMoved <= s.lowerBound,
+    tenants: [...new Set(counted.map((m) => m.tenant))].sort(),
     moves: result.moves
       .filter((m) => m.to !== undefined && m.from !== undefined && m.from !== m.to)
       .sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0)),
@@ -118,6 +128,55 @@ export function retirePlan(
   const fleet = world.fleets.find((f) => ns(f) === namespace && f.metadata.name === name);
   if (!fleet) throw new Error(`Prod ${prod} names Fleet ${name}, which does not exist`);
   return summarize(fleet, 'retire', prod, placer.planRetire(stepOf(world, fleet).planInput, prod));
+}
+
+/** The plans as `kachiku plan … -o json` prints them. */
+export interface PlanDocument {
+  operation: FleetPlan['operation'];
+  target: string;
+  fleets: {
+    namespace: string;
+    fleet: string;
+    /** As a drain's plan in the Fleet's status.drains[], plus the tenants it moves. */
+    plan: PlanSummary & { reached: boolean; tenants: string[] };
+    /** Every copy that changes Prod. */
+    moves: Move[];
+    /** Every copy that cannot be placed, with why. */
+    unplaced: Unplaced[];
+  }[];
+}
+
+export function planDocument(
+  operation: FleetPlan['operation'],
+  target: string,
+  plans: readonly FleetPlan[],
+): PlanDocument {
+  return {
+    operation,
+    target,
+    fleets: plans.map((p) => {
+      const plan: PlanDocument['fleets'][number]['plan'] = {
+        tenantsMoved: p.tenantsMoved,
+        copiesMoved: p.copiesMoved,
+        lowerBound: p.lowerBound,
+        lowerBoundReachable: p.lowerBoundReachable,
+        reached: p.reached,
+        tenants: p.tenants,
+      };
+      if (p.dualExposed.length) plan.dualExposed = p.dualExposed.slice(0, LIST_MAX);
+      if (p.unplaceable.length)
+        plan.unplaceable = p.unplaceable
+          .map((u) => `${u.tenant} (${u.copy}): ${u.message}`)
+          .slice(0, LIST_MAX);
+      return {
+        namespace: p.namespace,
+        fleet: p.fleet,
+        plan,
+        moves: p.moves,
+        unplaced: p.unplaceable,
+      };
+    }),
+  };
 }
 
 /** A plan as text: what moves (the first `limit`), who is exposed, who cannot be placed. */
