@@ -117,6 +117,17 @@ async function reconcile(env: FleetEnv, req: Request, ctx: ReconcileContext): Pr
       },
       'placement step',
     );
+  if (ctx.log.isLevelEnabled('debug'))
+    for (const c of d.tenants)
+      ctx.log.debug(
+        {
+          tenant: c.tenant.metadata.name,
+          from: c.tenant.status?.prods,
+          to: c.status.prods,
+          placed: c.status.conditions?.find((x) => x.type === 'Placed')?.reason,
+        },
+        'tenant status',
+      );
   const { fleet } = observed;
   await act(env, key, fleet, d, ctx);
   if (fleet && d.status) await writeStatus(env, key, fleet, d.status, ctx);
