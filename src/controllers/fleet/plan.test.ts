@@ -493,6 +493,32 @@ test('decide: a cluster Reachable=False → its Prods are down; a Single tenant 
   assert.equal(stuck.requeueAfterMs, STUCK_RETRY_MS);
 });
 
+test('decide: copies still to move (pending, e.g. a Dual tenant’s second copy) → next step soon', () => {
+  const pending = (moves: number) =>
+    decide(
+      observed({
+        tenants: [
+          tenantOf('t', { redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-db-1' }),
+        ],
+      }),
+      scripted({
+        place: (i) =>
+          resultOf(i.previous, {
+            pending: 1,
+            moves: Array.from({ length: moves }, () => ({
+              tenant: 't',
+              copy: 'primary' as const,
+              from: 'web-da-1',
+              to: 'web-dc-1',
+              reason: 'OverCapacity' as const,
+            })),
+          }),
+      }).placer,
+    ).requeueAfterMs;
+  assert.equal(pending(1), SOON_MS);
+  assert.equal(pending(0), STUCK_RETRY_MS);
+});
+
 const scaling = { minProds: 2, maxProds: 4, highWatermark: 80, lowWatermark: 30, window: '1m' };
 const twoProds = () => [prodOf('web-da-1', 'a'), prodOf('web-db-1', 'b')];
 const tenantsOn = (n: number, prod: string) =>

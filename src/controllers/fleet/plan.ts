@@ -384,7 +384,8 @@ export function decide(obs: Observed, placer: Placer): Decision {
   const liveTenants = obs.tenants.filter((t) => !t.metadata.deletionTimestamp);
   d.tenants = tenantStatusChanges(obs.tenants, result, excluded, now);
 
-  // Again soon while forced moves are left (one Dual copy per step), slower when stuck.
+  // Again soon while copies must still move (one Dual copy per step: `pending`), slower when
+  // the step moved nothing (stuck until capacity or the operator changes something).
   const forcedLeft = Object.values(result.assignment).some((a) =>
     [a.primary, a.secondary].some((p) => {
       const s = p === undefined ? undefined : stateOf.get(p);
@@ -392,7 +393,7 @@ export function decide(obs: Observed, placer: Placer): Decision {
     }),
   );
   const forcedMoves = result.moves.filter((m) => m.reason !== 'Rebalance').length;
-  if (forcedLeft) soon(forcedMoves > 0 ? SOON_MS : STUCK_RETRY_MS);
+  if (forcedLeft || result.pending > 0) soon(forcedMoves > 0 ? SOON_MS : STUCK_RETRY_MS);
   if ([...stages.values()].includes('start')) soon(SOON_MS);
   if (d.create.length || d.adopt.length || d.scaleIn.length || d.retire.length || d.remove.length)
     soon(SOON_MS);
