@@ -262,8 +262,28 @@ test('draining one cluster: planned first (as `kachiku plan drain` says), then n
   const onDrained = before.filter((t) => copies(t).some((p) => prodsThere.has(p)));
   assert.ok(onDrained.length > 0, 'some tenants are on the drained cluster');
 
-  // The CLI's dry run, as a user runs it, before anything changes.
+  // The CLI's dry runs, as a user runs them, before anything changes: retiring one Prod (text),
+  // then draining the cluster (json).
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const retired = [...prodsThere][0]!;
+  const onRetired = before.filter((t) => copies(t).includes(retired)).map((t) => t.metadata.name);
+  const text = (
+    await promisify(execFile)(process.execPath, [
+      main,
+      'plan',
+      'retire',
+      retired,
+      '-n',
+      ns,
+      '--kubeconfig',
+      adminKubeconfig,
+    ])
+  ).stdout;
+  assert.match(text, new RegExp(`^Fleet ${ns}/${FLEET}: retire Prod ${retired}$`, 'm'));
+  assert.match(text, new RegExp(`tenants moved: ${onRetired.length} \\(`));
+  for (const t of onRetired)
+    assert.match(text, new RegExp(`^    ${t} \\((primary|secondary)\\): ${retired} → `, 'm'));
+  assert.match(text, /cannot be placed: none/);
   const { stdout } = await promisify(execFile)(process.execPath, [
     main,
     'plan',
