@@ -305,6 +305,26 @@ test('decide: a drain that would strand tenants is Blocked; nothing moves; the F
   assert.equal(next.status?.drains?.[0]?.startTime, at(T0), 'the drain started when first asked');
 });
 
+test('decide: a blocked drain whose Prods are gone is planned without them (nothing moves)', () => {
+  const fleet = fleetOf({}, { drains: [{ cluster: 'a', phase: 'Blocked', startTime: at(T0) }] });
+  const prods = sixProds().filter((p) => p.spec.cluster !== 'a');
+  const { placer, calls } = scripted({
+    planDrain: () => {
+      throw new Error('no Prod in cluster a');
+    },
+  });
+  const d = decide(observed({ fleet, prods, clusters: drainA() }), placer);
+  assert.equal(calls.drain.length, 0);
+  assert.deepEqual(d.status?.drains, [
+    {
+      cluster: 'a',
+      phase: 'Planned',
+      startTime: at(T0),
+      plan: { tenantsMoved: 0, copiesMoved: 0, lowerBound: 0, lowerBoundReachable: true },
+    },
+  ]);
+});
+
 test('decide: Planned → Moving: the Prods there are leaving and the step is written', () => {
   const tenants = [
     tenantOf('t1', {}, { primary: 'web-da-1' }),

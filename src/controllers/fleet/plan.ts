@@ -213,7 +213,12 @@ export function decide(obs: Observed, placer: Placer): Decision {
   for (const [cluster, stage] of stages) {
     const prev = entries.get(cluster);
     if (stage === 'plan') {
-      const plan = planSummary(placer.planDrain(planInput, cluster));
+      // Its Prods may all be gone already (a blocked drain whose Prods were deleted): nothing moves.
+      const plan = planSummary(
+        planInput.prods.some((p) => p.cluster === cluster)
+          ? placer.planDrain(planInput, cluster)
+          : placer.place(planInput),
+      );
       const blocked = (plan.unplaceable?.length ?? 0) > 0;
       const entry: DrainEntry = {
         cluster,
