@@ -56,7 +56,9 @@ const id = randomUUID().slice(0, 6);
 // MemberClusters are cluster-scoped: names and a label of this run's own, which the Fleet selects.
 const names = ['a', 'b', 'c'].map((d) => `fs${d}-${id}`);
 const domainOf = new Map(names.map((n, i) => [n, ['a', 'b', 'c'][i]!]));
-const FLEET = 'shop';
+// A Fleet name of the run's own: its Prods' namespaces in the members (prod-<name>) must not meet
+// those of an earlier run still being deleted there.
+const FLEET = `shop-${id}`;
 
 let ns = '';
 let stop: (() => Promise<void>) | undefined;
@@ -201,15 +203,15 @@ test('a Fleet of two Prods per domain: six Prods Ready, twelve tenants placed, D
   const clusterOfProd = new Map(prods.map((p) => [p.metadata.name, p.spec.cluster ?? '']));
   // Named <fleet>-<domain>-<n>, two per cluster, labelled and owned by the Fleet.
   assert.deepEqual(prods.map((p) => p.metadata.name).sort(), [
-    'shop-a-1',
-    'shop-a-2',
-    'shop-b-1',
-    'shop-b-2',
-    'shop-c-1',
-    'shop-c-2',
+    `${FLEET}-a-1`,
+    `${FLEET}-a-2`,
+    `${FLEET}-b-1`,
+    `${FLEET}-b-2`,
+    `${FLEET}-c-1`,
+    `${FLEET}-c-2`,
   ]);
   for (const p of prods) {
-    assert.equal(domainOf.get(clusterOfProd.get(p.metadata.name)!), p.metadata.name.split('-')[1]);
+    assert.equal(domainOf.get(clusterOfProd.get(p.metadata.name)!), p.metadata.name.split('-')[2]);
     assert.equal(p.metadata.labels?.[FLEET_LABEL], FLEET);
     assert.equal(p.metadata.labels?.['kachiku.io/role'], 'standard');
     assert.equal(p.metadata.ownerReferences?.[0]?.kind, 'Fleet');
