@@ -15,7 +15,9 @@ export function demoCommand(): Command {
     )
     .addOption(new Option('--dir <path>', 'state directory of the lab').default(defaultLabDir()))
     .addOption(
-      new Option('--members <n>', 'number of member clusters').default(2).argParser(positiveInt),
+      new Option('--members <n>', 'number of member clusters (the Fleet spreads over them)')
+        .default(3)
+        .argParser(positiveInt),
     )
     .action(async (o: { dir: string; members: number }) => {
       const log = (msg: string) => console.error(`demo: ${msg}`);

@@ -49,7 +49,8 @@ async function listAll<T extends KubeObject>(
   return items;
 }
 
-async function readWorld(rest: Rest, namespace?: string): Promise<World> {
+/** Everything a plan is computed from, read now (the demo reads it the same way). */
+export async function readWorld(rest: Rest, namespace?: string): Promise<World> {
   const [fleets, tenants, prods, clusters] = await Promise.all([
     listAll<Fleet>(rest, fleetGvr, namespace),
     listAll<Tenant>(rest, tenantGvr, namespace),

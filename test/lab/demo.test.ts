@@ -15,7 +15,7 @@ const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 test('the demo runs until Ctrl-C, then stops every process of its lab', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kachiku-demo-'));
-  const demo = spawn(process.execPath, [main, 'demo', '--dir', dir, '--members', '1'], {
+  const demo = spawn(process.execPath, [main, 'demo', '--dir', dir, '--members', '3'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -53,14 +53,27 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
       out,
       /www\.demo\.kachiku\.test A weight 100 → alias [^\n]*\n[^\n]*serving: nlb since/,
     );
-    // The second pillar: the member cluster registered, three Prods placed and Ready.
+    // The second pillar: three member clusters registered, a Fleet of one Prod per failure
+    // domain placed, provisioned and warmed up, 24 tenants placed, then one cluster drained —
+    // the plan printed first — leaving no tenant there.
     assert.match(out, /MemberCluster onprem-a: onprem, .*3\/3 nodes Ready/);
-    for (const n of [1, 2, 3])
-      assert.match(
-        out,
-        new RegExp(`shop-${n}: Ready after [\\d.]+ s in onprem-a .*web 2/2, worker 1/1`),
-      );
-    assert.match(out, /Warm-up requests answered: 60/);
+    assert.match(out, /Fleet shop: one Prod per failure domain \(3\)/);
+    for (const cluster of ['onprem-a', 'eks-b', 'onprem-c'])
+      assert.match(out, new RegExp(`shop-[\\w-]+: Ready in ${cluster} .*web 2/2, worker 1/1`));
+    assert.match(out, /warm-up requests answered: 60/);
+    assert.match(out, /24 Tenants \(8 Dual\) placed in [\d.]+ s:/);
+    assert.match(
+      out,
+      /kachiku plan drain onprem-a \(a dry run: nothing changes\):\nFleet demo\/shop: drain cluster onprem-a\n {2}tenants moved: \d+/,
+    );
+    const drained = /Drained in [\d.]+ s: no tenant left in onprem-a; (\d+) tenants moved/.exec(
+      out,
+    );
+    assert.ok(drained, 'the drain finished');
+    const planned = /drain cluster onprem-a\n {2}tenants moved: (\d+)/.exec(out)!;
+    assert.equal(drained[1], planned[1], 'as many tenants moved as the plan said');
+    const tail = out.slice(drained.index);
+    assert.match(tail, /\(onprem-a\): 0 P \+ 0 S\n/);
     assert.match(out, /… and back:\n(.*\n){2}\s*serving: both since/);
     await sleep(2000);
     assert.equal(demo.exitCode, null, 'still running after the lab is up');

@@ -1,21 +1,27 @@
 // The demo of the second pillar: the lab's member clusters registered as MemberClusters (their
-// kubeconfigs in Secrets), then three Prods of a sample app created without naming a cluster;
-// kachiku spreads them, provisions, warms up (requests to a tiny local server) and reports
-// where each runs.
+// kubeconfigs in Secrets), then a Fleet of a sample app — one Prod per failure domain, which
+// kachiku names, places, provisions and warms up (requests to a tiny local server) — and a few
+// dozen Tenants placed on them; then one cluster drained, its plan printed first, showing where
+// the tenants went.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Manager } from '../../runtime/manager.js';
-import { ClusterRegistry } from '../../runtime/clusters.js';
 import { Rest, isAlreadyExists, type KubeObject } from '../../runtime/rest.js';
 import { newLogger } from '../../runtime/log.js';
 import { CONTROLLER_NAMESPACE } from '../../api/rbac.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
-import { registerMemberClusters } from '../../controllers/membercluster/index.js';
+import type { Fleet } from '../../api/fleet.js';
+import type { Tenant } from '../../api/tenant.js';
+import { fleetGvr, tenantGvr } from '../../controllers/fleet/context.js';
+import { drainPlans, planText } from '../../controllers/fleet/dryrun.js';
+import { placer } from '../../controllers/fleet/placer.js';
+import { readWorld } from '../plan.js';
 import { memberClusterGvr } from '../../controllers/membercluster/reconciler.js';
-import { prodGvr, registerProdController } from '../../controllers/prod/reconciler.js';
+import { prodGvr } from '../../controllers/prod/reconciler.js';
+import { controllers } from '../../controllers/index.js';
 import { applyCrds } from '../crds.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { until } from '../../runtime/wait.js';
@@ -24,16 +30,30 @@ import { CONTROLLER_NAME } from '../../api/kind.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
+const CAPACITY = 20;
+const TENANTS = 24;
 
 const ignoreExists = (e: unknown) => {
   if (!isAlreadyExists(e)) throw e;
 };
+/** Per Prod: where it runs and the tenants it serves (P: as primary, S: as secondary). */
+function byProd(tenants: readonly Tenant[], prods: readonly Prod[]): string[] {
+  return [...prods]
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+    .map((p) => {
+      const name = p.metadata.name;
+      const primary = tenants.filter((t) => t.status?.prods?.primary === name);
+      const secondary = tenants.filter((t) => t.status?.prods?.secondary === name);
+      return `  ${name} (${p.status?.cluster}): ${primary.length} P + ${secondary.length} S${primary.length + secondary.length ? ` — ${[...primary.map((t) => t.metadata.name), ...secondary.map((t) => `${t.metadata.name}(S)`)].join(' ')}` : ''}`;
+    });
+}
+
 const isTrue = (o: { status?: { conditions?: { type: string; status: string }[] } }, t: string) =>
   o.status?.conditions?.some((c) => c.type === t && c.status === 'True') ?? false;
 
 /**
- * Runs the scenario. With `mgr`, that (running) manager must already run the MemberCluster and
- * Prod controllers; without, the demo runs its own. Returns what to stop at the end.
+ * Runs the scenario. With `mgr`, that (running) manager must already run the MemberCluster,
+ * Prod and Fleet controllers; without, the demo runs its own. Returns what to stop at the end.
  */
 export async function prodsDemo(
   state: LabState,
@@ -60,12 +80,9 @@ export async function prodsDemo(
     const identity = new KubeConfig();
     identity.loadFromFile(cp.kachikuKubeconfig ?? cp.kubeconfig);
     const own = new Manager({ name: CONTROLLER_NAME, config: identity, log: newLogger('warn') });
-    const registry = new ClusterRegistry({ log: own.log });
-    const prods = registerProdController(own, { registry });
-    registerMemberClusters(own, registry, {
-      prodsHosted: prods.prodsHosted,
-      secretNamespaces: [CONTROLLER_NAMESPACE],
-    });
+    // Every controller but the mirror's: the MemberCluster, Prod and Fleet controllers.
+    for (const c of controllers.filter((x) => x.name !== 'loadbalancermirror'))
+      c.register(own, { secretNamespaces: [CONTROLLER_NAMESPACE] });
     const stop = new AbortController();
     const running = own.run(stop.signal);
     stopOwn = async () => {
@@ -116,17 +133,19 @@ export async function prodsDemo(
   await rest
     .create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } })
     .catch(ignoreExists);
-  const names = [1, 2, 3].map((i) => `${APP}-${i}`);
   const t0 = Date.now();
-  for (const name of names) {
-    const prod: Prod = {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Prod',
-      metadata: { name, namespace: NAMESPACE },
-      spec: {
-        app: APP,
-        version: '1.0.0',
-        capacity: 50,
+  const fleet: Fleet = {
+    apiVersion: 'kachiku.io/v1alpha1',
+    kind: 'Fleet',
+    metadata: { name: APP, namespace: NAMESPACE },
+    spec: {
+      app: APP,
+      version: '1.0.0',
+      prods: { perDomain: 1 },
+      // The demo keeps a drained cluster's Prod (idle) rather than retiring it.
+      drain: { prods: 'Keep', rebalanceMovesPerMinute: 30 },
+      template: {
+        capacity: CAPACITY,
         components: [
           {
             name: 'web',
@@ -144,30 +163,109 @@ export async function prodsDemo(
         ],
         warmup: { requests: { target, path: '/', count: 20, concurrency: 4 }, minimumTime: '2s' },
       },
-    };
-    await rest.create(prodGvr, prod).catch(ignoreExists);
-  }
+    },
+  };
+  await rest.create(fleetGvr, fleet).catch(ignoreExists);
   say(
-    `Prods ${names.join(', ')} of app ${APP} created in namespace ${NAMESPACE}, no cluster named: kachiku places them`,
+    `Fleet ${APP}: one Prod per failure domain (${members.length}), ${CAPACITY} tenant units each; kachiku names, places, provisions and warms them up`,
   );
-  for (const name of names) {
-    const p = await until(
-      `Prod ${name} Ready`,
-      async () => {
-        const x = await rest.get<Prod>(prodGvr, NAMESPACE, name);
-        return x.status?.phase === 'Ready' && isTrue(x, 'Ready') ? x : undefined;
-      },
-      120_000,
-      250,
-    );
+  const prods = await until(
+    `the Prods of Fleet ${APP} Ready`,
+    async () => {
+      const list = (await rest.list<Prod>(prodGvr, NAMESPACE)).items.filter(
+        (p) => p.metadata.labels?.['kachiku.io/fleet'] === APP,
+      );
+      return list.length === members.length &&
+        list.every((p) => p.status?.phase === 'Ready' && isTrue(p, 'Ready'))
+        ? list
+        : undefined;
+    },
+    120_000,
+    250,
+  );
+  for (const p of prods.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const st = p.status!;
     say(
-      `  ${name}: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s in ${st.cluster} (namespace ${st.namespace}), version ${st.version}; ${(st.components ?? []).map((c) => `${c.name} ${c.ready}/${c.desired}`).join(', ')}; requests ${st.requests?.cpu} CPU, ${st.requests?.memory}`,
+      `  ${p.metadata.name}: Ready in ${st.cluster} (namespace ${st.namespace}), version ${st.version}; ${(st.components ?? []).map((c) => `${c.name} ${c.ready}/${c.desired}`).join(', ')}`,
     );
   }
-  say(`Warm-up requests answered: ${hits}`);
   say(
-    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get prods -n ${NAMESPACE} -o wide`,
+    `  ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the Fleet; warm-up requests answered: ${hits}`,
+  );
+
+  // A few dozen tenants: every third one Dual (two Prods in two failure domains).
+  const t1 = Date.now();
+  for (let i = 1; i <= TENANTS; i++) {
+    const name = `t${String(i).padStart(2, '0')}`;
+    await rest
+      .create<Tenant>(tenantGvr, {
+        apiVersion: 'kachiku.io/v1alpha1',
+        kind: 'Tenant',
+        metadata: { name, namespace: NAMESPACE },
+        spec: {
+          fleet: APP,
+          redundancy: i % 3 === 0 ? 'Dual' : 'Single',
+          hosts: [`${name}.${APP}.demo.kachiku.test`],
+        },
+      })
+      .catch(ignoreExists);
+  }
+  const placed = await until(
+    `${TENANTS} Tenants Placed`,
+    async () => {
+      const list = (await rest.list<Tenant>(tenantGvr, NAMESPACE)).items;
+      return list.length === TENANTS && list.every((t) => isTrue(t, 'Placed')) ? list : undefined;
+    },
+    60_000,
+    250,
+  );
+  say(
+    `${TENANTS} Tenants (${placed.filter((t) => t.spec.redundancy === 'Dual').length} Dual) placed in ${((Date.now() - t1) / 1000).toFixed(1)} s:`,
+  );
+  for (const line of byProd(placed, prods)) say(line);
+
+  // A cluster drained for an upgrade: the plan first, then the drain.
+  const drained = members[0]!.name;
+  const world = await readWorld(rest, NAMESPACE);
+  say(`\nkachiku plan drain ${drained} (a dry run: nothing changes):`);
+  for (const plan of drainPlans(world, drained, placer)) say(planText(plan, 8));
+  const before = new Map(placed.map((t) => [t.metadata.name, t.status?.prods]));
+  const t2 = Date.now();
+  const mc = await rest.get<MemberCluster>(memberClusterGvr, undefined, drained);
+  await rest.replace<MemberCluster>(memberClusterGvr, {
+    ...mc,
+    spec: { ...mc.spec, drain: true },
+  });
+  say(`MemberCluster ${drained}: spec.drain = true`);
+  const inDrained = new Set(
+    prods.filter((p) => p.status?.cluster === drained).map((p) => p.metadata.name),
+  );
+  const after = await until(
+    `no tenant left in ${drained}`,
+    async () => {
+      const f = await rest.get<Fleet>(fleetGvr, NAMESPACE, APP);
+      if (f.status?.drains?.find((d) => d.cluster === drained)?.phase !== 'Drained')
+        return undefined;
+      const list = (await rest.list<Tenant>(tenantGvr, NAMESPACE)).items;
+      const left = list.filter(
+        (t) =>
+          inDrained.has(t.status?.prods?.primary ?? '') ||
+          inDrained.has(t.status?.prods?.secondary ?? ''),
+      );
+      return left.length === 0 ? list : undefined;
+    },
+    60_000,
+    250,
+  );
+  const moved = after.filter(
+    (t) => JSON.stringify(t.status?.prods) !== JSON.stringify(before.get(t.metadata.name)),
+  );
+  say(
+    `Drained in ${((Date.now() - t2) / 1000).toFixed(1)} s: no tenant left in ${drained}; ${moved.length} tenants moved, the others untouched:`,
+  );
+  for (const line of byProd(after, prods)) say(line);
+  say(
+    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get fleets,prods,tenants -n ${NAMESPACE} -o wide`,
   );
   return async () => {
     await stopOwn?.();
