@@ -66,10 +66,11 @@ export interface MirrorDeps {
   naming: (mirror: MirrorInput) => Naming;
   /** Observed after each AWS action; tests use it to stop a sync half-way (a crash). */
   afterAction?: (description: string) => Promise<void> | void;
-  /** Seconds of one whole sync, by outcome. */
+  /** Seconds of one whole sync, by outcome, and the mirror's key (namespace/name). */
   onSync?: (
     outcome: 'synced' | 'waiting' | 'degraded' | 'invalid' | 'error',
     seconds: number,
+    key: string,
   ) => void;
   /** How soon to look again while Octavia is PENDING_*. */
   pendingRetryMs?: number;
@@ -249,7 +250,7 @@ async function reconcile(
       outcome = 'error';
       set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));
       await writeStatus(mgr, mirror, withPutBack(status, putBack), conditions);
-      deps.onSync?.(outcome, (performance.now() - started) / 1000);
+      deps.onSync?.(outcome, (performance.now() - started) / 1000, key);
       throw err;
     }
     outcome = outcomeOf(err);
@@ -288,7 +289,7 @@ async function reconcile(
   // Written when something changed, else once a minute (lastSyncTime alone is no news).
   if (statusWriteDue(mirror, status, conditions))
     await writeStatus(mgr, mirror, status, conditions);
-  deps.onSync?.(outcome, (performance.now() - started) / 1000);
+  deps.onSync?.(outcome, (performance.now() - started) / 1000, key);
   return next;
 }
 
