@@ -69,8 +69,20 @@ let ns = '';
 const sent: Action[] = [];
 let crashAfter: string | undefined;
 let dead = false;
-/** Deletion faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave it there. */
-const faults = { tgInUse: 0, lbNoop: 0 };
+/**
+ * Faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave
+ * it there; a read of the stack held this many ms (once).
+ */
+const faults = { tgInUse: 0, lbNoop: 0, slowReadMs: 0 };
+/** Reads of the stack that were held by faults.slowReadMs. */
+let slowReads = 0;
+async function maybeSlow(): Promise<void> {
+  const ms = faults.slowReadMs;
+  if (ms <= 0) return;
+  faults.slowReadMs = 0;
+  await sleep(ms);
+  slowReads++;
+}
 const deletes = { targetGroup: 0, loadBalancer: 0 };
 /** How the controller read AWS: region-wide scans, and reads by ARN. */
 const reads = { scan: 0, byArn: 0 };
@@ -103,8 +115,12 @@ function startController(): void {
         const api = await clouds.aws(m);
         return {
           ...api,
-          observe: (...args) => (reads.scan++, api.observe(...args)),
-          observeKnown: (...args) => (reads.byArn++, api.observeKnown(...args)),
+          observe: async (...args) => (reads.scan++, await maybeSlow(), api.observe(...args)),
+          observeKnown: async (...args) => (
+            reads.byArn++,
+            await maybeSlow(),
+            api.observeKnown(...args)
+          ),
           apply: async (a, arns) => {
             if (dead) throw new Error('this controller has crashed');
             sent.push(a);
@@ -432,6 +448,18 @@ test('a restarted controller reads AWS by the ARNs in status, not by a region sc
     [],
     'and nothing written',
   );
+});
+
+test('a sync that took longer than its interval is followed by the next at once, not by none', async () => {
+  const slowBefore = slowReads;
+  // The next sync that reads AWS (every other one here) takes over 6 s, the interval 5 s.
+  faults.slowReadMs = 6000;
+  await until('a slow sync', () => (slowReads > slowBefore ? true : undefined), 20_000, 50);
+  const from = syncs;
+  // That sync ends (one), and the next starts at once (two); before, a sync longer than its
+  // interval asked for a requeue after 0 ms, which the controller reads as none: the mirror was
+  // never synced again.
+  await until('the slow sync and the next', () => (syncs >= from + 2 ? true : undefined), 15_000);
 });
 
 test('members added, disabled and removed in Octavia are followed within one interval', async () => {
