@@ -1,17 +1,20 @@
 // Benchmark of the LoadBalancerMirror (issue 4): N mirrors × L listeners × M members in one
 // controller, against the lab's real Octavia and moto.
 //   node --expose-gc dist/bench/mirror.bench.js [mirrors] [listeners] [members] [interval] [cycles]
-// Measures: time until every mirror is Ready; Octavia and AWS calls per steady-state cycle,
-// averaged over `cycles` intervals (default 10, the controller's awsCheckEvery, so that the
-// periodic drift check is counted in its share) per mirror and per target group (AWS writes
-// should be zero); the latency from a member
-// change in Octavia to its target registered, as a fraction of the interval (p50, p99);
+// Measures: time until every mirror is Ready; Octavia and AWS calls and apiserver writes per
+// steady-state cycle, averaged over `cycles` intervals (default 10, the controller's
+// awsCheckEvery, so that the periodic drift check is counted in its share) per mirror and per
+// target group (AWS writes should be zero); the latency from a member change in Octavia to its
+// target registered, as a fraction of the interval (p50, p99), beside a sync's own time (p50,
+// p99); the AWS calls of the first cycle after a restart of the controller (reading by the ARNs
+// in status, and again with those reads refused, i.e. the region scan every mirror made before);
 // the controller's RSS and CPU. It needs a running lab (KACHIKU_LAB_DIR); bench/run.sh starts
 // one.
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Manager } from '../src/runtime/manager.js';
-import { isAlreadyExists } from '../src/runtime/rest.js';
+import { Rest, isAlreadyExists } from '../src/runtime/rest.js';
 import { newLogger } from '../src/runtime/log.js';
 import { parseDuration } from '../src/runtime/duration.js';
 import { mapLimit } from '../src/runtime/concurrency.js';
@@ -86,39 +89,110 @@ console.error(
 );
 
 // ---- the controller, with counters on every API call
-const calls = {
-  octavia: new Map<string, number>(),
-  awsReads: new Map<string, number>(),
-  awsWrites: new Map<string, number>(),
-};
+type Calls = Record<'octavia' | 'awsReads' | 'awsWrites' | 'kubeWrites', Map<string, number>>;
 const count = (map: Map<string, number>, op: string) => map.set(op, (map.get(op) ?? 0) + 1);
 const registeredAt = new Map<string, number>();
-const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
-const clouds = realMirrorClouds(mgr.rest, {
-  octavia: (op) => count(calls.octavia, op),
-  aws: (_service, op) =>
-    count(/^(Describe|Get|List)/.test(op) ? calls.awsReads : calls.awsWrites, op),
-});
-registerLoadBalancerMirror(mgr, {
-  naming: mirrorNaming,
-  clouds: {
-    octavia: (m) => clouds.octavia(m),
-    route53: (m) => clouds.route53(m),
-    aws: async (m) => {
-      const api = await clouds.aws(m);
-      return {
-        ...api,
-        apply: async (a, arns) => {
-          await api.apply(a, arns);
-          if (a.kind === 'registerTargets')
-            for (const x of a.targets) registeredAt.set(`${x.ip}:${x.port}`, performance.now());
-        },
-      };
+
+interface Running {
+  calls: Calls;
+  /** Each sync's seconds, in the order they ended. */
+  syncSeconds: number[];
+  /** The mirrors that have synced at least once. */
+  synced: Set<string>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * One controller. `scan`: every read of AWS by the ARNs in status or memory is refused, so each
+ * mirror's first sync scans the region, as every sync after a restart did before status was
+ * read (the code since is otherwise the same).
+ */
+function startController(opts: { scan?: boolean } = {}): Running {
+  const calls: Calls = {
+    octavia: new Map(),
+    awsReads: new Map(),
+    awsWrites: new Map(),
+    kubeWrites: new Map(),
+  };
+  const syncSeconds: number[] = [];
+  const synced = new Set<string>();
+  const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
+  // Every apiserver write the controller makes (views made by withSignal share this method).
+  mgr.rest.request = function (this: Rest, method, path, o) {
+    if (method !== 'GET') count(calls.kubeWrites, writeKind(method, path));
+    return Rest.prototype.request.call(this, method, path, o);
+  } as Rest['request'];
+  const clouds = realMirrorClouds(mgr.rest, {
+    octavia: (op) => count(calls.octavia, op),
+    aws: (_service, op) =>
+      count(/^(Describe|Get|List)/.test(op) ? calls.awsReads : calls.awsWrites, op),
+  });
+  registerLoadBalancerMirror(mgr, {
+    naming: mirrorNaming,
+    onSync: (_outcome, seconds, key) => {
+      syncSeconds.push(seconds);
+      synced.add(key);
     },
-  },
-});
-const stop = new AbortController();
-const running = mgr.run(stop.signal);
+    clouds: {
+      octavia: (m) => clouds.octavia(m),
+      route53: (m) => clouds.route53(m),
+      aws: async (m) => {
+        const api = await clouds.aws(m);
+        return {
+          ...api,
+          ...(opts.scan && { observeKnown: () => Promise.resolve(undefined) }),
+          apply: async (a, arns) => {
+            await api.apply(a, arns);
+            if (a.kind === 'registerTargets')
+              for (const x of a.targets) registeredAt.set(`${x.ip}:${x.port}`, performance.now());
+          },
+        };
+      },
+    },
+  });
+  const ctl = new AbortController();
+  const running = mgr.run(ctl.signal);
+  return { calls, syncSeconds, synced, stop: () => (ctl.abort(), running) };
+}
+
+/** "PUT loadbalancermirrors/status", "POST events": what an apiserver write was. */
+function writeKind(method: string, path: string): string {
+  const p = path.split('?')[0]!.split('/');
+  const i = p.indexOf('namespaces');
+  const [resource, , sub] = i >= 0 ? p.slice(i + 2) : p.slice(-1);
+  return `${method} ${resource}${sub ? `/${sub}` : ''}`;
+}
+
+const total = (map: Map<string, number>) => [...map.values()].reduce((a, b) => a + b, 0);
+const load = () => loadavg()[0]!.toFixed(1);
+const loads: string[] = [];
+
+/**
+ * The first cycle after a restart: a new controller, until it has synced every mirror once
+ * (each is enqueued at start). Its AWS calls (a mirror that syncs again meanwhile reads
+ * nothing from AWS: its plan is the one just confirmed).
+ */
+async function restarted(opts: { scan?: boolean }) {
+  const ctl = startController(opts);
+  const t0 = performance.now();
+  while (ctl.synced.size < N) {
+    if (performance.now() - t0 > Math.max(intervalMs, 900_000))
+      throw new Error(`after a restart only ${ctl.synced.size} of ${N} mirrors synced`);
+    await sleep(100);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await ctl.stop();
+  const reads = Object.fromEntries([...ctl.calls.awsReads].sort());
+  return {
+    seconds,
+    reads: total(ctl.calls.awsReads),
+    writes: total(ctl.calls.awsWrites),
+    readsByOp: reads,
+    load: load(),
+  };
+}
+
+const first = startController();
 const cpu0 = process.cpuUsage();
 
 t = performance.now();
@@ -153,17 +227,26 @@ for (;;) {
 const convergeSeconds = (performance.now() - t) / 1000;
 console.error(`all ${N} mirrors Ready in ${convergeSeconds.toFixed(1)} s`);
 
+loads.push(load());
+
 // ---- the steady state: `cycles` intervals, each mirror syncing once per interval on average
 await sleep(intervalMs * 1.2);
+const { calls } = first;
 for (const map of Object.values(calls)) map.clear();
+const steadyFrom = first.syncSeconds.length;
 await sleep(intervalMs * cycles);
-const sum = (map: Map<string, number>) => [...map.values()].reduce((a, b) => a + b, 0) / cycles;
+loads.push(load());
+const sum = (map: Map<string, number>) => total(map) / cycles;
 const steady = {
   octavia: Math.round(sum(calls.octavia)),
   reads: Math.round(sum(calls.awsReads)),
   writes: sum(calls.awsWrites),
+  kube: sum(calls.kubeWrites),
+  syncs: (first.syncSeconds.length - steadyFrom) / cycles,
 };
 const readsByOp = Object.fromEntries([...calls.awsReads].map(([op, n]) => [op, n / cycles]));
+const kubeByKind = Object.fromEntries([...calls.kubeWrites].map(([k, n]) => [k, n / cycles]));
+const syncTimes = first.syncSeconds.slice(steadyFrom).sort((a, b) => a - b);
 
 // ---- member change → target registered, for up to 20 mirrors
 const K = Math.min(N, 20);
@@ -184,21 +267,39 @@ while (![...changedAt.keys()].every((k) => registeredAt.has(k))) {
 const latencies = [...changedAt]
   .map(([k, at]) => (registeredAt.get(k)! - at) / intervalMs)
   .sort((a, b) => a - b);
+loads.push(load());
 
 (globalThis as { gc?: () => void }).gc?.();
 const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 const cpu = process.cpuUsage(cpu0);
 const wallS = (performance.now() - t) / 1000;
-stop.abort();
-await running;
+await first.stop();
+
+// ---- restarts: the first cycle of a new controller, reading by ARN, then scanning
+const byArn = await restarted({});
+const scanned = await restarted({ scan: true });
 
 const tgs = N * L;
+const f2 = (x: number) => x.toFixed(2);
+const syncP = (p: number) => pct(syncTimes, p) / (intervalMs / 1000);
 console.log(
-  `| mirrors × listeners × members | interval | all Ready | Octavia calls / cycle | AWS reads / cycle | AWS writes / cycle | change → registered p50 / p99 (× interval) | RSS | CPU |`,
+  `| mirrors × listeners × members | interval | all Ready | Octavia calls / cycle | AWS reads / cycle | AWS writes / cycle | apiserver writes / cycle | change → registered p50 / p99 (× interval) | sync time p50 / p99 (× interval) | RSS | CPU | load (1 min) |`,
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 console.log(
-  `| ${N} × ${L} × ${M} | ${interval} | ${convergeSeconds.toFixed(1)} s | ${steady.octavia} (${(steady.octavia / N).toFixed(1)} per mirror) | ${steady.reads} (${(steady.reads / tgs).toFixed(1)} per target group) | ${steady.writes} | ${pct(latencies, 50).toFixed(2)} / ${pct(latencies, 99).toFixed(2)} | ${rssMb} MB | ${(((cpu.user + cpu.system) / 1e6 / wallS) * 100).toFixed(1)} % of a core |`,
+  `| ${N} × ${L} × ${M} | ${interval} | ${convergeSeconds.toFixed(1)} s | ${steady.octavia} (${(steady.octavia / N).toFixed(1)} per mirror) | ${steady.reads} (${(steady.reads / tgs).toFixed(1)} per target group) | ${steady.writes} | ${steady.kube} (${(steady.kube / N).toFixed(2)} per mirror) | ${f2(pct(latencies, 50))} / ${f2(pct(latencies, 99))} | ${f2(syncP(50))} / ${f2(syncP(99))} | ${rssMb} MB | ${(((cpu.user + cpu.system) / 1e6 / wallS) * 100).toFixed(1)} % of a core | ${loads.join(' / ')} |`,
+);
+console.log(
+  `steady state: ${f2(steady.syncs)} syncs per cycle (${f2(steady.syncs / N)} per mirror); change → registered p99 ${f2(pct(latencies, 99))} against the bound 1 + sync p99 = ${f2(1 + syncP(99))}`,
 );
 console.log(`AWS reads per steady cycle by operation: ${JSON.stringify(readsByOp)}`);
+console.log(`apiserver writes per steady cycle: ${JSON.stringify(kubeByKind)}`);
+for (const [name, r] of [
+  ['by the ARNs in status', byArn],
+  ['region scan (ARN reads refused)', scanned],
+] as const) {
+  console.log(
+    `first cycle after a restart, ${name}: ${r.reads} AWS reads (${(r.reads / N).toFixed(1)} per mirror), ${r.writes} writes, in ${r.seconds.toFixed(1)} s, load ${r.load}; reads by operation: ${JSON.stringify(r.readsByOp)}`,
+  );
+}
 process.exit(0);

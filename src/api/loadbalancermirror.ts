@@ -390,6 +390,22 @@ export const LoadBalancerMirrorStatus = Type.Object(
         { description: 'Octavia features that could not be mirrored (or were adjusted), and why' },
       ),
     ),
+    lastPutBack: Type.Optional(
+      Type.Object(
+        {
+          time: Timestamp({ description: 'when they were put back' }),
+          what: Type.Array(Type.String(), {
+            description:
+              'each change undone, as its event says (at most 10 named, the rest counted)',
+            maxItems: 10,
+          }),
+        },
+        {
+          description:
+            "the last sync that found AWS changed outside kachiku and put it back: the NLB's attributes; under an unchanged spec its subnets and the tags; when Octavia had not changed either (a drift check), health checks, target-group attributes, targets and listeners too. Kept until a sync puts something back again",
+        },
+      ),
+    ),
     dns: Type.Optional(DnsStatus),
   },
   { description: 'what kachiku made in AWS and how the last sync went' },

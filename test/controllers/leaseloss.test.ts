@@ -27,7 +27,7 @@ import {
   testNamespace,
 } from '../support/kube.js';
 import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
-import { until } from '../support/wait.js';
+import { until, within } from '../support/wait.js';
 import { freezableProxy } from '../support/tcp.js';
 import { isElbWrite, startAwsProxy, type Sent } from '../support/awsproxy.js';
 import { kachikuController, logLine, shortLease } from '../support/process.js';
@@ -144,10 +144,7 @@ test('a leader cut off from the apiserver sends no AWS write once the next leade
     const acquiredAt = Date.parse((await lease()).spec?.acquireTime ?? '');
     assert.ok(Number.isFinite(acquiredAt), 'the Lease records when replica-b acquired it');
     // Whatever the deposed leader still does happens before it exits (or a drain's worth later).
-    const code = await Promise.race([
-      a.exited,
-      new Promise<'still running'>((r) => setTimeout(() => r('still running'), 45_000)),
-    ]);
+    const code = await within(a.exited, 45_000, 'the deposed leader to exit');
     const lostAt = Date.parse(
       String(logLine(a, 'leadership lost: could not renew the lease')?.time),
     );

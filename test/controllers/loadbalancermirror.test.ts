@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
@@ -26,7 +27,10 @@ import { Manager } from '../../src/runtime/manager.js';
 import { Rest, isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { applyCrds } from '../../src/cli/crds.js';
-import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
+import type {
+  LoadBalancerMirror,
+  LoadBalancerMirrorStatus,
+} from '../../src/api/loadbalancermirror.js';
 import {
   FINALIZER,
   mirrorGvr,
@@ -65,8 +69,20 @@ let ns = '';
 const sent: Action[] = [];
 let crashAfter: string | undefined;
 let dead = false;
-/** Deletion faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave it there. */
-const faults = { tgInUse: 0, lbNoop: 0 };
+/**
+ * Faults: target-group deletes refused as in use; NLB deletes that AWS "accepts" but that leave
+ * it there; a read of the stack held this many ms (once).
+ */
+const faults = { tgInUse: 0, lbNoop: 0, slowReadMs: 0 };
+/** Reads of the stack that were held by faults.slowReadMs. */
+let slowReads = 0;
+async function maybeSlow(): Promise<void> {
+  const ms = faults.slowReadMs;
+  if (ms <= 0) return;
+  faults.slowReadMs = 0;
+  await sleep(ms);
+  slowReads++;
+}
 const deletes = { targetGroup: 0, loadBalancer: 0 };
 /** How the controller read AWS: region-wide scans, and reads by ARN. */
 const reads = { scan: 0, byArn: 0 };
@@ -99,8 +115,12 @@ function startController(): void {
         const api = await clouds.aws(m);
         return {
           ...api,
-          observe: (...args) => (reads.scan++, api.observe(...args)),
-          observeKnown: (...args) => (reads.byArn++, api.observeKnown(...args)),
+          observe: async (...args) => (reads.scan++, await maybeSlow(), api.observe(...args)),
+          observeKnown: async (...args) => (
+            reads.byArn++,
+            await maybeSlow(),
+            api.observeKnown(...args)
+          ),
           apply: async (a, arns) => {
             if (dead) throw new Error('this controller has crashed');
             sent.push(a);
@@ -430,6 +450,18 @@ test('a restarted controller reads AWS by the ARNs in status, not by a region sc
   );
 });
 
+test('a sync that took longer than its interval is followed by the next at once, not by none', async () => {
+  const slowBefore = slowReads;
+  // The next sync that reads AWS (every other one here) takes over 6 s, the interval 5 s.
+  faults.slowReadMs = 6000;
+  await until('a slow sync', () => (slowReads > slowBefore ? true : undefined), 20_000, 50);
+  const from = syncs;
+  // That sync ends (one), and the next starts at once (two); before, a sync longer than its
+  // interval asked for a requeue after 0 ms, which the controller reads as none: the mirror was
+  // never synced again.
+  await until('the slow sync and the next', () => (syncs >= from + 2 ? true : undefined), 15_000);
+});
+
 test('members added, disabled and removed in Octavia are followed within one interval', async () => {
   const tcpArn = (await getMirror('web')).status!.listeners!.find(
     (l) => l.port === 5432,
@@ -475,10 +507,46 @@ test('members added, disabled and removed in Octavia are followed within one int
   );
 });
 
-test('drift made by hand in AWS is put back', async () => {
-  const tcpArn = (await getMirror('web')).status!.listeners!.find(
-    (l) => l.port === 5432,
-  )!.targetGroupARN!;
+/**
+ * What status.lastPutBack names, without the re-registrations moto forces (it keys targets by
+ * IP only, so a drift check finds one of the two targets on 192.168.10.21 missing each time).
+ */
+const putBack = (m: LoadBalancerMirror) =>
+  (m.status?.lastPutBack?.what ?? []).filter(
+    (w) => !/^register 1 target\(s\) in \S+: 192\.168\.10\.21:\d+$/.test(w),
+  );
+
+/**
+ * Polls status.lastPutBack until the ones written after `before` (the one there before the
+ * change) named every pattern between them; a later drift check may replace one, so what each
+ * poll saw is kept.
+ */
+async function untilPutBack(
+  name: string,
+  before: LoadBalancerMirrorStatus['lastPutBack'],
+  want: RegExp[],
+): Promise<string[]> {
+  const seen = new Set<string>();
+  return until(
+    `status.lastPutBack names ${want.join(', ')}`,
+    async () => {
+      const m = await getMirror(name);
+      const last = m.status?.lastPutBack;
+      if (last && !isDeepStrictEqual(last, before)) for (const w of putBack(m)) seen.add(w);
+      return want.every((re) => [...seen].some((w) => re.test(w))) ? [...seen] : undefined;
+    },
+    30_000,
+    100,
+  );
+}
+
+test('drift made by hand in AWS is put back, and status says what was put back', async () => {
+  const before = await getMirror('web');
+  // Creating the stack, following Octavia's members and a restart put nothing back.
+  assert.deepEqual(putBack(before), [], 'nothing put back before anything was changed by hand');
+  const tcpArn = before.status!.listeners!.find((l) => l.port === 5432)!.targetGroupARN!;
+  const tgName = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tcpArn] })))
+    .TargetGroups![0]!.TargetGroupName!;
   await elb.send(
     new ModifyTargetGroupCommand({
       TargetGroupArn: tcpArn,
@@ -498,9 +566,13 @@ test('drift made by hand in AWS is put back', async () => {
     20_000,
     250,
   );
+  const named = await untilPutBack('web', before.status?.lastPutBack, [
+    new RegExp(`^set the health check of ${tgName} \\(TCP\\)$`),
+  ]);
+  assert.deepEqual(named, [`set the health check of ${tgName} (TCP)`], 'and nothing else');
 });
 
-test('an NLB attribute and a target-group tag changed by hand are put back, each with an event', async () => {
+test('an NLB attribute and a target-group tag changed by hand are put back, each with an event and in status', async () => {
   const m = await getMirror('web');
   const lbArn = m.status!.loadBalancer!.arn;
   const tgArn = m.status!.listeners!.find((l) => l.port === 5432)!.targetGroupARN!;
@@ -549,6 +621,11 @@ test('an NLB attribute and a target-group tag changed by hand are put back, each
     10_000,
     250,
   );
+  const named = await untilPutBack('web', m.status?.lastPutBack, [
+    /^put back the NLB's attributes: load_balancing\.cross_zone\.enabled=true$/,
+    /^put back the tags of target group \S+: set kachiku\.io\/resource$/,
+  ]);
+  assert.equal(named.length, 2, `only those two: ${named.join('; ')}`);
 });
 
 test("Octavia's API down: Degraded, and the NLB's targets are left untouched", async () => {

@@ -13,7 +13,7 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { labState } from '../support/lab.js';
-import { until } from '../support/wait.js';
+import { until, within } from '../support/wait.js';
 
 const lab = labState();
 const kube = lab.kube!;
@@ -123,12 +123,9 @@ test('control plane: apply a CRD, create an object, watch it, update its status 
       name: 'one',
       body: [{ op: 'add', path: '/status', value: { phase: 'Ready' } }],
     });
-    await Promise.race([
-      seenStatus,
-      new Promise((_, rej) =>
-        setTimeout(() => rej(new Error(`no status event; saw ${JSON.stringify(events)}`)), 10_000),
-      ),
-    ]);
+    await within(seenStatus, 10_000, 'the status event').catch((err: Error) => {
+      throw new Error(`${err.message}; saw ${JSON.stringify(events)}`);
+    });
     assert.deepEqual(
       events.map((e) => e.type),
       ['ADDED', 'MODIFIED'],

@@ -10,9 +10,13 @@ import type {
 import type { ObservedStack, Stack } from '../../clouds/aws/types.js';
 import {
   OWNER_TAG,
+  PUT_BACKS_NAMED,
+  describeAction,
   diffStack,
   pendingObjects,
   planStack,
+  putBackList,
+  putBacks,
   teardown,
   type MirrorInput,
   type Naming,
@@ -766,6 +770,61 @@ test('the NLB subnets and attributes and every tag set are put back: SetSubnets,
     diffStack(moved, observedFrom(desired)).map((a) => a.kind),
     ['setSubnets'],
   );
+});
+
+test('put back (status.lastPutBack): on a drift check every action; otherwise only what neither the spec nor Octavia changes', () => {
+  const desired = desiredStack([member('192.168.1.10', 80)]);
+  // A drift check (spec and Octavia as AWS last matched): everything found is a put-back.
+  const drifted = observedFrom(desired);
+  drifted.targetGroups[0]!.healthCheck.intervalSeconds = 10;
+  drifted.targetGroups[0]!.targets = [];
+  drifted.listeners = [];
+  const all = diffStack(desired, drifted);
+  assert.deepEqual(
+    putBacks(all, { spec: true, plan: true }).map((a) => a.kind),
+    ['modifyHealthCheck', 'registerTargets', 'createListener'],
+  );
+  assert.deepEqual(putBacks(all, { spec: true, plan: false }), [], 'Octavia may have done it');
+
+  // Octavia changed (a member added) while the NLB's attribute, subnets and a target group's
+  // tag were changed by hand: the registration follows Octavia, the rest is put back.
+  const before = observedFrom(desired);
+  before.loadBalancer!.attributes = { 'load_balancing.cross_zone.enabled': 'false' };
+  before.loadBalancer!.subnetIds = ['subnet-a'];
+  delete before.targetGroups[0]!.tags[OWNER_TAG];
+  const grown = desiredStack([member('192.168.1.10', 80), member('192.168.1.11', 80)]);
+  const mixed = diffStack(grown, before);
+  assert.deepEqual(putBacks(mixed, { spec: true, plan: false }).map(describeAction), [
+    "put back the NLB's subnets: subnet-a, subnet-b",
+    "put back the NLB's attributes: load_balancing.cross_zone.enabled=true",
+    `put back the tags of target group tg-80-tcp: set ${OWNER_TAG}`,
+  ]);
+  // A new spec (subnets, tags): those follow the spec; the NLB's attributes are still drift.
+  assert.deepEqual(
+    putBacks(mixed, { spec: false, plan: false }).map((a) => a.kind),
+    ['setLoadBalancerAttributes'],
+  );
+
+  // Octavia changed a listener's protocol: its new tags come with it, nothing is put back.
+  const protocol = diffStack(stackOf([['UDP', 53]]), observedFrom(stackOf([['TCP', 53]])));
+  assert.ok(protocol.some((a) => a.kind === 'retag' && a.resource === 'listener'));
+  assert.deepEqual(putBacks(protocol, { spec: true, plan: false }), []);
+  // In sync: nothing.
+  assert.deepEqual(
+    putBacks(diffStack(desired, observedFrom(desired)), { spec: true, plan: true }),
+    [],
+  );
+});
+
+test('status names at most PUT_BACKS_NAMED put-backs and counts the rest', () => {
+  const few = ['a', 'b'];
+  assert.deepEqual(putBackList(few), few);
+  const many = Array.from({ length: 25 }, (_, i) => `change ${i}`);
+  const listed = putBackList(many);
+  assert.equal(listed.length, PUT_BACKS_NAMED);
+  assert.deepEqual(listed.slice(0, -1), many.slice(0, PUT_BACKS_NAMED - 1));
+  assert.equal(listed.at(-1), `and ${25 - PUT_BACKS_NAMED + 1} more (see the events)`);
+  assert.deepEqual(putBackList(many.slice(0, PUT_BACKS_NAMED)), many.slice(0, PUT_BACKS_NAMED));
 });
 
 test('monitor_port: the same on every member is the health-check port; members that differ are reported', () => {

@@ -694,6 +694,45 @@ export function diffStack(desired: Stack, observed: ObservedStack): Action[] {
   return actions;
 }
 
+/** What kachiku knows had not changed on its side since AWS last matched the plan. */
+export interface Unchanged {
+  /** The spec is the one the last successful sync was for (subnets and tags come from it). */
+  spec: boolean;
+  /** Octavia's plan too is the one AWS was last found or made to match (a drift check). */
+  plan: boolean;
+}
+
+/**
+ * The actions of a sync that put back changes made in AWS outside kachiku, as opposed to
+ * changes that follow the spec or Octavia (status.lastPutBack):
+ * - the NLB's attributes, which nothing on kachiku's side changes;
+ * - with the spec unchanged, the NLB's subnets and every tag set, both made from the spec
+ *   alone, except a listener's tags changed with its protocol (that is Octavia's change);
+ * - with Octavia's plan unchanged too, every action: a health check, target-group
+ *   attributes, targets or a listener changed by hand.
+ * When kachiku cannot tell (a changed plan, a restart), an action is not called a put-back.
+ */
+export function putBacks(actions: Action[], unchanged: Unchanged): Action[] {
+  if (unchanged.spec && unchanged.plan) return [...actions];
+  const repointed = new Set(actions.flatMap((a) => (a.kind === 'modifyListener' ? [a.arn] : [])));
+  return actions.filter((a) => {
+    if (a.kind === 'setLoadBalancerAttributes') return true;
+    if (!unchanged.spec) return false;
+    if (a.kind === 'setSubnets') return true;
+    return a.kind === 'retag' && !(a.resource === 'listener' && repointed.has(a.arn));
+  });
+}
+
+/** At most this many put-backs are named in status; the rest are counted. */
+export const PUT_BACKS_NAMED = 10;
+
+/** The put-backs' descriptions as status.lastPutBack.what lists them. */
+export function putBackList(described: string[]): string[] {
+  if (described.length <= PUT_BACKS_NAMED) return [...described];
+  const shown = described.slice(0, PUT_BACKS_NAMED - 1);
+  return [...shown, `and ${described.length - shown.length} more (see the events)`];
+}
+
 /** Deleting the whole stack: listeners, then target groups; the load balancer is the caller's last step. */
 export function teardown(observed: ObservedStack): Action[] {
   return [

@@ -44,6 +44,8 @@ import {
   ownerTagValue,
   pendingObjects,
   planStack,
+  putBackList,
+  putBacks,
   teardown,
   type Action,
   type MirrorInput,
@@ -64,10 +66,11 @@ export interface MirrorDeps {
   naming: (mirror: MirrorInput) => Naming;
   /** Observed after each AWS action; tests use it to stop a sync half-way (a crash). */
   afterAction?: (description: string) => Promise<void> | void;
-  /** Seconds of one whole sync, by outcome. */
+  /** Seconds of one whole sync, by outcome, and the mirror's key (namespace/name). */
   onSync?: (
     outcome: 'synced' | 'waiting' | 'degraded' | 'invalid' | 'error',
     seconds: number,
+    key: string,
   ) => void;
   /** How soon to look again while Octavia is PENDING_*. */
   pendingRetryMs?: number;
@@ -218,8 +221,10 @@ async function reconcile(
   let outcome: Parameters<NonNullable<MirrorDeps['onSync']>>[0] = 'synced';
   let status: Partial<Status> = {};
   let vip: string | undefined;
+  // Changes made in AWS outside kachiku that this sync undid, even if a later step failed.
+  const putBack: string[] = [];
   try {
-    ({ status, vip } = await sync(mgr, deps, mirror, ctx, confirmed));
+    ({ status, vip } = await sync(mgr, deps, mirror, ctx, confirmed, putBack));
     const partial = (status.notMirrored ?? []).length > 0;
     set(
       ConditionType.Synced,
@@ -244,8 +249,8 @@ async function reconcile(
     if (!(err instanceof TerminalError)) {
       outcome = 'error';
       set(ConditionType.Synced, 'False', Reason.ReconcileError, errorMessage(err));
-      await writeStatus(mgr, mirror, status, conditions);
-      deps.onSync?.(outcome, (performance.now() - started) / 1000);
+      await writeStatus(mgr, mirror, withPutBack(status, putBack), conditions);
+      deps.onSync?.(outcome, (performance.now() - started) / 1000, key);
       throw err;
     }
     outcome = outcomeOf(err);
@@ -268,6 +273,7 @@ async function reconcile(
     }
   }
   if (!waitSet) next.requeueAfterMs = nextSyncDelay(interval, performance.now() - started, jitter);
+  status = withPutBack(status, putBack);
   // DNS runs whatever became of the NLB's sync: failover must not wait for Octavia's API.
   if (mirror.spec.dns || mirror.status?.dns) {
     const retry = await dnsStep(
@@ -283,8 +289,20 @@ async function reconcile(
   // Written when something changed, else once a minute (lastSyncTime alone is no news).
   if (statusWriteDue(mirror, status, conditions))
     await writeStatus(mgr, mirror, status, conditions);
-  deps.onSync?.(outcome, (performance.now() - started) / 1000);
+  deps.onSync?.(outcome, (performance.now() - started) / 1000, key);
   return next;
+}
+
+/** The status with what the sync put back, if it put anything back (else as it was). */
+function withPutBack(status: Partial<Status>, putBack: string[]): Partial<Status> {
+  if (putBack.length === 0) return status;
+  return { ...status, lastPutBack: { time: timestamp(), what: putBackList(putBack) } };
+}
+
+/** Whether the last sync that went through was for this spec (its Synced condition says so). */
+function syncedThisSpec(mirror: LoadBalancerMirror): boolean {
+  const synced = mirror.status?.conditions?.find((c) => c.type === ConditionType.Synced);
+  return synced?.status === 'True' && synced.observedGeneration === mirror.metadata.generation;
 }
 
 async function writeStatus(
@@ -307,6 +325,7 @@ async function sync(
   mirror: LoadBalancerMirror,
   ctx: ReconcileContext,
   memo: Map<string, Confirmed>,
+  putBack: string[],
 ): Promise<{ status: Partial<Status>; vip: string }> {
   const input = mirrorInput(mirror);
   const key = `${input.namespace}/${input.name}`;
@@ -374,6 +393,13 @@ async function sync(
   }, 'aws');
 
   const actions = diffStack(plan.stack, observed);
+  // Which of them undo changes made in AWS by hand rather than follow the spec or Octavia.
+  const undo = new Set(
+    putBacks(actions, {
+      spec: Boolean(known) || syncedThisSpec(mirror),
+      plan: known?.planKey === planKey,
+    }),
+  );
   // From the first AWS resource found or made on, deletion must clean up (or be told to
   // Retain): the mark says so even when a sync fails before its status records an ARN.
   const found = observed.loadBalancer || observed.targetGroups.length > 0;
@@ -392,6 +418,7 @@ async function sync(
     const what = describeAction(action);
     ctx.log.info({ action: action.kind }, what);
     await guard(() => aws.apply(action, arns), 'aws');
+    if (undo.has(action)) putBack.push(what);
     void mgr.events.record({
       regarding: mirror,
       type: 'Normal',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import type { Condition } from '../../runtime/conditions.js';
-import { SYNC_RECORD_MAX_AGE_MS, nextSyncDelay, statusWriteDue } from './schedule.js';
+import { AT_ONCE_MS, SYNC_RECORD_MAX_AGE_MS, nextSyncDelay, statusWriteDue } from './schedule.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const ready: Condition = {
@@ -61,7 +61,14 @@ test('the next sync starts one interval after the previous one started, jitter o
   assert.equal(nextSyncDelay(60_000, 0, 1), 60_000);
   assert.equal(nextSyncDelay(60_000, 0, 0), 54_000);
   assert.equal(nextSyncDelay(60_000, 5_000, 1), 55_000, 'the time the sync took is subtracted');
-  assert.equal(nextSyncDelay(60_000, 70_000, 0.5), 0, 'a sync longer than the interval: at once');
+  // Never 0: the controller reads requeueAfterMs 0 as "do not requeue", and a mirror whose
+  // sync once took longer than its interval was then never synced again.
+  assert.equal(
+    nextSyncDelay(60_000, 70_000, 0.5),
+    AT_ONCE_MS,
+    'a sync longer than the interval: at once',
+  );
+  assert.equal(nextSyncDelay(10_000, 9_000, 0), AT_ONCE_MS, 'exactly used up: at once too');
   for (let i = 0; i < 100; i++) {
     const d = nextSyncDelay(10_000, 0);
     assert.ok(d >= 9_000 && d <= 10_000, String(d));

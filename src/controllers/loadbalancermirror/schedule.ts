@@ -34,15 +34,18 @@ export function statusWriteDue(
   return Number.isNaN(last) || now - last >= SYNC_RECORD_MAX_AGE_MS;
 }
 
+/** The smallest delay that still requeues: to the controller, requeueAfterMs 0 means none. */
+export const AT_ONCE_MS = 1;
+
 /**
  * How long after a sync that took `elapsedMs` the next one starts: `interval` after this one
  * started, less up to 10 % so that many mirrors do not sync in the same second (never later
- * than the interval); at once when the sync took longer than that.
+ * than the interval); at once (AT_ONCE_MS, never 0) when the sync took longer than that.
  */
 export function nextSyncDelay(
   intervalMs: number,
   elapsedMs: number,
   random = Math.random(),
 ): number {
-  return Math.max(0, Math.round(intervalMs * (0.9 + random * 0.1) - elapsedMs));
+  return Math.max(AT_ONCE_MS, Math.round(intervalMs * (0.9 + random * 0.1) - elapsedMs));
 }
