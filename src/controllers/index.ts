@@ -3,13 +3,18 @@
 import type { Manager } from '../runtime/manager.js';
 import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
-import { registerMemberClusters } from './membercluster/index.js';
+import { registerMemberClusters, type MemberClusterDeps } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
   /** Namespaces whose Secrets kachiku reads (MemberCluster kubeconfigs); undefined: any. */
   secretNamespaces?: string[];
+  /** How MemberClusters are probed and judged (`--cluster-probe-*` flags); defaults otherwise. */
+  probes?: Pick<
+    MemberClusterDeps,
+    'probeIntervalMs' | 'probeTimeoutMs' | 'failuresToUnreachable' | 'successesToReachable'
+  >;
 }
 
 export interface ControllerRegistration {
@@ -35,6 +40,7 @@ export const controllers: ControllerRegistration[] = [
     register: (mgr, settings) => {
       const entry = clustersOf(mgr);
       registerMemberClusters(mgr, entry.registry, {
+        ...settings?.probes,
         prodsHosted: (cluster) => entry.prods?.prodsHosted(cluster) ?? 0,
         secretNamespaces: settings?.secretNamespaces,
       });
