@@ -5,15 +5,16 @@
 #        bash bench/run.sh metadata [secrets] [rounds] [updates]
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
+#        bash bench/run.sh fleet [tenants]   (a lab with three members: started so here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|fleet [args]}
 shift
 bash scripts/setup.sh
 source scripts/node.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
-  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" >/dev/null
+  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" --members 3 >/dev/null
 fi
 node --expose-gc "dist/bench/$which.bench.js" "$@"
