@@ -63,6 +63,10 @@ export const ConditionType = {
   ProdsReady: 'ProdsReady',
   /** Fleet: every tenant is placed with all its copies. */
   TenantsPlaced: 'TenantsPlaced',
+  /** Fleet: a MemberCluster it uses is draining (True while any drain is planned, moving or done). */
+  Draining: 'Draining',
+  /** Fleet: autoscale acts as configured (False: a scale-in would strand tenants). */
+  Autoscaling: 'Autoscaling',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -126,5 +130,13 @@ export const Reason = {
   ProdsShort: 'ProdsShort',
   NoClusterSelected: 'NoClusterSelected',
   DrainBlocked: 'DrainBlocked',
+  DrainPlanned: 'DrainPlanned',
+  Drained: 'Drained',
+  NotDraining: 'NotDraining',
+  ProdsReady: 'ProdsReady',
+  Steady: 'Steady',
+  ScaleUp: 'ScaleUp',
+  ScaleIn: 'ScaleIn',
+  ScaleInBlocked: 'ScaleInBlocked',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -214,8 +214,16 @@ export const FleetStatus = Type.Object({
       },
     ),
   ),
-  readyProds: Type.Optional(Type.Integer({ minimum: 0 })),
-  desiredProds: Type.Optional(Type.Integer({ minimum: 0 })),
+  readyProds: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'standard Prods Ready or InService' }),
+  ),
+  desiredProds: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'standard Prods wanted: from spec.prods, then as autoscale sets it (kept here across restarts)',
+    }),
+  ),
   tenants: Type.Optional(
     Type.Object({
       total: Type.Integer({ minimum: 0 }),
