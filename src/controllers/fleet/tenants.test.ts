@@ -51,6 +51,17 @@ test('screenTenants: the older Tenant keeps a host (creationTimestamp, then name
   assert.match(excluded.get('young')?.message ?? '', /b\.example .* zeta/);
 });
 
+test('screenTenants: created in the same second, the Tenant already placed keeps the host', () => {
+  const holder = tenantOf('zz-old', { hosts: ['a.example'] }, { primary: 'p1' }, { created: T0 });
+  const newcomer = tenantOf('aa-new', { hosts: ['a.example'] }, undefined, { created: T0 });
+  const { included, excluded } = screenTenants([newcomer, holder], ['da', 'db']);
+  assert.deepEqual(
+    included.map((t) => t.metadata.name),
+    ['zz-old'],
+  );
+  assert.match(excluded.get('aa-new')?.message ?? '', /Tenant zz-old's/);
+});
+
 test('screenTenants: an excluded Tenant claims none of its hosts', () => {
   const a = tenantOf('a', { hosts: ['one.example'] }, undefined, { created: T0 - 3000 });
   const b = tenantOf('b', { hosts: ['one.example', 'two.example'] }, undefined, {

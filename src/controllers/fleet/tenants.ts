@@ -24,20 +24,22 @@ export interface Excluded {
 }
 
 const created = (t: Tenant) => t.metadata.creationTimestamp ?? '';
+const holding = (t: Tenant) => (t.status?.prods?.primary ? 0 : 1);
+/**
+ * Oldest first: creationTimestamp, and since it has whole seconds only, among Tenants created in
+ * the same second the one already placed (it holds its hosts now), then by name.
+ */
 const byAge = (a: Tenant, b: Tenant) =>
   created(a) < created(b)
     ? -1
     : created(a) > created(b)
       ? 1
-      : a.metadata.name < b.metadata.name
-        ? -1
-        : a.metadata.name > b.metadata.name
-          ? 1
-          : 0;
+      : holding(a) - holding(b) ||
+        (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
 
 /**
  * The Tenants that placement may take, and why the others may not: a host claimed by an older
- * Tenant of the Fleet (creationTimestamp, then name: the older keeps it), or a Dual Tenant in a
+ * Tenant of the Fleet (the older keeps it; see byAge), or a Dual Tenant in a
  * Fleet whose selected clusters span one failure domain. Deleting Tenants are left out silently.
  */
 export function screenTenants(
