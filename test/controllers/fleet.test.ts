@@ -10,6 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiError, Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
@@ -76,6 +79,8 @@ const CAPACITY = 50;
 
 let ns = '';
 let controller: Controller;
+/** The controller's output, kept whatever happens (its path is printed at the end). */
+const logFile = join(tmpdir(), `kachiku-fleet-test-${id}.log`);
 
 /** The controller is still running (its last lines if not). */
 function alive(): void {
@@ -171,6 +176,8 @@ after(async () => {
   } finally {
     controller?.kill('SIGTERM');
     await controller?.exited;
+    writeFileSync(logFile, `${controller?.lines.join('\n')}\n`);
+    console.log(`the controller's log: ${logFile}`);
     for (const c of clusters)
       await rest.delete(memberClusterGvr, undefined, c.name).catch((err) => {
         if (!isNotFound(err)) throw err;
@@ -401,22 +408,23 @@ const MAIN = 'main';
  * 144 standard units + 18 test copies, on 6 + 1 Prods of 50 units: about half full, so that one
  * domain drained or down still leaves room for everyone on the other two.
  */
-const mainTenants: Tenant[] = Array.from({ length: 60 }, (_, i) => {
-  const name = `m-${String(i).padStart(2, '0')}`;
-  if (i < 12)
+const mainTenants = (): Tenant[] =>
+  Array.from({ length: 60 }, (_, i) => {
+    const name = `m-${String(i).padStart(2, '0')}`;
+    if (i < 12)
+      return tenantOf(name, {
+        fleet: MAIN,
+        test: true,
+        redundancy: i % 2 ? 'Dual' : 'Single',
+        size: 1,
+      });
     return tenantOf(name, {
       fleet: MAIN,
-      test: true,
-      redundancy: i % 2 ? 'Dual' : 'Single',
-      size: 1,
+      redundancy: i < 36 ? 'Dual' : 'Single',
+      size: 1 + (i % 3),
+      hosts: [`${name}.shop.example`],
     });
-  return tenantOf(name, {
-    fleet: MAIN,
-    redundancy: i < 36 ? 'Dual' : 'Single',
-    size: 1 + (i % 3),
-    hosts: [`${name}.shop.example`],
   });
-});
 
 test(
   'a Fleet of 6 Prods (+1 test) over three domains places 60 Tenants; the invariants hold',
@@ -431,7 +439,7 @@ test(
       }),
     );
     const history = await watchAll();
-    await createAll(mainTenants);
+    await createAll(mainTenants());
     const tenants = await until(
       'all 60 main tenants Placed',
       async () => {
