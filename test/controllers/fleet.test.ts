@@ -139,16 +139,24 @@ before(async () => {
       '2',
     ],
     {},
+    // Stopped in this file's after hook, once the Prods are gone.
+    { own: true },
   );
+  let seen = '';
   await until(
     'the three MemberClusters Ready',
     async () => {
       alive();
       const all = await Promise.all(clusters.map((c) => getCluster(c.name)));
+      seen = all
+        .map((mc) => `${mc.metadata.name}: ${JSON.stringify(condition(mc, 'Ready'))}`)
+        .join('; ');
       return all.every((mc) => condition(mc, 'Ready')?.status === 'True') || undefined;
     },
-    30_000,
-  );
+    60_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${seen}`);
+  });
 });
 
 after(async () => {
