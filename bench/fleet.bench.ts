@@ -4,13 +4,18 @@
 //   node dist/bench/fleet.bench.js [tenants]        (bench/run.sh fleet [tenants])
 // Reported:
 // - creation → all Placed: from the first Tenant created to the last one Placed (and from the
-//   last one created), as the bench's own watch of the Tenants sees it;
+//   last one created), as the bench's own informer of the Tenants sees it; the Tenant status
+//   writes this took;
 // - one cluster drained: time until no Tenant names a Prod there, and until the Fleet says
-//   Drained; Tenant writes made meanwhile (every MODIFIED event the watch delivers is one write:
-//   the bench writes no Tenant after creating it), against the tenants that had to move;
+//   Drained; Tenant status writes made meanwhile (the control-plane apiserver's
+//   apiserver_request_total for tenants/status), and which Tenants changed resourceVersion,
+//   against the tenants that had to move (the bench writes no Tenant after creating it);
 // - the controller process's RSS (and peak) and CPU per phase, from /proc/<pid>.
 // It needs a running lab with three members (KACHIKU_LAB_DIR, `lab up --members 3`).
 import { spawn } from 'node:child_process';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Informer } from '../src/runtime/informer.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +56,38 @@ function proc(pid: number): { cpu: number; rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
   return { cpu, rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/**
+ * Tenant status writes the control-plane apiserver has served since it started (its
+ * apiserver_request_total for tenants/status, any verb that writes, any code).
+ */
+async function statusWrites(config: KubeConfig): Promise<number> {
+  const url = new URL(`${config.getCurrentCluster()!.server}/metrics`);
+  const opts: RequestOptions = { method: 'GET' };
+  await config.applyToHTTPSOptions(opts);
+  const text = await new Promise<string>((resolve, reject) =>
+    httpsRequest(url, opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics: ${res.statusCode}`)),
+      );
+    })
+      .on('error', reject)
+      .end(),
+  );
+  let n = 0;
+  for (const line of text.split('\n'))
+    if (
+      line.startsWith('apiserver_request_total{') &&
+      line.includes('resource="tenants"') &&
+      line.includes('subresource="status"') &&
+      /verb="(PUT|PATCH|APPLY)"/.test(line)
+    )
+      n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
 }
 
 interface Seen {
@@ -126,6 +163,7 @@ async function main_(): Promise<void> {
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const pid = controller.pid!;
+  process.once('exit', () => controller.kill('SIGKILL'));
   const exited = new Promise<number | null>((r) => controller.once('exit', r));
   const alive = () => {
     if (controller.exitCode !== null) throw new Error(`controller exited ${controller.exitCode}`);
@@ -184,40 +222,31 @@ async function main_(): Promise<void> {
     const afterProds = proc(pid);
     log(`${prods.length} Prods Ready in ${s(prodsReadyMs)}`);
 
-    // The bench's watch of the Tenants: every write, who is placed where.
+    // The bench's own cache of the Tenants (an informer: under 10,000 creations the apiserver
+    // drops a watcher that falls behind, and the informer lists again), who is placed where.
     const seen = new Map<string, Seen>();
-    let writes = 0;
     let lastPlacedAt = 0;
-    const stop = new AbortController();
-    const list = await rest.list<Tenant>(tenantGvr, NS);
-    if (list.items.length) throw new Error(`${NS} has Tenants left from a previous run`);
-    const watching = (async () => {
-      for await (const ev of rest.watch(
-        tenantGvr,
-        NS,
-        { resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 3600 },
-        stop.signal,
-      )) {
-        if (ev.type === 'ERROR') throw new Error(`watch: ${ev.object.message}`);
-        if (ev.type === 'BOOKMARK' || ev.type === 'DELETED') continue;
-        const t = ev.object as Tenant;
-        if (ev.type === 'MODIFIED') writes++;
-        const placed =
-          t.status?.conditions?.some((c) => c.type === 'Placed' && c.status === 'True') ?? false;
-        const was = seen.get(t.metadata.name);
-        if (placed && !was?.placed) lastPlacedAt = Date.now();
-        seen.set(t.metadata.name, {
-          rv: t.metadata.resourceVersion ?? '',
-          placed,
-          prods: [t.status?.prods?.primary, t.status?.prods?.secondary].filter((p): p is string =>
-            Boolean(p),
-          ),
-        });
-      }
-      if (!stop.signal.aborted) throw new Error('the Tenant watch ended');
-    })();
+    const tenants = new Informer<Tenant>(rest, tenantGvr, { namespace: NS });
+    const record = (t: Tenant) => {
+      const placed =
+        t.status?.conditions?.some((c) => c.type === 'Placed' && c.status === 'True') ?? false;
+      const was = seen.get(t.metadata.name);
+      if (placed && !was?.placed) lastPlacedAt = Date.now();
+      seen.set(t.metadata.name, {
+        rv: t.metadata.resourceVersion ?? '',
+        placed,
+        prods: [t.status?.prods?.primary, t.status?.prods?.secondary].filter((p): p is string =>
+          Boolean(p),
+        ),
+      });
+    };
+    tenants.addHandler({ add: record, update: (_, t) => record(t) });
+    tenants.start();
+    await tenants.waitForSync();
+    if (seen.size) throw new Error(`${NS} has Tenants left from a previous run`);
     const placedCount = () => [...seen.values()].filter((x) => x.placed).length;
 
+    const writesBefore = await statusWrites(config);
     log(`creating ${N} Tenants …`);
     const t0 = Date.now();
     const CONCURRENCY = 32;
@@ -245,7 +274,7 @@ async function main_(): Promise<void> {
       200,
     );
     const placedMs = lastPlacedAt - t0;
-    const writesPlacing = writes;
+    const writesPlacing = (await statusWrites(config)) - writesBefore;
     await sleep(5000);
     const afterPlace = proc(pid);
     log(`all Placed ${s(placedMs)} after the first create`);
@@ -264,7 +293,7 @@ async function main_(): Promise<void> {
       0,
     );
     const rvs = new Map([...seen].map(([n, x]) => [n, x.rv]));
-    const writes0 = writes;
+    const writes0 = await statusWrites(config);
     const d0 = Date.now();
     const cpu0 = proc(pid).cpu;
     await rest.patch(memberClusterGvr, undefined, drained.name, { spec: { drain: true } }, 'merge');
@@ -292,7 +321,7 @@ async function main_(): Promise<void> {
     const drainedMs = Date.now() - d0;
     await sleep(5000);
     const afterDrain = proc(pid);
-    const drainWrites = writes - writes0;
+    const drainWrites = (await statusWrites(config)) - writes0;
     const written = [...seen].filter(([n, x]) => rvs.get(n) !== x.rv).map(([n]) => n);
     const movingSet = new Set(moving);
     const needless = written.filter((n) => !movingSet.has(n));
@@ -302,21 +331,24 @@ async function main_(): Promise<void> {
     }, 0);
     const f = await rest.get<Fleet>(fleetGvr, NS, FLEET);
     const plan = f.status?.drains?.find((d) => d.cluster === drained.name)?.plan;
-    stop.abort();
-    await watching;
+    await tenants.stop();
 
     figures.push(
       `load average at the start ${load0.map((x) => x.toFixed(1)).join(' ')}, at the end ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')} (2 cores)`,
       `Prods: ${prods.length} (${PER_DOMAIN} per domain, 3 domains), capacity ${CAPACITY}: Ready ${s(prodsReadyMs)} after the Fleet was created`,
-      `Tenants: ${N} (30 % Dual, size 1): created in ${s(createdMs)} (${CONCURRENCY} at a time); all Placed ${s(placedMs)} after the first create, ${s(lastPlacedAt - t0 - createdMs)} after the last; ${writesPlacing} Tenant writes while placing (${(writesPlacing / N).toFixed(2)} per tenant)`,
+      `Tenants: ${N} (30 % Dual, size 1): created in ${s(createdMs)} (${CONCURRENCY} at a time); all Placed ${s(placedMs)} after the first create, ${s(lastPlacedAt - t0 - createdMs)} after the last; ${writesPlacing} Tenant status writes while placing (${(writesPlacing / N).toFixed(2)} per tenant)`,
       `drain of ${drained.name} (${there.size} Prods): ${moving.length} tenants / ${copiesThere} copies there; none left after ${s(emptyMs)}; Fleet Drained after ${s(drainedMs)}; plan in status ${JSON.stringify(plan)}`,
-      `  Tenant writes during the drain: ${drainWrites} (tenants written: ${written.length}, of which not among those that had to move: ${needless.length}); copies moved ${movedCopies}`,
+      `  Tenant status writes during the drain: ${drainWrites} (tenants whose resourceVersion changed: ${written.length}, of which not among those that had to move: ${needless.length}); copies moved ${movedCopies}`,
       `controller (pid ${pid}) RSS: idle ${idle.rssMb.toFixed(0)} MB; with ${prods.length} Prods ${afterProds.rssMb.toFixed(0)} MB; with ${N} Tenants placed ${afterPlace.rssMb.toFixed(0)} MB; after the drain ${afterDrain.rssMb.toFixed(0)} MB; peak ${afterDrain.peakMb.toFixed(0)} MB`,
       `controller CPU: Prods ${(afterProds.cpu - idle.cpu).toFixed(1)} s; placing ${N} Tenants ${(afterPlace.cpu - afterProds.cpu).toFixed(1)} s; the drain ${(afterDrain.cpu - cpu0).toFixed(1)} s (in ${s(drainedMs + 5000)})`,
     );
     console.log(figures.join('\n'));
+  } catch (err) {
+    // Said before the cleanup, which may fail too.
+    console.error('the benchmark failed:', err);
+    process.exitCode = 1;
   } finally {
     log('cleaning up …');
     await rest.delete(fleetGvr, NS, FLEET).catch((e) => {
@@ -338,7 +370,9 @@ async function main_(): Promise<void> {
     ).catch((e: unknown) => console.error(String(e)));
     controller.kill('SIGTERM');
     await exited;
-    await rest.request('DELETE', `/apis/kachiku.io/v1alpha1/namespaces/${NS}/tenants`);
+    await rest.request('DELETE', `/apis/kachiku.io/v1alpha1/namespaces/${NS}/tenants`, {
+      timeoutMs: 300_000,
+    });
     for (const c of clusters)
       await rest.delete(memberClusterGvr, undefined, c.name).catch((e) => {
         if (!isNotFound(e)) throw e;
