@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the lab's system parts from Debian (etcd, MariaDB, RabbitMQ, Keystone, Octavia and the
-# uWSGI that serves its API, Alertmanager, the docker registry) and moto_server from PyPI into a
-# venv in the cache. Idempotent.
+# uWSGI that serves its API, Alertmanager, the docker registry, HAProxy as the tenant router) and
+# moto_server from PyPI into a venv in the cache. Idempotent.
 set -euo pipefail
 cache=${KACHIKU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kachiku}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +9,9 @@ source "$(dirname "$0")/retry.sh"
 
 packages=(etcd-server rabbitmq-server python3-keystone python3-octavia python3-openstackclient
   mariadb-server python3-pymysql uwsgi-core uwsgi-plugin-python3 prometheus-alertmanager
-  docker-registry openssl git)
+  docker-registry openssl git haproxy)
+# htpasswd -B, for the lab registry's basic auth (bcrypt, the only hash docker-registry takes).
+packages+=(apache2-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,9 @@ import type { KubeState } from './parts/kube.js';
 import type { OpenStackState } from './parts/openstack.js';
 import type { AwsState } from './parts/aws.js';
 import type { AlertmanagerState } from './parts/alertmanager.js';
+import type { RouterState } from './parts/haproxy.js';
+import type { GitState } from './parts/git.js';
+import type { RegistryState } from './parts/registry.js';
 
 export interface LabState {
   version: 1;
@@ -17,4 +20,8 @@ export interface LabState {
   openstack?: OpenStackState;
   aws?: AwsState;
   alertmanager?: AlertmanagerState;
+  /** The tenant router (HAProxy). */
+  router?: RouterState;
+  git?: GitState;
+  registry?: RegistryState;
 }

@@ -12,7 +12,7 @@ const log = (msg: string) => console.error(`lab: ${msg}`);
 
 export function labCommand(): Command {
   const lab = new Command('lab').description(
-    'the local lab: Kubernetes clusters, Keystone + Octavia, AWS (moto) and Alertmanager, all on loopback',
+    'the local lab: Kubernetes clusters, Keystone + Octavia, AWS (moto), Alertmanager and an HAProxy tenant router, all on loopback',
   );
   lab
     .command('up')
@@ -23,8 +23,18 @@ export function labCommand(): Command {
     .addOption(
       new Option('--members <n>', 'number of member clusters').default(2).argParser(positiveInt),
     )
-    .action(async (o: { dir: string; members: number }) => {
-      const state = await labUp({ dir: o.dir, members: o.members, log });
+    .addOption(
+      new Option('--router-slots <n>', 'backend slots of the tenant router (HAProxy)')
+        .default(32)
+        .argParser(positiveInt),
+    )
+    .action(async (o: { dir: string; members: number; routerSlots: number }) => {
+      const state = await labUp({
+        dir: o.dir,
+        members: o.members,
+        routerSlots: o.routerSlots,
+        log,
+      });
       console.log(describeLab(state));
     });
   lab

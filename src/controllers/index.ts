@@ -5,6 +5,8 @@ import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
 import { registerMemberClusters, type MemberClusterDeps } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
+import { registerFleetController } from './fleet/reconciler.js';
+import { placer } from './fleet/placer.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -53,4 +55,5 @@ export const controllers: ControllerRegistration[] = [
       entry.prods = registerProdController(mgr, { registry: entry.registry });
     },
   },
+  { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
 ];
