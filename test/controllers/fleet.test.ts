@@ -776,24 +776,12 @@ test(
   async () => {
     const down = B;
     const apiserver = `${down.lab}-apiserver`;
-    const before = await tenantsOf(MAIN);
     const prods = await prodsOf(MAIN);
     const there = new Set(
       prods.filter((p) => clusterOf(p) === down.name).map((p) => p.metadata.name),
     );
-    const dual = (t: Tenant) => t.spec.redundancy === 'Dual';
-    const flip = before.filter((t) => dual(t) && there.has(t.status?.prods?.primary ?? ''));
-    const secondaryThere = before.filter(
-      (t) => dual(t) && there.has(t.status?.prods?.secondary ?? ''),
-    );
-    const singles = before.filter((t) => !dual(t) && there.has(t.status?.prods?.primary ?? ''));
-    assert.ok(
-      flip.length >= 3 && singles.length >= 3,
-      `on ${down.name}: ${flip.length} Dual primaries, ${singles.length} Single tenants`,
-    );
-    const oldPrimary = new Map(before.map((t) => [t.metadata.name, t.status?.prods?.primary]));
-    const oldSecondary = new Map(before.map((t) => [t.metadata.name, t.status?.prods?.secondary]));
     const prodByName = new Map(prods.map((p) => [p.metadata.name, p]));
+    const dual = (t: Tenant) => t.spec.redundancy === 'Dual';
 
     const history = await watchAll();
     const now = () => new Map(history.objects<Tenant>('Tenant').map((t) => [t.metadata.name, t]));
@@ -802,6 +790,43 @@ test(
     const stopping = stopLabProcess(lab.dir, apiserver);
     let restartedAt = 0;
     try {
+      // Who is where when kachiku judges the cluster down: the Tenants as of the write that
+      // turned it Reachable=False (the un-drain's rebalancing may still move a few until then).
+      const unreachable = await until(
+        `${down.name} Reachable=False`,
+        () => {
+          alive();
+          return history.changes.find(
+            (c) =>
+              c.kind === 'MemberCluster' &&
+              c.object.metadata.name === down.name &&
+              condition(c.object as MemberCluster, 'Reachable')?.status === 'False',
+          );
+        },
+        BOUND + 15_000,
+        50,
+      );
+      await history.caughtUp();
+      let before: Tenant[] = [];
+      history.replay((state, c) => {
+        if (c === unreachable)
+          before = ([...state.get('Tenant')!.values()] as Tenant[]).filter(
+            (t) => t.spec.fleet === MAIN,
+          );
+      });
+      const flip = before.filter((t) => dual(t) && there.has(t.status?.prods?.primary ?? ''));
+      const secondaryThere = before.filter(
+        (t) => dual(t) && there.has(t.status?.prods?.secondary ?? ''),
+      );
+      const singles = before.filter((t) => !dual(t) && there.has(t.status?.prods?.primary ?? ''));
+      assert.ok(
+        flip.length >= 3 && singles.length >= 3,
+        `on ${down.name}: ${flip.length} Dual primaries, ${singles.length} Single tenants`,
+      );
+      const oldPrimary = new Map(before.map((t) => [t.metadata.name, t.status?.prods?.primary]));
+      const oldSecondary = new Map(
+        before.map((t) => [t.metadata.name, t.status?.prods?.secondary]),
+      );
       const show = (t?: Tenant) => JSON.stringify(t?.status?.prods ?? {});
       await untilNone(
         `every Dual tenant with its primary on ${down.name} served by its secondary`,
@@ -852,7 +877,13 @@ test(
         const names = new Set(who.map((t) => t.metadata.name));
         const at = new Map<string, number>();
         for (const { after, change } of history.transitions<Tenant>('Tenant'))
-          if (after && names.has(after.metadata.name) && !at.has(after.metadata.name) && ok(after))
+          if (
+            change.rv > unreachable.rv &&
+            after &&
+            names.has(after.metadata.name) &&
+            !at.has(after.metadata.name) &&
+            ok(after)
+          )
             at.set(after.metadata.name, change.at);
         assert.equal(at.size, names.size);
         return Math.max(...at.values()) - stoppedAt;
@@ -862,14 +893,8 @@ test(
         flip,
       );
       const singlesMs = firstAt((t) => !there.has(t.status?.prods?.primary ?? ''), singles);
-      const unreachable = history.changes.find(
-        (c) =>
-          c.kind === 'MemberCluster' &&
-          c.object.metadata.name === down.name &&
-          condition(c.object as MemberCluster, 'Reachable')?.status === 'False',
-      );
       console.log(
-        `${down.lab} stopped: Reachable=False after ${unreachable ? unreachable.at - stoppedAt : '?'} ms; ${flip.length} Dual tenants flipped after ${flippedMs} ms; ${singles.length} Single tenants re-placed after ${singlesMs} ms`,
+        `${down.lab} stopped: Reachable=False after ${unreachable.at - stoppedAt} ms; ${flip.length} Dual tenants flipped after ${flippedMs} ms; ${singles.length} Single tenants re-placed after ${singlesMs} ms`,
       );
       assert.ok(
         flippedMs <= BOUND,
