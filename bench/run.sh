@@ -8,9 +8,10 @@
 #        bash bench/run.sh router [entries] [rounds]
 #        bash bench/run.sh sources [tags] [runs]
 #        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
+#        bash bench/run.sh fleet [tenants]   (a lab with three members: started so here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|sources|placement [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|sources|placement|fleet [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh
@@ -22,6 +23,6 @@ source scripts/node.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
-  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" >/dev/null
+  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" --members 3 >/dev/null
 fi
 node --expose-gc "dist/bench/$which.bench.js" "$@"

@@ -15,7 +15,8 @@ if kachiku lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
 else
   started=1
   trap 'kachiku lab down --dir "$KACHIKU_LAB_DIR"' EXIT
-  kachiku lab up --dir "$KACHIKU_LAB_DIR" >/dev/null
+  # Three members (onprem-a, eks-b, onprem-c): three failure domains for the Fleet tests.
+  kachiku lab up --dir "$KACHIKU_LAB_DIR" --members 3 >/dev/null
 fi
 # Explicit files: given a directory, Node 20 would also run every module under a test/ folder.
 mapfile -t tests < <(find dist -name '*.test.js' | sort)

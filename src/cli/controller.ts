@@ -22,7 +22,17 @@ interface Options {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   identity?: string;
   secretNamespaces?: string;
+  clusterProbeInterval: number;
+  clusterProbeTimeout: number;
+  clusterUnreachableAfter: number;
+  clusterReachableAfter: number;
 }
+
+const count = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`"${v}" is not a whole number ≥ 1`);
+  return n;
+};
 
 const disabled = (address: string) => (address === '0' ? undefined : address);
 
@@ -105,6 +115,37 @@ export function controllerCommand(): Command {
     )
     .addOption(
       new Option(
+        '--cluster-probe-interval <d>',
+        'how often each MemberCluster is probed (a down cluster is judged unreachable after interval × --cluster-unreachable-after)',
+      )
+        .env('KACHIKU_CLUSTER_PROBE_INTERVAL')
+        .default(10_000, '10s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option('--cluster-probe-timeout <d>', 'bound of one MemberCluster probe')
+        .env('KACHIKU_CLUSTER_PROBE_TIMEOUT')
+        .default(5_000, '5s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option(
+        '--cluster-unreachable-after <n>',
+        'failed probes in a row that turn a MemberCluster Reachable=False',
+      )
+        .default(3)
+        .argParser(count),
+    )
+    .addOption(
+      new Option(
+        '--cluster-reachable-after <n>',
+        'good probes in a row that turn it Reachable=True again',
+      )
+        .default(2)
+        .argParser(count),
+    )
+    .addOption(
+      new Option(
         '--identity <id>',
         "this replica's identity in the Lease (default: hostname and a random suffix)",
       ).env('POD_NAME'),
@@ -137,7 +178,13 @@ export function controllerCommand(): Command {
         .split(',')
         .map((n) => n.trim())
         .filter(Boolean);
-      for (const c of controllers) c.register(mgr, { secretNamespaces });
+      const probes = {
+        probeIntervalMs: o.clusterProbeInterval,
+        probeTimeoutMs: o.clusterProbeTimeout,
+        failuresToUnreachable: o.clusterUnreachableAfter,
+        successesToReachable: o.clusterReachableAfter,
+      };
+      for (const c of controllers) c.register(mgr, { secretNamespaces, probes });
       const stop = new AbortController();
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {

@@ -3,7 +3,7 @@
 import type { Manager } from '../runtime/manager.js';
 import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
-import { registerMemberClusters } from './membercluster/index.js';
+import { registerMemberClusters, type MemberClusterDeps } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
 import { registerFleetController } from './fleet/reconciler.js';
 import { placer } from './fleet/placer.js';
@@ -12,6 +12,11 @@ import { placer } from './fleet/placer.js';
 export interface ControllerSettings {
   /** Namespaces whose Secrets kachiku reads (MemberCluster kubeconfigs); undefined: any. */
   secretNamespaces?: string[];
+  /** How MemberClusters are probed and judged (`--cluster-probe-*` flags); defaults otherwise. */
+  probes?: Pick<
+    MemberClusterDeps,
+    'probeIntervalMs' | 'probeTimeoutMs' | 'failuresToUnreachable' | 'successesToReachable'
+  >;
 }
 
 export interface ControllerRegistration {
@@ -37,6 +42,7 @@ export const controllers: ControllerRegistration[] = [
     register: (mgr, settings) => {
       const entry = clustersOf(mgr);
       registerMemberClusters(mgr, entry.registry, {
+        ...settings?.probes,
         prodsHosted: (cluster) => entry.prods?.prodsHosted(cluster) ?? 0,
         secretNamespaces: settings?.secretNamespaces,
       });

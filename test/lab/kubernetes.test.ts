@@ -26,13 +26,18 @@ function config(name: string): KubeConfig {
   return kc;
 }
 
-test('the lab has a control-plane cluster and two member clusters, on-prem and EKS', () => {
+test('the test lab has a control-plane cluster and three member clusters, on-prem, EKS, on-prem', () => {
   const roles = kube.clusters.map((c) => `${c.name}:${c.role}:${c.provider}`);
-  assert.deepEqual(roles, [
-    'kachiku:control-plane:none',
-    'onprem-a:member:onprem',
-    'eks-b:member:eks',
-  ]);
+  assert.deepEqual(
+    roles,
+    [
+      'kachiku:control-plane:none',
+      'onprem-a:member:onprem',
+      'eks-b:member:eks',
+      'onprem-c:member:onprem',
+    ],
+    'scripts/test.sh starts the lab with --members 3 (a reused lab must have been started so too)',
+  );
   assert.equal(kube.version, 'v1.33.13');
 });
 
@@ -152,7 +157,7 @@ test('control plane: apply a CRD, create an object, watch it, update its status 
   }
 });
 
-for (const member of ['onprem-a', 'eks-b']) {
+for (const member of ['onprem-a', 'eks-b', 'onprem-c']) {
   test(`member cluster ${member}: a Deployment with 2 replicas becomes Available on kwok nodes`, async () => {
     const kc = config(member);
     const apps = kc.makeApiClient(AppsV1Api);

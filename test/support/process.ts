@@ -17,13 +17,22 @@ export type Controller = ChildProcess & {
   exitedAt?: number;
 };
 
-/** `kachiku controller <args>`, with `env` over this process's environment. */
-export function kachikuController(args: string[], env: Record<string, string> = {}): Controller {
+/**
+ * `kachiku controller <args>`, with `env` over this process's environment. `own`: the test file
+ * stops it itself, in its own after hook (which runs after this module's: a file that cleans up
+ * through its controller needs it running then); it is killed at exit all the same.
+ */
+export function kachikuController(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { own?: boolean } = {},
+): Controller {
   const child = spawn(process.execPath, [main, 'controller', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
-  children.push(child);
+  if (opts.own) process.once('exit', () => child.kill('SIGKILL'));
+  else children.push(child);
   const lines: string[] = [];
   const c: Controller = Object.assign(child, { lines, exited: Promise.resolve(null) });
   child.stdout.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
