@@ -57,6 +57,16 @@ export const ConditionType = {
   Reachable: 'Reachable',
   /** Prod: its member cluster cannot be reached (what it made there is left as it was). */
   ClusterUnreachable: 'ClusterUnreachable',
+  /** Tenant: it has its Prods (both, for Dual). */
+  Placed: 'Placed',
+  /** Fleet: its Prods are what spec.prods (and autoscale) ask for. */
+  ProdsReady: 'ProdsReady',
+  /** Fleet: every tenant is placed with all its copies. */
+  TenantsPlaced: 'TenantsPlaced',
+  /** Fleet: a MemberCluster it uses is draining (True while any drain is planned, moving or done). */
+  Draining: 'Draining',
+  /** Fleet: autoscale acts as configured (False: a scale-in would strand tenants). */
+  Autoscaling: 'Autoscaling',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -107,5 +117,26 @@ export const Reason = {
   ComponentsUnavailable: 'ComponentsUnavailable',
   Draining: 'Draining',
   Retired: 'Retired',
+  // Fleet, Tenant
+  Placed: 'Placed',
+  Unschedulable: 'Unschedulable',
+  FleetNotFound: 'FleetNotFound',
+  HostConflict: 'HostConflict',
+  NoCapacity: 'NoCapacity',
+  SingleDomain: 'SingleDomain',
+  NoProds: 'NoProds',
+  PartiallyPlaced: 'PartiallyPlaced',
+  AllPlaced: 'AllPlaced',
+  ProdsShort: 'ProdsShort',
+  NoClusterSelected: 'NoClusterSelected',
+  DrainBlocked: 'DrainBlocked',
+  DrainPlanned: 'DrainPlanned',
+  Drained: 'Drained',
+  NotDraining: 'NotDraining',
+  ProdsReady: 'ProdsReady',
+  Steady: 'Steady',
+  ScaleUp: 'ScaleUp',
+  ScaleIn: 'ScaleIn',
+  ScaleInBlocked: 'ScaleInBlocked',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

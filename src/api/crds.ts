@@ -4,11 +4,19 @@ import type { KindInfo, PrinterColumn } from './kind.js';
 import { loadBalancerMirrorKind } from './loadbalancermirror.js';
 import { memberClusterKind } from './membercluster.js';
 import { prodKind } from './prod.js';
+import { fleetKind } from './fleet.js';
+import { tenantKind } from './tenant.js';
 import { generatedFile, type GeneratedFile } from './render.js';
 import { structuralErrors, toStructural, type JSONSchemaProps } from './schema.js';
 
 /** Every kind, in the order the CRDs are printed and applied. */
-export const allKinds: KindInfo[] = [loadBalancerMirrorKind, memberClusterKind, prodKind];
+export const allKinds: KindInfo[] = [
+  loadBalancerMirrorKind,
+  memberClusterKind,
+  prodKind,
+  fleetKind,
+  tenantKind,
+];
 
 /** A CRD as plain JSON: what the YAML holds and the apiserver takes. (client-node's
  *  V1CustomResourceDefinition is its model form, with `_default`, `x_kubernetes_…` keys.) */

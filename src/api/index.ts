@@ -4,5 +4,7 @@ export * from './conditions.js';
 export * from './loadbalancermirror.js';
 export * from './membercluster.js';
 export * from './prod.js';
+export * from './fleet.js';
+export * from './tenant.js';
 export { allKinds, crdFor, crdName, renderCrds, type CustomResourceDefinition } from './crds.js';
 export { renderRbac, CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from './rbac.js';

@@ -23,11 +23,11 @@ export const MemberClusterSpec = Type.Object(
     ),
     provider: StringEnum(['onprem', 'eks', 'other'], {
       description:
-        'where the cluster runs (onprem, eks, other); recorded and shown, for Fleets to select by (nothing acts on it yet)',
+        'where the cluster runs (onprem, eks, other); Fleets select by it (spec.clusterSelector.providers)',
     }),
     region: Type.Optional(
       Type.String({
-        description: 'region or site; recorded and shown, for Fleets (nothing acts on it yet)',
+        description: 'region or site; recorded and shown',
         maxLength: 63,
       }),
     ),
@@ -37,12 +37,22 @@ export const MemberClusterSpec = Type.Object(
     }),
     labels: Type.Optional(
       StringMap(
-        { description: 'labels for Fleets to select clusters by (nothing acts on them yet)' },
+        { description: 'labels Fleets select clusters by (spec.clusterSelector.matchLabels)' },
         63,
       ),
     ),
     cordoned: Type.Optional(
-      Type.Boolean({ description: 'no new Prods are placed here', default: false }),
+      Type.Boolean({
+        description: 'no new Prods, and no new tenants on its Prods, are placed here',
+        default: false,
+      }),
+    ),
+    drain: Type.Optional(
+      Type.Boolean({
+        description:
+          'move every tenant off its Prods to Prods elsewhere (Dual tenants keep a copy serving throughout), then retire or keep its Prods as each Fleet says; implies cordoned; false again rebalances gradually',
+        default: false,
+      }),
     ),
   },
   { description: 'how to reach the cluster and where it stands' },

@@ -131,14 +131,14 @@ export const ProdSpec = Type.Object(
     role: Type.Optional(
       StringEnum(['test', 'standard'], {
         description:
-          'test or standard; recorded for Fleets, whose releases and tenant placement will use it (nothing acts on it yet)',
+          'test Prods receive only test tenants (Fleet placement) and are the first wave of a release',
         default: 'standard',
       }),
     ),
     capacity: Type.Optional(
       Type.Integer({
         description:
-          'tenant units it may host; recorded for Fleets, whose tenant placement will use it (nothing acts on it yet)',
+          "tenant units it may host (a Fleet's placement keeps the tenants' sizes within it)",
         minimum: 0,
         default: 0,
       }),
@@ -223,7 +223,7 @@ export const ProdStatus = Type.Object(
     phase: Type.Optional(
       StringEnum(PHASES, {
         description:
-          'where the Prod is in its lifecycle; InService (tenants routed to it) comes with Fleets and is not set yet',
+          'where the Prod is in its lifecycle; InService (tenants routed to it) comes with the tenant router and is not set yet',
       }),
     ),
     phaseSince: Type.Optional(Timestamp({ description: 'when it entered that phase' })),

@@ -29,6 +29,8 @@ export const clusterRules: PolicyRule[] = [
   { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
+  // The one exception: a Fleet makes, adopts and removes its Prods.
+  { apiGroups: [GROUP], resources: ['prods'], verbs: ['create', 'delete'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -73,10 +73,16 @@ export type MoveReason =
 
 export interface Move {
   tenant: string;
+  /** The slot the copy holds after the move (a displaced primary whose secondary was promoted
+   * comes back as the secondary). */
   copy: 'primary' | 'secondary';
   /** undefined: the copy had no Prod. */
   from?: string;
-  /** undefined: the copy could not be placed (see `unplaced`). */
+  /**
+   * undefined: the copy could not be placed (see `unplaced`), or is dropped (a Single tenant's
+   * second copy, reason Constraint). A copy on a leaving Prod, or over capacity, that cannot be
+   * placed has no move: it stays where it is, still serving, and is listed in `unplaced`.
+   */
   to?: string;
   reason: MoveReason;
 }
@@ -86,6 +92,10 @@ export type UnplacedReason =
   | 'SingleDomain' // a Dual tenant, and only one failure domain has an open Prod with room
   | 'NoProds'; // the fleet has no open Prod at all
 
+/**
+ * A copy that could not be placed. One that must leave a leaving Prod or a Prod over capacity
+ * stays there meanwhile (it still serves) and is in the assignment too.
+ */
 export interface Unplaced {
   tenant: string;
   /** Which copy could not be placed: a Dual tenant may keep one copy and miss the other. */
@@ -104,10 +114,27 @@ export interface PlacementResult {
    * be placed): the tenants a further failure would take offline.
    */
   exposed: string[];
-  /** The fewest copy moves any placement needs for this change (routing.md: copies that must move). */
+  /**
+   * The fewest copy moves any placement needs for this step (routing.md: copies that must move):
+   * copies on leaving, down or gone Prods, the fewest copies evicted from Prods over capacity, and
+   * copies breaking a rule; a Dual tenant whose two serving copies must both move counts one (the
+   * other moves next step). Counted against it: moves with a `to` and a reason other than Placed
+   * and Promoted.
+   */
   lowerBound: number;
-  /** Whether the lower bound is reachable with no other tenant moving (routing.md, Hall's condition). */
+  /**
+   * Whether the lower bound is reachable with no other tenant moving (routing.md, Hall's
+   * condition, generalised to roles and to Dual tenants losing both copies by a max-flow over
+   * failure domains). Exact with unit sizes; with larger sizes the same condition on units, which
+   * bin packing may still miss.
+   */
   lowerBoundReachable: boolean;
-  /** Per Prod: units hosted after this step. */
+  /** Per Prod: units hosted after this step (over capacity if evicting a copy would break rule 8). */
   used: Record<string, number>;
+  /**
+   * Copies left this step where they must not stay: the second copy of a Dual tenant whose two
+   * serving copies must both move (make before break), and copies that must leave but have
+   * nowhere to go. 0 when, say, a drain is complete.
+   */
+  pending: number;
 }

@@ -1,0 +1,123 @@
+// The shell's hands: what a decision says to write, in an order that keeps make-before-break —
+// Prods created, adopted and marked for scale-in first; then the Tenants' statuses (a step of
+// the assignment, bounded concurrency, each PUT on the status subresource with the
+// resourceVersion it was computed from, 409 → re-read and write again); only then Prods
+// retired (they host no one once those writes are in) and retired Prods removed. Every write is
+// recorded as an expectation, so the next step waits until the caches show it.
+import type { ReconcileContext } from '../../runtime/controller.js';
+import { mapLimit } from '../../runtime/concurrency.js';
+import { isAlreadyExists, isNotFound } from '../../runtime/rest.js';
+import { update, updateStatus } from '../../runtime/objects.js';
+import { keyOf } from '../../runtime/informer.js';
+import type { Fleet } from '../../api/fleet.js';
+import type { Prod } from '../../api/prod.js';
+import type { Tenant, TenantStatus } from '../../api/tenant.js';
+import { prodGvr, tenantGvr, type FleetEnv } from './context.js';
+import { SCALE_IN_ANNOTATION, ownerReference } from './prods.js';
+import type { Decision } from './plan.js';
+
+/** Does the Prod and Tenant writes of a decision (the Fleet's status is written by status.ts). */
+export async function act(
+  env: FleetEnv,
+  owner: string,
+  fleet: Fleet | undefined,
+  d: Decision,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const { rest } = env.mgr;
+  const expect = env.expectations.expect.bind(env.expectations, owner);
+  const prodNamed = (name: string, ns: string) => env.prods.get(`${ns}/${name}`);
+  const ns = fleet?.metadata.namespace ?? '';
+  const changeProd = async (name: string, what: string, mutate: (p: Prod) => boolean) => {
+    const cached = prodNamed(name, ns);
+    if (!cached) return;
+    ctx.log.info({ prod: name }, what);
+    const from = cached.metadata.resourceVersion ?? '';
+    try {
+      const after = await update(rest, prodGvr, cached, mutate);
+      // Nothing written (the cached object already said so): nothing to wait for.
+      if (after.metadata.resourceVersion === from) return;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    expect('prods', keyOf(cached), { kind: 'updated', from });
+  };
+
+  for (const p of d.create) {
+    ctx.log.info(
+      { prod: p.metadata.name, cluster: p.spec.cluster, role: p.spec.role },
+      'create Prod',
+    );
+    await rest.create(prodGvr, p).catch((err) => {
+      // Made by an earlier reconcile whose write the cache had not shown yet.
+      if (!isAlreadyExists(err)) throw err;
+    });
+    expect('prods', keyOf(p), { kind: 'created' });
+  }
+  if (fleet)
+    for (const name of d.adopt)
+      await changeProd(name, 'adopt Prod', (p) => {
+        if (p.metadata.ownerReferences?.some((r) => r.controller)) return false;
+        p.metadata.ownerReferences = [...(p.metadata.ownerReferences ?? []), ownerReference(fleet)];
+        return true;
+      });
+  for (const s of d.scaleIn)
+    await changeProd(s.name, 'scale in Prod', (p) => {
+      if (p.metadata.annotations?.[SCALE_IN_ANNOTATION] !== undefined) return false;
+      p.metadata.annotations = { ...p.metadata.annotations, [SCALE_IN_ANNOTATION]: s.why };
+      return true;
+    });
+
+  await writeTenants(env, owner, d.tenants, ctx);
+
+  for (const r of d.retire)
+    await changeProd(r.name, `retire Prod: ${r.why}`, (p) => {
+      if (p.spec.retired) return false;
+      p.spec.retired = true;
+      return true;
+    });
+  for (const name of d.remove) {
+    ctx.log.info({ prod: name }, 'delete retired Prod');
+    await rest.delete(prodGvr, ns, name).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+    expect('prods', `${ns}/${name}`, { kind: 'deleted' });
+  }
+}
+
+async function writeTenants(
+  env: FleetEnv,
+  owner: string,
+  changes: Decision['tenants'],
+  ctx: ReconcileContext,
+): Promise<void> {
+  if (changes.length === 0) return;
+  const { rest } = env.mgr;
+  let conflicts = 0;
+  let gone = 0;
+  await mapLimit(changes, env.deps.writeConcurrency ?? 16, async ({ tenant, status }) => {
+    const from = tenant.metadata.resourceVersion ?? '';
+    try {
+      const after = await updateStatus<TenantStatus, Tenant>(
+        rest,
+        tenantGvr,
+        tenant,
+        () => status,
+        () => conflicts++,
+      );
+      if (after.metadata.resourceVersion === from) return;
+      env.tenantWrites?.inc({ outcome: 'written' });
+    } catch (err) {
+      // Deleted meanwhile: nothing to tell it.
+      if (!isNotFound(err)) {
+        env.tenantWrites?.inc({ outcome: 'error' });
+        throw err;
+      }
+      gone++;
+      return;
+    }
+    env.expectations.expect(owner, 'tenants', keyOf(tenant), { kind: 'updated', from });
+  });
+  ctx.log.debug({ written: changes.length - gone, conflicts, gone }, 'tenant statuses written');
+}

@@ -1,0 +1,303 @@
+// The Fleet's Prods: which are its own, what each can do for tenants (prodState), how many it
+// wants per failure domain and which to create, scale in, retire and remove. Pure.
+import { findCondition } from '../../runtime/conditions.js';
+import type { OwnerReference } from '../../runtime/rest.js';
+import { API_VERSION } from '../../api/kind.js';
+import { ConditionType } from '../../api/conditions.js';
+import type { Fleet } from '../../api/fleet.js';
+import type { Prod } from '../../api/prod.js';
+import type { ProdState } from '../../fleet/types.js';
+import { eligible, type ClusterFacts } from './clusters.js';
+
+/** On every Prod of a Fleet: the Fleet's name (how a Prod made by hand is adopted). */
+export const FLEET_LABEL = 'kachiku.io/fleet';
+/** On every Prod of a Fleet: standard or test. */
+export const ROLE_LABEL = 'kachiku.io/role';
+/** On a Prod being emptied to be retired (autoscale, or a count lowered); the value says why. */
+export const SCALE_IN_ANNOTATION = 'kachiku.io/scale-in';
+
+export type Role = 'standard' | 'test';
+
+export const roleOf = (p: Prod): Role => (p.spec.role === 'test' ? 'test' : 'standard');
+export const retiring = (p: Prod) => Boolean(p.spec.retired || p.metadata.deletionTimestamp);
+export const scaledIn = (p: Prod) => p.metadata.annotations?.[SCALE_IN_ANNOTATION] !== undefined;
+/** Serving tenants: warmed up (Ready or InService) and not reported broken since. */
+export const serving = (p: Prod) =>
+  (p.status?.phase === 'Ready' || p.status?.phase === 'InService') &&
+  findCondition(p.status?.conditions, ConditionType.Ready)?.status !== 'False';
+export const clusterOfProd = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
+export const drainPolicy = (fleet: Fleet) => fleet.spec.drain?.prods ?? 'Retire';
+
+/** Whose the Prod is: this Fleet's, one to adopt (labelled, no controller), or another's. */
+export function ownership(fleet: Fleet, p: Prod): 'owned' | 'adopt' | 'foreign' {
+  const controller = p.metadata.ownerReferences?.find((r) => r.controller);
+  if (!controller) return 'adopt';
+  return controller.kind === 'Fleet' &&
+    controller.apiVersion === API_VERSION &&
+    controller.uid === fleet.metadata.uid
+    ? 'owned'
+    : 'foreign';
+}
+
+/** The ownerReference that makes the Fleet its Prods' controller (deleting it deletes them). */
+export function ownerReference(fleet: Fleet): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Fleet',
+    name: fleet.metadata.name,
+    uid: fleet.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * What the Prod can do for tenants now (src/fleet/types.ts): `down` when its cluster is gone or
+ * unreachable, or it stopped serving while hosting tenants; `leaving` when it serves but must be
+ * emptied (retired, scaled in, its cluster draining for this Fleet or no longer selected);
+ * `closed` while it warms up, rolls a version out, or its cluster is cordoned or not Ready;
+ * otherwise `open`. `draining`: the Fleet's drain of its cluster is moving tenants.
+ */
+export function prodState(
+  p: Prod,
+  cluster: ClusterFacts | undefined,
+  opts: { hosting: boolean; draining: boolean },
+): ProdState {
+  if (!cluster || cluster.reachable === 'False') return 'down';
+  if (!serving(p)) {
+    if (retiring(p)) return 'down';
+    if (!opts.hosting) return 'closed';
+    // Warmed before, now rolling a version out: it keeps its tenants (releases move them first).
+    const rollingOut =
+      Boolean(p.status?.version) &&
+      (p.status?.phase === 'Provisioning' || p.status?.phase === 'WarmingUp');
+    return rollingOut ? 'closed' : 'down';
+  }
+  if (retiring(p) || scaledIn(p) || opts.draining || !cluster.selected) return 'leaving';
+  if (cluster.cordoned || !cluster.ready || cluster.reachable !== 'True') return 'closed';
+  return 'open';
+}
+
+/**
+ * Whether the Prod counts towards the Fleet's number: not on its way out, in a selected cluster
+ * that is not being drained with Prods retired. Prods of unreachable or cordoned clusters count
+ * (they may come back; replacing them would leave a surplus).
+ */
+export function counted(fleet: Fleet, p: Prod, cluster: ClusterFacts | undefined): boolean {
+  if (retiring(p) || scaledIn(p) || !cluster?.selected) return false;
+  return !(cluster.drain && drainPolicy(fleet) === 'Retire');
+}
+
+/** `n` spread as evenly as possible over `domains`; extras go where most Prods already are. */
+export function spread(
+  n: number,
+  domains: readonly string[],
+  have: ReadonlyMap<string, number>,
+  keep: ReadonlyMap<string, number> = new Map(),
+): Map<string, number> {
+  const out = new Map<string, number>();
+  if (domains.length === 0) return out;
+  const base = Math.floor(n / domains.length);
+  const extra = n % domains.length;
+  const order = [...domains].sort(
+    (a, b) =>
+      (have.get(b) ?? 0) - (have.get(a) ?? 0) ||
+      (keep.get(b) ?? -1) - (keep.get(a) ?? -1) ||
+      (a < b ? -1 : a > b ? 1 : 0),
+  );
+  order.forEach((d, i) => out.set(d, base + (i < extra ? 1 : 0)));
+  return out;
+}
+
+/** `<fleet>-<domain>-<n>` (or `<fleet>-test-<n>`) with the smallest n not taken. */
+export function prodName(fleet: string, middle: string, taken: ReadonlySet<string>): string {
+  for (let n = 1; ; n++) {
+    const name = `${fleet}-${middle}-${n}`;
+    if (!taken.has(name)) return name;
+  }
+}
+
+export function newProd(fleet: Fleet, name: string, cluster: string, role: Role): Prod {
+  const { components, manifests, warmup, capacity } = fleet.spec.template;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Prod',
+    metadata: {
+      name,
+      namespace: fleet.metadata.namespace,
+      labels: { [FLEET_LABEL]: fleet.metadata.name, [ROLE_LABEL]: role },
+      ownerReferences: [ownerReference(fleet)],
+    },
+    spec: {
+      app: fleet.spec.app,
+      version: fleet.spec.version,
+      cluster,
+      role,
+      capacity,
+      ...(components && { components }),
+      ...(manifests && { manifests }),
+      ...(warmup && { warmup }),
+    },
+  };
+}
+
+/** The standard Prods the spec asks for before autoscale: per domain × domains, or the total. */
+export function baselineProds(fleet: Fleet, domains: number): number {
+  const { perDomain, total } = fleet.spec.prods;
+  return perDomain !== undefined ? perDomain * domains : (total ?? 0);
+}
+
+export interface DesiredInput {
+  /** The Fleet's own Prods (owned and to adopt), deleting ones too. */
+  prods: readonly Prod[];
+  clusters: readonly ClusterFacts[];
+  /** Standard Prods wanted in all (spec, or autoscale's count); undefined: spec.prods.perDomain per domain. */
+  standard?: number;
+  /** Every Prod name in the namespace (whoever's): new names avoid them. */
+  taken: ReadonlySet<string>;
+  /** Units each Prod hosts (prefers emptier ones when scaling in). */
+  used: Readonly<Record<string, number>>;
+}
+
+export interface Desired {
+  create: Prod[];
+  /** Counted Prods beyond the count, emptiest first: to scale in. */
+  surplus: string[];
+  /** Standard Prods wanted in all (for status.desiredProds). */
+  standard: number;
+  /** Failure domains the counted standard Prods will span. */
+  domains: string[];
+  /** Why the count or the spread cannot be met (ProdsShort / NoClusterSelected), if so. */
+  short?: { reason: 'ProdsShort' | 'NoClusterSelected'; message: string };
+}
+
+/**
+ * Which Prods to create and which are surplus. Per role: the count is spread over the failure
+ * domains that have an eligible cluster (Prods counted in other domains — a cordoned or
+ * unreachable one — stay and count); in a domain a new Prod goes to the eligible cluster with the
+ * fewest Prods of this Fleet, then by name.
+ */
+export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
+  const byName = new Map(input.clusters.map((c) => [c.name, c]));
+  const cluster = (p: Prod) => byName.get(clusterOfProd(p));
+  const live = input.prods.filter((p) => !retiring(p));
+  const open = input.clusters.filter(eligible);
+  const openDomains = [...new Set(open.map((c) => c.domain))].sort();
+  const taken = new Set(input.taken);
+  const perCluster = new Map<string, number>();
+  for (const p of live)
+    perCluster.set(clusterOfProd(p), (perCluster.get(clusterOfProd(p)) ?? 0) + 1);
+  const create: Prod[] = [];
+  const surplus: string[] = [];
+  const spanned = new Set<string>();
+
+  const plan = (role: Role, n: number | undefined, middle: (domain: string) => string) => {
+    const mine = live.filter((p) => roleOf(p) === role && counted(fleet, p, cluster(p)));
+    const inDomain = new Map<string, Prod[]>();
+    for (const p of mine) {
+      const d = cluster(p)?.domain ?? '';
+      inDomain.set(d, [...(inDomain.get(d) ?? []), p]);
+    }
+    const have = new Map([...inDomain].map(([d, ps]) => [d, ps.length]));
+    let targets: Map<string, number>;
+    if (n === undefined) {
+      targets = new Map(openDomains.map((d) => [d, fleet.spec.prods.perDomain ?? 0]));
+    } else {
+      const outside = [...inDomain]
+        .filter(([d]) => !openDomains.includes(d))
+        .reduce((s, [, ps]) => s + ps.length, 0);
+      const keep = new Map(
+        [...inDomain].map(([d, ps]) => [
+          d,
+          Math.min(...ps.map((p) => input.used[p.metadata.name] ?? 0)),
+        ]),
+      );
+      targets = spread(Math.max(0, n - outside), openDomains, have, keep);
+    }
+    if (role === 'standard')
+      for (const [d, ps] of inDomain) if (!targets.has(d) && ps.length) spanned.add(d);
+    for (const [domain, want] of [...targets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const present = inDomain.get(domain) ?? [];
+      if (want > 0 && role === 'standard') spanned.add(domain);
+      for (let i = present.length; i < want; i++) {
+        const where = open
+          .filter((c) => c.domain === domain)
+          .sort(
+            (a, b) =>
+              (perCluster.get(a.name) ?? 0) - (perCluster.get(b.name) ?? 0) ||
+              (a.name < b.name ? -1 : 1),
+          )[0];
+        if (!where) break;
+        const name = prodName(fleet.metadata.name, middle(domain), taken);
+        taken.add(name);
+        perCluster.set(where.name, (perCluster.get(where.name) ?? 0) + 1);
+        create.push(newProd(fleet, name, where.name, role));
+      }
+      if (present.length > want)
+        surplus.push(
+          ...[...present]
+            .sort(
+              (a, b) =>
+                Number(serving(a)) - Number(serving(b)) ||
+                (input.used[a.metadata.name] ?? 0) - (input.used[b.metadata.name] ?? 0) ||
+                (a.metadata.name < b.metadata.name ? 1 : -1),
+            )
+            .slice(0, present.length - want)
+            .map((p) => p.metadata.name),
+        );
+    }
+  };
+
+  const countedStandard = live.filter(
+    (p) => roleOf(p) === 'standard' && counted(fleet, p, cluster(p)),
+  );
+  const standard =
+    input.standard ??
+    baselineProds(
+      fleet,
+      new Set([...openDomains, ...countedStandard.map((p) => cluster(p)?.domain ?? '')]).size,
+    );
+  plan('standard', input.standard, (d) => d);
+  plan('test', fleet.spec.prods.testProds ?? 0, () => 'test');
+  const domains = [...spanned].sort();
+  const minDomains = fleet.spec.prods.total !== undefined ? (fleet.spec.prods.minDomains ?? 1) : 1;
+  let short: Desired['short'];
+  if (open.length === 0 && (countedStandard.length < standard || countedStandard.length === 0))
+    short = {
+      reason: 'NoClusterSelected',
+      message: `no selected MemberCluster is Ready, Reachable, uncordoned and not draining (${describe(input.clusters)})`,
+    };
+  else if (standard < minDomains)
+    short = {
+      reason: 'ProdsShort',
+      message: `${standard} standard Prods cannot span minDomains ${minDomains} failure domains`,
+    };
+  else if (domains.length < minDomains)
+    short = {
+      reason: 'ProdsShort',
+      message: `the Prods span ${domains.length} failure domain${domains.length === 1 ? '' : 's'} (${domains.join(', ') || 'none'}) but minDomains is ${minDomains}: too few selected clusters can take Prods (${describe(input.clusters)})`,
+    };
+  return { create, surplus, standard, domains, short };
+}
+
+function describe(clusters: readonly ClusterFacts[]): string {
+  if (clusters.length === 0) return 'there is no MemberCluster';
+  return clusters
+    .map(
+      (c) =>
+        `${c.name}: ${
+          !c.selected
+            ? 'not selected'
+            : c.drain
+              ? 'draining'
+              : c.cordoned
+                ? 'cordoned'
+                : c.reachable !== 'True'
+                  ? 'unreachable'
+                  : !c.ready
+                    ? 'not Ready'
+                    : 'ok'
+        }`,
+    )
+    .join('; ');
+}

@@ -1,0 +1,101 @@
+// What the Fleet reconciler reads (all from the caches) and what brings a Fleet back to the queue:
+// its Tenants (by spec.fleet, so that a Tenant naming a missing Fleet is answered by the reconcile
+// of that key), its Prods (by label), and MemberClusters (every Fleet that selects the cluster or
+// has Prods there, within moments of its Reachable condition changing).
+import { generationChanged, parseKey, type Request } from '../../runtime/controller.js';
+import { findCondition } from '../../runtime/conditions.js';
+import { keyOf } from '../../runtime/informer.js';
+import { ConditionType } from '../../api/conditions.js';
+import type { MemberCluster } from '../../api/membercluster.js';
+import type { Prod } from '../../api/prod.js';
+import type { Tenant } from '../../api/tenant.js';
+import { BY_CLUSTER, BY_FLEET, type FleetEnv } from './context.js';
+import { FLEET_LABEL, clusterOfProd } from './prods.js';
+import { selects } from './clusters.js';
+import type { Observed } from './plan.js';
+
+const fleetKeyOfTenant = (t: Tenant) => `${t.metadata.namespace ?? ''}/${t.spec.fleet}`;
+const fleetKeyOfProd = (p: Prod) => {
+  const fleet = p.metadata.labels?.[FLEET_LABEL];
+  return fleet ? [`${p.metadata.namespace ?? ''}/${fleet}`] : [];
+};
+
+/** The indexes the reconciler reads by; added before the informers start. */
+export function addIndexes(env: Pick<FleetEnv, 'tenants' | 'prods'>): void {
+  env.tenants.addIndex(BY_FLEET, (t) => [fleetKeyOfTenant(t)]);
+  env.prods.addIndex(BY_FLEET, fleetKeyOfProd);
+  env.prods.addIndex(BY_CLUSTER, (p) => [clusterOfProd(p)]);
+}
+
+/** Everything decide() needs about one Fleet key, from the caches. */
+export function observe(env: FleetEnv, req: Request, now: number): Observed {
+  const key = `${req.namespace ?? ''}/${req.name}`;
+  return {
+    key: { namespace: req.namespace ?? '', name: req.name },
+    fleet: env.fleets.get(key),
+    tenants: env.tenants.byIndex(BY_FLEET, key),
+    prods: env.prods.byIndex(BY_FLEET, key),
+    taken: new Set(env.prods.list(req.namespace).map((p) => p.metadata.name)),
+    clusters: env.clusters.list(),
+    now,
+  };
+}
+
+/** Sets up what enqueues a Fleet besides its own spec changes. */
+export function watch(env: FleetEnv): void {
+  const { ctl } = env;
+  const enqueue = (key: string) => ctl.enqueue(parseKey(key));
+
+  // Tenants: new, gone, or their spec changed — not this controller's own status writes.
+  env.tenants.addHandler({
+    add: (t) => enqueue(fleetKeyOfTenant(t)),
+    update: (old, t) => generationChanged(old, t) && enqueue(fleetKeyOfTenant(t)),
+    delete: (t) => enqueue(fleetKeyOfTenant(t)),
+  });
+
+  // Prods: what placement reads of them (spec, labels, phase, readiness).
+  const relevant = (p: Prod) =>
+    JSON.stringify([
+      p.metadata.generation,
+      p.metadata.labels,
+      p.metadata.annotations,
+      p.metadata.ownerReferences,
+      p.metadata.deletionTimestamp,
+      p.status?.phase,
+      p.status?.version,
+      p.status?.cluster,
+      findCondition(p.status?.conditions, ConditionType.Ready)?.status,
+    ]);
+  const onProd = (p: Prod) => fleetKeyOfProd(p).forEach(enqueue);
+  env.prods.addHandler({
+    add: onProd,
+    update: (old, p) => {
+      if (relevant(old) === relevant(p)) return;
+      onProd(old);
+      onProd(p);
+    },
+    delete: onProd,
+  });
+
+  // MemberClusters: the Fleets that select them or have Prods there.
+  const facts = (mc: MemberCluster) =>
+    JSON.stringify([
+      mc.spec.labels,
+      mc.spec.provider,
+      mc.spec.failureDomain,
+      mc.spec.cordoned,
+      mc.spec.drain,
+      findCondition(mc.status?.conditions, ConditionType.Ready)?.status,
+      findCondition(mc.status?.conditions, ConditionType.Reachable)?.status,
+    ]);
+  const onCluster = (mc: MemberCluster) => {
+    const keys = new Set(env.prods.byIndex(BY_CLUSTER, mc.metadata.name).flatMap(fleetKeyOfProd));
+    for (const f of env.fleets.list()) if (selects(f, mc)) keys.add(keyOf(f));
+    keys.forEach(enqueue);
+  };
+  env.clusters.addHandler({
+    add: onCluster,
+    update: (old, mc) => facts(old) !== facts(mc) && (onCluster(old), onCluster(mc)),
+    delete: onCluster,
+  });
+}
