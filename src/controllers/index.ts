@@ -5,6 +5,7 @@ import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
 import { registerMemberClusters } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
+import { registerRouterController } from './router/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -47,4 +48,5 @@ export const controllers: ControllerRegistration[] = [
       entry.prods = registerProdController(mgr, { registry: entry.registry });
     },
   },
+  { name: 'router', register: (mgr) => void registerRouterController(mgr) },
 ];
