@@ -6,10 +6,16 @@
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 #        bash bench/run.sh router [entries] [rounds]
+#        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|placement [args]}
 shift
+if [ "$which" = placement ]; then
+  source scripts/node.sh
+  npm run --silent build
+  exec node --expose-gc "dist/bench/$which.bench.js" "$@"
+fi
 bash scripts/setup.sh
 source scripts/node.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}

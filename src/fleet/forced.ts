@@ -59,10 +59,29 @@ export function decide(s: Step, previous: Assignment): Decided {
     // A missing primary or a secondary equal to it: the copies are what is really there.
     const one = prev?.primary || prev?.secondary;
     const two = prev?.primary && prev.secondary !== prev.primary ? prev.secondary : undefined;
+    prevPrimary[t] = one;
+    // The common case first, allocating nothing: copies that all stay.
+    const p1 = one ? (f.index.get(one) ?? -1) : -1;
+    const p2 = two ? (f.index.get(two) ?? -1) : -1;
+    if (
+      one &&
+      status(p1, t) === OK &&
+      (two === undefined || (dual && status(p2, t) === OK && f.domain[p1] !== f.domain[p2]))
+    ) {
+      s.prim[t] = p1;
+      f.used[p1]! += size;
+      kept[p1]! += size;
+      if (two !== undefined) {
+        s.sec[t] = p2;
+        f.used[p2]! += size;
+        kept[p2]! += size;
+      } else if (dual)
+        fresh.push({ t, copy: 'secondary', reason: 'Placed', counted: false, stay: -1 });
+      continue;
+    }
     let copies: Copy[] = [];
     if (one) copies.push(copyOn('primary', one, t));
     if (two) copies.push(copyOn('secondary', two, t));
-    prevPrimary[t] = copies[0]?.name;
     const [a, b] = copies;
     if (a && b && a.status === OK && b.status === OK) {
       // A Single tenant's second copy, or a Dual tenant's two in one domain: one goes, which
@@ -233,7 +252,10 @@ interface Candidate {
   t: number;
   slot: Slot;
   size: number;
-  /** Evicted first among equal sizes: a Dual secondary (0), a Single (1), a Dual primary (2). */
+  /**
+   * Evicted first among equal sizes: a Single tenant's copy (0: it may go to any domain, so it
+   * is the likeliest to find room), a Dual secondary (1), a Dual primary (2: a promotion too).
+   */
   order: number;
   weight: number;
 }
@@ -264,7 +286,7 @@ function evictOverCapacity(
       const list = p >= 0 ? candidates.get(p) : undefined;
       if (!list || deferred[t]! & (slot === 'primary' ? 1 : 2)) continue;
       const dual = ts.dual[t] === 1;
-      const order = !dual ? 1 : slot === 'secondary' ? 0 : 2;
+      const order = !dual ? 0 : slot === 'secondary' ? 1 : 2;
       list.push({ t, slot, size: ts.size[t]!, order, weight: rendezvous(ts.hash[t]!, f.hash[p]!) });
     }
   }

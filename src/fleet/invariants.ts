@@ -18,9 +18,15 @@ export function violations(input: PlacementInput, result: PlacementResult): stri
   };
   const movesOf = group(result.moves);
   const unplacedOf = group(result.unplaced);
+  const prevs = new Map<string, Set<string>>();
   const prevOf = (name: string) => {
-    const prev = Object.hasOwn(input.previous, name) ? input.previous[name] : undefined;
-    return new Set([prev?.primary, prev?.secondary].filter((p): p is string => !!p));
+    let set = prevs.get(name);
+    if (!set) {
+      const prev = Object.hasOwn(input.previous, name) ? input.previous[name] : undefined;
+      set = new Set([prev?.primary, prev?.secondary].filter((p): p is string => !!p));
+      prevs.set(name, set);
+    }
+    return set;
   };
   const copiesOf = (name: string) => {
     const a = Object.hasOwn(result.assignment, name) ? result.assignment[name] : undefined;
@@ -62,16 +68,18 @@ export function violations(input: PlacementInput, result: PlacementResult): stri
     }
   }
 
+  // Over capacity: only by copies held there (see above), and nothing new on it.
+  const excused = new Map<string, number>();
+  for (const [name, t] of tenants) {
+    if (!held(name)) continue;
+    for (const c of copiesOf(name))
+      if (prevOf(name).has(c)) excused.set(c, (excused.get(c) ?? 0) + t.size);
+  }
   for (const p of input.prods) {
     const u = units.get(p.name) ?? 0;
     if (result.used[p.name] !== u) out.push(`${p.name}: used ${result.used[p.name]}, hosts ${u}`);
     if ((p.state !== 'open' && p.state !== 'closed') || u <= p.capacity) continue;
-    // Over capacity: only by copies held there (see above), and nothing new on it.
-    let excused = 0;
-    for (const [name, t] of tenants)
-      if (copiesOf(name).includes(p.name) && prevOf(name).has(p.name) && held(name))
-        excused += t.size;
-    if ((fresh.get(p.name) ?? 0) > 0 || u - excused > p.capacity)
+    if ((fresh.get(p.name) ?? 0) > 0 || u - (excused.get(p.name) ?? 0) > p.capacity)
       out.push(`${p.name}: hosts ${u} units, capacity ${p.capacity}`);
   }
 

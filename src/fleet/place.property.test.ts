@@ -126,8 +126,9 @@ test('the lower bound is at most the true optimum (exhaustive search on tiny fle
         assert.ok(r.lowerBound <= best, `lower bound ${r.lowerBound} > optimum ${best}`);
         const unit = input.tenants.every((t) => t.size === 1);
         // And the condition is exact with unit sizes: if the bound is met, it says reachable
-        // (unless a copy too many had to go, and which one went was a choice outside the flow).
-        if (best === r.lowerBound && unit && !surplusCopy(input))
+        // (unless a copy too many had to go, or some copies had to leave a Prod over capacity:
+        // which ones go is chosen before the flow, by a rule of thumb).
+        if (best === r.lowerBound && unit && !surplusCopy(input) && !overCapacity(input))
           assert.ok(r.lowerBoundReachable, 'bound met but said unreachable');
         // A complete result is one such placement, so it moves at least the optimum; when the
         // bound is reachable with unit sizes it moves exactly the bound, hence the optimum.
@@ -158,6 +159,19 @@ function surplusCopy(input: PlacementInput): boolean {
     if (!a || !b || a === b || a.state === 'down' || b.state === 'down') return false;
     return t.redundancy === 'Single' || a.domain === b.domain;
   });
+}
+
+/** An open or closed Prod whose previous copies exceed its capacity. */
+function overCapacity(input: PlacementInput): boolean {
+  const units = new Map<string, number>();
+  for (const t of input.tenants) {
+    const prev = input.previous[t.name];
+    for (const p of new Set([prev?.primary, prev?.secondary]))
+      if (p) units.set(p, (units.get(p) ?? 0) + t.size);
+  }
+  return input.prods.some(
+    (p) => (p.state === 'open' || p.state === 'closed') && (units.get(p.name) ?? 0) > p.capacity,
+  );
 }
 
 /**

@@ -149,18 +149,19 @@ test('Dual with one failure domain: primary placed, secondary unplaced SingleDom
 
 test('Dual whose other domain is full: keeps its one copy, SingleDomain with room only at home', () => {
   const input: PlacementInput = {
-    tenants: [dual('t'), single('filler')],
-    prods: [prod('A-1'), prod('B-1', { capacity: 1 })],
-    previous: { filler: { primary: 'B-1' }, t: { primary: 'A-1', secondary: 'B-1' } },
+    tenants: [dual('t')],
+    prods: [prod('A-1'), prod('B-1', { state: 'leaving' }), prod('B-2', { capacity: 0 })],
+    previous: { t: { primary: 'A-1', secondary: 'B-1' } },
   };
-  // B-1 holds filler and t's secondary: over capacity, t's copy (the Dual secondary) goes.
   const r = run(input);
   assert.equal(r.assignment.t!.primary, 'A-1');
   assert.equal(r.assignment.t!.secondary, 'B-1', 'nowhere else to go: it stays, still serving');
   assert.equal(r.unplaced[0]!.reason, 'SingleDomain');
-  assert.match(r.unplaced[0]!.message, /room for 1 unit; it stays on B-1 meanwhile$/);
-  assert.equal(r.pending, 1);
-  assert.equal(r.used['B-1'], 2);
+  assert.equal(
+    r.unplaced[0]!.message,
+    'its other copy is in failure domain a, the only one with an open standard Prod with room for 1 unit; it stays on B-1 meanwhile',
+  );
+  assert.deepEqual([r.pending, r.exposed, r.lowerBound, r.lowerBoundReachable], [1, [], 1, false]);
 });
 
 test('test tenants go to test Prods first, then standard ones; standard tenants never to test Prods', () => {
