@@ -46,6 +46,8 @@ test('names, scopes and short names', () => {
       ['loadbalancermirrors.kachiku.io', 'Namespaced', ['lbm']],
       ['memberclusters.kachiku.io', 'Cluster', ['mc']],
       ['prods.kachiku.io', 'Namespaced', ['prod']],
+      ['fleets.kachiku.io', 'Namespaced', ['fl']],
+      ['tenants.kachiku.io', 'Namespaced', ['tn']],
     ],
   );
   for (const c of crds) {
@@ -118,8 +120,10 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
       assert.ok(can(k.group, k.plural, verb), `${k.plural} ${verb}`);
     assert.ok(can(k.group, `${k.plural}/status`, 'update'));
     assert.ok(can(k.group, `${k.plural}/finalizers`, 'update'));
-    for (const verb of ['create', 'delete', 'patch'])
-      assert.ok(!can(k.group, k.plural, verb), `no ${verb} on ${k.plural}`);
+    assert.ok(!can(k.group, k.plural, 'patch'), `no patch on ${k.plural}`);
+    // The one exception: a Fleet creates and removes its Prods.
+    for (const verb of ['create', 'delete'])
+      assert.equal(can(k.group, k.plural, verb), k.plural === 'prods', `${verb} on ${k.plural}`);
   }
   // Secrets: never cluster-wide; a ClusterRole bound per namespace with a RoleBinding.
   assert.ok(!can('', 'secrets', 'get') && !can('', 'namespaces', 'get'));

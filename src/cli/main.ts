@@ -5,6 +5,7 @@ import { labCommand } from './lab.js';
 import { demoCommand } from './demo.js';
 import { controllerCommand } from './controller.js';
 import { crdsCommand } from './crds.js';
+import { planCommand } from './plan.js';
 
 const program = new Command('kachiku')
   .description(
@@ -15,6 +16,7 @@ const program = new Command('kachiku')
   .addCommand(demoCommand())
   .addCommand(controllerCommand())
   .addCommand(crdsCommand())
+  .addCommand(planCommand())
   .addCommand(labCommand());
 
 await program.parseAsync(process.argv).catch((err: unknown) => {

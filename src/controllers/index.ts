@@ -5,6 +5,8 @@ import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
 import { registerMemberClusters } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
+import { registerFleetController } from './fleet/reconciler.js';
+import { placer } from './fleet/placer.js';
 import { registerRouterController } from './router/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
@@ -48,5 +50,6 @@ export const controllers: ControllerRegistration[] = [
       entry.prods = registerProdController(mgr, { registry: entry.registry });
     },
   },
+  { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
   { name: 'router', register: (mgr) => void registerRouterController(mgr) },
 ];

@@ -5,7 +5,7 @@
 import type { Assignment, MoveReason } from './types.js';
 import { CLOSED, DOWN, LEAVING, OPEN } from './room.js';
 import { rendezvous } from './hash.js';
-import { setSlot, type Need, type Slot, type Step, type StepMove } from './step.js';
+import { setSlot, type Need, type Slot, type Step } from './step.js';
 
 const OK = 0;
 const DEFERRED = 1; // must move, but stays this step: the tenant's other copy moves first
@@ -13,17 +13,15 @@ const GONE = 2;
 const IS_DOWN = 3;
 const IS_LEAVING = 4;
 const ROLE = 5; // a standard tenant on a test Prod
-const DOMAIN = 6; // a Dual tenant's second copy in its first copy's failure domain
 
 const REASON: Record<number, MoveReason> = {
   [GONE]: 'ProdGone',
   [IS_DOWN]: 'ProdDown',
   [IS_LEAVING]: 'ProdLeaving',
   [ROLE]: 'Constraint',
-  [DOMAIN]: 'Constraint',
 };
 // Still serves until it has moved (a copy on a down or gone Prod serves nothing).
-const serving = (status: number) => status === IS_LEAVING || status === ROLE || status === DOMAIN;
+const serving = (status: number) => status === IS_LEAVING || status === ROLE;
 
 interface Copy {
   slot: Slot;
@@ -49,7 +47,6 @@ export function decide(s: Step, previous: Assignment): Decided {
   const prevPrimary: (string | undefined)[] = new Array<string | undefined>(n);
   const conflicts: { t: number; a: Copy; b: Copy }[] = [];
   const promoted = new Uint8Array(n); // a Single tenant kept its secondary
-  const dropped = new Map<number, { keep: Copy; go: Copy; move: StepMove }>();
 
   for (let t = 0; t < n; t++) {
     const name = ts.names[t]!;
@@ -85,7 +82,7 @@ export function decide(s: Step, previous: Assignment): Decided {
     const [a, b] = copies;
     if (a && b && a.status === OK && b.status === OK) {
       // A Single tenant's second copy, or a Dual tenant's two in one domain: one goes, which
-      // one is decided once it is known which Prods are over capacity.
+      // one is decided once it is known which Prods are over capacity (below).
       if (!dual || f.domain[a.prod] === f.domain[b.prod]) conflicts.push({ t, a, b });
     } else if (a && b && !dual) {
       // A Single tenant keeps its better copy; the other is dropped (no move counted).
@@ -140,46 +137,63 @@ export function decide(s: Step, previous: Assignment): Decided {
     }
   }
 
-  for (const { t, a, b } of conflicts) {
-    // The copy to go: a test tenant keeps one on a test Prod; then the copy on the fuller Prod
-    // goes (one over capacity first), freeing room where it is scarcer; else the secondary.
-    const over = (c: Copy) => (kept[c.prod]! > f.cap[c.prod]! ? 1 : 0);
+  // A Single tenant's two copies: one is dropped, for free — so Prods over capacity drop such
+  // spares before anything moves, and the spares left are dropped after. A Dual tenant's two
+  // copies in one domain: one moves. Which copy goes: one on a Prod over capacity (if the
+  // other's is not; if both are, one whose going is enough); else, for a test tenant, one on a
+  // standard Prod; else the one on the fuller Prod, freeing room where it is scarcer; else the
+  // secondary.
+  const goes = (t: number, a: Copy, b: Copy) => {
+    const excess = (c: Copy) => kept[c.prod]! - f.cap[c.prod]!;
+    const over = (c: Copy) => (excess(c) > 0 ? 1 : 0);
+    // Both over: the one whose going brings its Prod within capacity.
+    const settles = (c: Copy) => (excess(c) > 0 && excess(c) <= ts.size[t]! ? 1 : 0);
     const test = (c: Copy) => (ts.test[t] === 1 ? 1 - f.test[c.prod]! : 0);
     const fill = (c: Copy) => (f.cap[c.prod]! > 0 ? kept[c.prod]! / f.cap[c.prod]! : Infinity);
-    const go = (over(a) - over(b) || test(a) - test(b) || fill(a) - fill(b)) > 0 ? a : b;
-    const size = ts.size[t]!;
-    kept[go.prod]! -= size;
+    const order =
+      over(a) - over(b) || settles(a) - settles(b) || test(a) - test(b) || fill(a) - fill(b);
+    return order > 0 ? a : b;
+  };
+  const spare = (t: number) => ts.dual[t] === 0 && s.prim[t]! >= 0 && s.sec[t]! >= 0;
+  const open = conflicts.map(() => true);
+  const resolve = (k: number, go: Copy) => {
+    const { t } = conflicts[k]!;
+    open[k] = false;
+    if (ts.dual[t] === 0) return dropSpare(t, go.prod);
+    kept[go.prod]! -= ts.size[t]!;
     setSlot(s, t, go.slot, -1);
-    if (ts.dual[t] === 0) {
-      f.used[go.prod]! -= size;
-      dropped.set(t, { keep: go === a ? b : a, go, move: drop(t, go) });
-      if (go === a) [s.prim[t], s.sec[t]] = [b.prod, -1];
-    } else {
-      const need: Need = {
-        t,
-        copy: go.slot,
-        from: go.name,
-        reason: 'Constraint',
-        counted: true,
-        stay: go.prod,
-      };
-      (needs[t] ??= []).push(need);
+    const need: Need = {
+      t,
+      copy: go.slot,
+      from: go.name,
+      reason: 'Constraint',
+      counted: true,
+      stay: go.prod,
+    };
+    (needs[t] ??= []).push(need);
+  };
+  // One with a single copy on a Prod over capacity: that copy goes (never worse). That may
+  // bring the Prod within capacity and settle others, so until nothing changes.
+  const over = (p: number) => kept[p]! > f.cap[p]!;
+  const settle = () => {
+    for (let changed = true; changed;) {
+      changed = false;
+      conflicts.forEach(({ a, b }, k) => {
+        if (!open[k] || over(a.prod) === over(b.prod)) return;
+        resolve(k, over(a.prod) ? a : b);
+        changed = true;
+      });
     }
-  }
-
-  evictOverCapacity(s, kept, deferred, needs, (t, size) => {
-    // A Single tenant evicted from the copy it kept goes back to the one it dropped, if that
-    // has room: it keeps that one instead (no move).
-    const d = dropped.get(t);
-    if (!d || f.cap[d.go.prod]! - kept[d.go.prod]! < size) return false;
-    dropped.delete(t);
-    kept[d.go.prod]! += size;
-    f.used[d.go.prod]! += size;
-    f.used[d.keep.prod]! -= size;
-    s.prim[t] = d.go.prod;
-    d.move.from = d.keep.name;
-    promoted[t] = d.keep.slot === 'primary' ? 1 : 0;
-    return true;
+  };
+  settle();
+  conflicts.forEach(({ t, a, b }, k) => {
+    if (!open[k] || ts.dual[t] === 0) return;
+    resolve(k, goes(t, a, b));
+    settle();
+  });
+  evictOverCapacity(s, kept, deferred, needs, spare, dropSpare);
+  conflicts.forEach(({ t, a, b }, k) => {
+    if (open[k] && spare(t)) resolve(k, goes(t, a, b));
   });
 
   // Slots: a kept secondary whose primary moves is promoted; the moving copy becomes secondary.
@@ -222,12 +236,25 @@ export function decide(s: Step, previous: Assignment): Decided {
   return { forced, fresh };
 
   /** Drops a Single tenant's second copy; if it was the primary, the other is promoted. */
-  function drop(t: number, go: Copy): StepMove {
-    const move: StepMove = { t, copy: 'secondary', from: go.name, reason: 'Constraint' };
-    s.moves.push(move);
+  function drop(t: number, go: Copy): void {
+    s.moves.push({ t, copy: 'secondary', from: go.name, reason: 'Constraint' });
     s.moved[t] = 1;
     if (go.slot === 'primary') promoted[t] = 1;
-    return move;
+  }
+
+  /** Drops the copy on `p` of a Single tenant that has two. */
+  function dropSpare(t: number, p: number): void {
+    const size = ts.size[t]!;
+    kept[p]! -= size;
+    f.used[p]! -= size;
+    drop(t, {
+      slot: s.prim[t] === p ? 'primary' : 'secondary',
+      name: f.names[p]!,
+      prod: p,
+      status: OK,
+    });
+    if (s.prim[t] === p) s.prim[t] = s.sec[t]!;
+    s.sec[t] = -1;
   }
 
   function copyOn(slot: Slot, name: string, t: number): Copy {
@@ -270,7 +297,8 @@ function evictOverCapacity(
   kept: Float64Array,
   deferred: Uint8Array,
   needs: (Need[] | undefined)[],
-  reprieve: (t: number, size: number) => boolean,
+  spare: (t: number) => boolean,
+  dropSpare: (t: number, p: number) => void,
 ): void {
   const { fleet: f, tenants: ts } = s;
   const over: number[] = [];
@@ -297,16 +325,31 @@ function evictOverCapacity(
       .get(p)!
       .sort((a, b) => a.size - b.size || b.order - a.order || a.weight - b.weight);
     let excess = kept[p]! - f.cap[p]!;
+    // Free first: a Single tenant's spare copy is dropped, not moved — where that spares an
+    // eviction (its other copy may be on a Prod over capacity too, where it is better used).
+    const stays = (c: Candidate) => spare(c.t) || pinned(c);
     while (excess > 0) {
-      const victim = pick(list, excess, pinned);
-      if (!victim) break;
+      const i = choose(list, excess, (c) => !spare(c.t));
+      if (i < 0) break;
+      const size = list[i]!.size;
+      const [n0, left0] = cost(list, excess, stays);
+      const [n1, left1] = cost(list, excess - size, stays);
+      if (left1 > left0 || (left1 === left0 && n1 >= n0)) break;
+      dropSpare(list.splice(i, 1)[0]!.t, p);
+      excess -= size;
+    }
+    while (excess > 0) {
+      const i = choose(list, excess, pinned);
+      if (i < 0) break;
+      const victim = list.splice(i, 1)[0]!;
       excess -= victim.size;
       kept[p]! -= victim.size;
-      setSlot(s, victim.t, victim.slot, -1);
-      if (reprieve(victim.t, victim.size)) continue;
+      // The slot now: a Single tenant's spare dropped elsewhere moved its copy to primary.
+      const slot = s.prim[victim.t] === p ? 'primary' : 'secondary';
+      setSlot(s, victim.t, slot, -1);
       const need: Need = {
         t: victim.t,
-        copy: victim.slot,
+        copy: slot,
         from: f.names[p],
         reason: 'OverCapacity',
         counted: true,
@@ -317,31 +360,42 @@ function evictOverCapacity(
   }
 }
 
-/** Removes and returns the copy to evict from `list` (sorted as above), undefined if none may go. */
-function pick(
-  list: Candidate[],
-  excess: number,
-  pinned: (c: Candidate) => boolean,
-): Candidate | undefined {
+/**
+ * The index in `list` (sorted as above) of the copy to evict next for `excess` units, among
+ * those not `out`: the largest while none alone covers it, then the smallest that does. -1 if
+ * none may go.
+ */
+function choose(list: Candidate[], excess: number, out: (c: Candidate) => boolean): number {
   let largest = -1;
   for (let i = list.length - 1; i >= 0; i--) {
-    if (!pinned(list[i]!)) {
+    if (!out(list[i]!)) {
       largest = i;
       break;
     }
   }
-  if (largest < 0) return undefined;
+  if (largest < 0 || list[largest]!.size < excess) return largest;
+  // The smallest size that covers the excess, and within it the preferred victim.
   let chosen = largest;
-  if (list[largest]!.size >= excess) {
-    // The smallest size that covers the excess, and within it the preferred victim.
-    let size = -1;
-    for (let i = 0; i <= largest; i++) {
-      const c = list[i]!;
-      if (pinned(c) || c.size < excess) continue;
-      if (size < 0) size = c.size;
-      if (c.size !== size) break;
-      chosen = i;
-    }
+  let size = -1;
+  for (let i = 0; i <= largest; i++) {
+    const c = list[i]!;
+    if (out(c) || c.size < excess) continue;
+    if (size < 0) size = c.size;
+    if (c.size !== size) break;
+    chosen = i;
   }
-  return list.splice(chosen, 1)[0];
+  return chosen;
+}
+
+/** What evicting for `excess` would take, as `choose` goes: [copies, units it cannot cover]. */
+function cost(list: Candidate[], excess: number, out: (c: Candidate) => boolean): [number, number] {
+  let n = 0;
+  for (let i = list.length - 1; excess > 0; i--) {
+    while (i >= 0 && out(list[i]!)) i--;
+    if (i < 0) return [n, excess];
+    if (list[i]!.size >= excess) return [n + 1, 0];
+    excess -= list[i]!.size;
+    n++;
+  }
+  return [n, 0];
 }

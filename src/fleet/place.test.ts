@@ -236,6 +236,21 @@ test('a Single tenant with two copies keeps one (the other dropped, no move coun
   assert.equal(r.lowerBound, 0);
 });
 
+test("over capacity, a Single tenant's spare copy is dropped first: nobody moves", () => {
+  const input: PlacementInput = {
+    tenants: [single('t'), single('u')],
+    prods: [prod('A-1', { capacity: 1 }), prod('B-1')],
+    previous: { t: { primary: 'A-1', secondary: 'B-1' }, u: { primary: 'A-1' } },
+  };
+  const r = run(input);
+  assert.deepEqual(r.assignment, { t: { primary: 'B-1' }, u: { primary: 'A-1' } });
+  assert.deepEqual(r.moves, [
+    { tenant: 't', copy: 'secondary', from: 'A-1', reason: 'Constraint' },
+    { tenant: 't', copy: 'primary', from: 'A-1', to: 'B-1', reason: 'Promoted' },
+  ]);
+  assert.equal(r.lowerBound, 0);
+});
+
 test('pins are preferences: a pinned domain or cluster is used while it has room', () => {
   const prods = [
     prod('A-1', { capacity: 2 }),

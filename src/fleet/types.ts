@@ -73,8 +73,10 @@ export type MoveReason =
 
 export interface Move {
   tenant: string;
-  /** The slot the copy holds after the move (a displaced primary whose secondary was promoted
-   * comes back as the secondary). */
+  /**
+   * The slot the copy holds after the move: a displaced primary whose secondary was promoted
+   * comes back as the secondary.
+   */
   copy: 'primary' | 'secondary';
   /** undefined: the copy had no Prod. */
   from?: string;

@@ -7,6 +7,7 @@
 // rebalance budget allows. Pure.
 import type { FleetStatus } from '../../api/fleet.js';
 import type { PlacementResult } from '../../fleet/types.js';
+import { countsAgainstBound } from '../../fleet/plan.js';
 import type { ClusterFacts } from './clusters.js';
 
 export type DrainEntry = NonNullable<FleetStatus['drains']>[number];
@@ -50,13 +51,7 @@ export function drainStages(
 /** A placement result as a drain's or a scale-in's plan: what it moves, exposes, cannot place. */
 export function planSummary(result: PlacementResult): PlanSummary {
   // As the lower bound counts them: a copy that changed Prod (not a new copy, not a promotion).
-  const moves = result.moves.filter(
-    (m) =>
-      m.to !== undefined &&
-      m.from !== undefined &&
-      m.reason !== 'Placed' &&
-      m.reason !== 'Promoted',
-  );
+  const moves = result.moves.filter(countsAgainstBound);
   const summary: PlanSummary = {
     tenantsMoved: new Set(moves.map((m) => m.tenant)).size,
     copiesMoved: moves.length,

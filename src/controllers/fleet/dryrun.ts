@@ -6,6 +6,7 @@ import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Move, PlacementResult, Unplaced } from '../../fleet/types.js';
+import { countsAgainstBound } from '../../fleet/plan.js';
 import { prepare, type Placer } from './plan.js';
 import { LIST_MAX, planSummary, type PlanSummary } from './drain.js';
 import { FLEET_LABEL, clusterOfProd } from './prods.js';
@@ -62,13 +63,7 @@ function summarize(
   result: PlacementResult,
 ): FleetPlan {
   const s = planSummary(result);
-  const counted = result.moves.filter(
-    (m) =>
-      m.to !== undefined &&
-      m.from !== undefined &&
-      m.reason !== 'Placed' &&
-      m.reason !== 'Promoted',
-  );
+  const counted = result.moves.filter(countsAgainstBound);
   return {
     namespace: ns(fleet),
     fleet: fleet.metadata.name,

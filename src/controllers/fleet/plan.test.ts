@@ -8,6 +8,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { PlacementInput, PlacementResult } from '../../fleet/types.js';
 import {
+  COLD_START_MS,
   REBALANCE_INTERVAL_MS,
   RESYNC_MS,
   SOON_MS,
@@ -304,6 +305,26 @@ test('decide: a drain that would strand tenants is Blocked; nothing moves; the F
   assert.equal(next.status?.drains?.[0]?.startTime, at(T0), 'the drain started when first asked');
 });
 
+test('decide: a blocked drain whose Prods are gone is planned without them (nothing moves)', () => {
+  const fleet = fleetOf({}, { drains: [{ cluster: 'a', phase: 'Blocked', startTime: at(T0) }] });
+  const prods = sixProds().filter((p) => p.spec.cluster !== 'a');
+  const { placer, calls } = scripted({
+    planDrain: () => {
+      throw new Error('no Prod in cluster a');
+    },
+  });
+  const d = decide(observed({ fleet, prods, clusters: drainA() }), placer);
+  assert.equal(calls.drain.length, 0);
+  assert.deepEqual(d.status?.drains, [
+    {
+      cluster: 'a',
+      phase: 'Planned',
+      startTime: at(T0),
+      plan: { tenantsMoved: 0, copiesMoved: 0, lowerBound: 0, lowerBoundReachable: true },
+    },
+  ]);
+});
+
 test('decide: Planned → Moving: the Prods there are leaving and the step is written', () => {
   const tenants = [
     tenantOf('t1', {}, { primary: 'web-da-1' }),
@@ -491,6 +512,72 @@ test('decide: a cluster Reachable=False → its Prods are down; a Single tenant 
     }).placer,
   );
   assert.equal(stuck.requeueAfterMs, STUCK_RETRY_MS);
+});
+
+test('decide: copies still to move (pending, e.g. a Dual tenant’s second copy) → next step soon', () => {
+  const pending = (moves: number) =>
+    decide(
+      observed({
+        tenants: [
+          tenantOf('t', { redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-db-1' }),
+        ],
+      }),
+      scripted({
+        place: (i) =>
+          resultOf(i.previous, {
+            pending: 1,
+            moves: Array.from({ length: moves }, () => ({
+              tenant: 't',
+              copy: 'primary' as const,
+              from: 'web-da-1',
+              to: 'web-dc-1',
+              reason: 'OverCapacity' as const,
+            })),
+          }),
+      }).placer,
+    ).requeueAfterMs;
+  assert.equal(pending(1), SOON_MS);
+  assert.equal(pending(0), STUCK_RETRY_MS);
+});
+
+test('decide: a new Fleet places no one until its Prods are Ready (at most COLD_START_MS)', () => {
+  const young = (age: number, prods: Prod[]) => {
+    const fleet = fleetOf();
+    fleet.metadata.creationTimestamp = at(T0 - age);
+    const { placer, calls } = scripted({ place: () => resultOf({ t: { primary: 'web-da-1' } }) });
+    const d = decide(observed({ fleet, prods, tenants: [tenantOf('t')] }), placer);
+    return { d, placed: calls.place.length > 0 };
+  };
+  const warming = sixProds().map((p, i) =>
+    i < 2 ? p : prodOf(p.metadata.name, p.spec.cluster!, { phase: 'WarmingUp' }),
+  );
+  const wait = young(30_000, warming);
+  assert.equal(wait.placed, false);
+  assert.deepEqual(
+    wait.d.tenants.map((c) => [
+      c.status.conditions?.[0]?.reason,
+      c.status.conditions?.[0]?.message,
+    ]),
+    [
+      [
+        'NoProds',
+        `primary: waiting for the new Fleet's Prods to be Ready (until ${at(T0 - 30_000 + COLD_START_MS)} at the latest)`,
+      ],
+    ],
+  );
+  assert.equal(wait.d.requeueAfterMs, COLD_START_MS - 30_000);
+  assert.equal(young(30_000, sixProds()).placed, true, 'all Ready: placed at once');
+  assert.equal(young(COLD_START_MS, warming).placed, true, 'waited long enough: on the Ready ones');
+  assert.equal(young(30_000, []).placed, false, 'no Prod made yet');
+  // Once anyone is placed, a warming Prod holds no one back.
+  const fleet = fleetOf();
+  fleet.metadata.creationTimestamp = at(T0 - 1000);
+  const { placer, calls } = scripted();
+  decide(
+    observed({ fleet, prods: warming, tenants: [tenantOf('t', {}, { primary: 'web-da-1' })] }),
+    placer,
+  );
+  assert.equal(calls.place.length, 1);
 });
 
 const scaling = { minProds: 2, maxProds: 4, highWatermark: 80, lowWatermark: 30, window: '1m' };

@@ -56,6 +56,8 @@ export const STUCK_RETRY_MS = 30_000;
 export const REBALANCE_INTERVAL_MS = 10_000;
 /** Without any event, a Fleet is looked at again this often. */
 export const RESYNC_MS = 5 * 60_000;
+/** A new Fleet waits at most this long for its first Prods before placing tenants on the Ready ones. */
+export const COLD_START_MS = 2 * 60_000;
 
 /** The placement algorithms (src/fleet), handed in. */
 export interface Placer {
@@ -211,7 +213,12 @@ export function decide(obs: Observed, placer: Placer): Decision {
   for (const [cluster, stage] of stages) {
     const prev = entries.get(cluster);
     if (stage === 'plan') {
-      const plan = planSummary(placer.planDrain(planInput, cluster));
+      // Its Prods may all be gone already (a blocked drain whose Prods were deleted): nothing moves.
+      const plan = planSummary(
+        planInput.prods.some((p) => p.cluster === cluster)
+          ? placer.planDrain(planInput, cluster)
+          : placer.place(planInput),
+      );
       const blocked = (plan.unplaceable?.length ?? 0) > 0;
       const entry: DrainEntry = {
         cluster,
@@ -248,8 +255,10 @@ export function decide(obs: Observed, placer: Placer): Decision {
     }
   }
 
-  // The step.
-  const result = placer.place(input);
+  // The step; a new Fleet waits for its first Prods (coldStart).
+  const cold = coldStart(fleet, live, clusterOf, input, now);
+  const result = cold ? cold.result : placer.place(input);
+  if (cold) soon(cold.retryMs);
   const copies = new Map<string, number>();
   for (const a of Object.values(result.assignment))
     for (const p of [a.primary, a.secondary])
@@ -384,7 +393,8 @@ export function decide(obs: Observed, placer: Placer): Decision {
   const liveTenants = obs.tenants.filter((t) => !t.metadata.deletionTimestamp);
   d.tenants = tenantStatusChanges(obs.tenants, result, excluded, now);
 
-  // Again soon while forced moves are left (one Dual copy per step), slower when stuck.
+  // Again soon while copies must still move (one Dual copy per step: `pending`), slower when
+  // the step moved nothing (stuck until capacity or the operator changes something).
   const forcedLeft = Object.values(result.assignment).some((a) =>
     [a.primary, a.secondary].some((p) => {
       const s = p === undefined ? undefined : stateOf.get(p);
@@ -392,7 +402,7 @@ export function decide(obs: Observed, placer: Placer): Decision {
     }),
   );
   const forcedMoves = result.moves.filter((m) => m.reason !== 'Rebalance').length;
-  if (forcedLeft) soon(forcedMoves > 0 ? SOON_MS : STUCK_RETRY_MS);
+  if (forcedLeft || result.pending > 0) soon(forcedMoves > 0 ? SOON_MS : STUCK_RETRY_MS);
   if ([...stages.values()].includes('start')) soon(SOON_MS);
   if (d.create.length || d.adopt.length || d.scaleIn.length || d.retire.length || d.remove.length)
     soon(SOON_MS);
@@ -428,6 +438,47 @@ export function decide(obs: Observed, placer: Placer): Decision {
   if (!isDeepStrictEqual(next, fleet.status)) d.status = next;
   d.requeueAfterMs = requeue;
   return d;
+}
+
+/**
+ * A new Fleet — no tenant placed yet, its Prods still being made or warming up, younger than
+ * COLD_START_MS — places no one: otherwise every tenant lands on the first Prod to be Ready and
+ * is spread afterwards only at the rebalance rate. Its tenants are told why (NoProds, with a
+ * message that does not change as Prods come up: no rewrite per Prod). Derived from the objects
+ * alone, so a restart decides the same.
+ */
+export function coldStart(
+  fleet: Fleet,
+  live: readonly Prod[],
+  clusterOf: ReadonlyMap<string, ClusterFacts>,
+  input: PlacementInput,
+  now: number,
+): { result: PlacementResult; retryMs: number } | undefined {
+  const born = Date.parse(fleet.metadata.creationTimestamp ?? '');
+  if (Number.isNaN(born) || now - born >= COLD_START_MS) return undefined;
+  if (Object.keys(input.previous).length > 0) return undefined;
+  const mine = live.filter((p) => counted(fleet, p, clusterOf.get(clusterOfProd(p))));
+  if (mine.length > 0 && mine.every(serving)) return undefined;
+  const until = timestamp(new Date(born + COLD_START_MS));
+  const message = `waiting for the new Fleet's Prods to be Ready (until ${until} at the latest)`;
+  return {
+    result: {
+      assignment: {},
+      moves: [],
+      unplaced: input.tenants.map((t) => ({
+        tenant: t.name,
+        copy: 'primary' as const,
+        reason: 'NoProds' as const,
+        message,
+      })),
+      exposed: [],
+      lowerBound: 0,
+      lowerBoundReachable: true,
+      used: {},
+      pending: 0,
+    },
+    retryMs: born + COLD_START_MS - now,
+  };
 }
 
 interface StatusParts {

@@ -10,7 +10,6 @@ import {
   ownership,
   prodName,
   prodState,
-  spread,
 } from './prods.js';
 import { clusterOf, factsOf, fleetOf, prodOf, threeClusters } from './testing.js';
 
@@ -176,56 +175,6 @@ test('prodName: the smallest free n', () => {
   assert.equal(prodName('web', 'test', new Set(['web-test-1'])), 'web-test-2');
 });
 
-test('spread: even, extras where most Prods are, then where Prods are fullest, then by name', () => {
-  const m = (e: [string, number][]) => new Map(e);
-  assert.deepEqual(
-    spread(6, ['da', 'db', 'dc'], m([])),
-    m([
-      ['da', 2],
-      ['db', 2],
-      ['dc', 2],
-    ]),
-  );
-  assert.deepEqual(
-    spread(5, ['da', 'db', 'dc'], m([])),
-    m([
-      ['da', 2],
-      ['db', 2],
-      ['dc', 1],
-    ]),
-  );
-  assert.deepEqual(
-    spread(5, ['da', 'db', 'dc'], m([['dc', 2]])),
-    m([
-      ['dc', 2],
-      ['da', 2],
-      ['db', 1],
-    ]),
-  );
-  assert.deepEqual(
-    spread(
-      5,
-      ['da', 'db', 'dc'],
-      m([
-        ['da', 2],
-        ['db', 2],
-        ['dc', 2],
-      ]),
-      m([
-        ['da', 0],
-        ['db', 7],
-        ['dc', 3],
-      ]),
-    ),
-    m([
-      ['db', 2],
-      ['dc', 2],
-      ['da', 1],
-    ]),
-  );
-  assert.equal(spread(3, [], m([])).size, 0);
-});
-
 // ---- desiredProds ------------------------------------------------------------------------------
 
 const desired = (
@@ -328,13 +277,13 @@ test('desiredProds: existing and hand-made (labelled, no owner) Prods count; nam
   );
 });
 
-test('desiredProds total: spread evenly, extras where Prods are; surplus emptiest (then newest name) first', () => {
+test('desiredProds total: new Prods where the fewest are; surplus from where the most are, emptiest (then newest name) first', () => {
   const fleet = fleetOf({ prods: { total: 4 } });
   assert.deepEqual(
     desired(fleet, threeClusters(), [prodOf('web-dc-1', 'c')], 4).create.map(
       (p) => p.metadata.name,
     ),
-    ['web-da-1', 'web-db-1', 'web-dc-2'],
+    ['web-da-1', 'web-db-1', 'web-da-2'],
   );
   const prods = [
     prodOf('web-da-1', 'a'),
@@ -349,6 +298,20 @@ test('desiredProds total: spread evenly, extras where Prods are; surplus empties
   });
   assert.deepEqual(d.create, []);
   assert.deepEqual(d.surplus, ['web-da-3', 'web-da-2']);
+});
+
+test('desiredProds total: a domain that comes back gets new Prods only; none is moved to it', () => {
+  // Three in da and db while dc was away; dc is back: nothing is created or let go.
+  const prods = [prodOf('web-da-1', 'a'), prodOf('web-da-2', 'a'), prodOf('web-db-1', 'b')];
+  const d = desired(fleetOf({ prods: { total: 3 } }), threeClusters(), prods, 3);
+  assert.deepEqual([d.create, d.surplus], [[], []]);
+  // One more wanted: it goes to dc.
+  assert.deepEqual(
+    desired(fleetOf({ prods: { total: 4 } }), threeClusters(), prods, 4).create.map(
+      (p) => p.metadata.name,
+    ),
+    ['web-dc-1'],
+  );
 });
 
 test('desiredProds: a warming Prod is the first surplus', () => {

@@ -88,27 +88,6 @@ export function counted(fleet: Fleet, p: Prod, cluster: ClusterFacts | undefined
   return !(cluster.drain && drainPolicy(fleet) === 'Retire');
 }
 
-/** `n` spread as evenly as possible over `domains`; extras go where most Prods already are. */
-export function spread(
-  n: number,
-  domains: readonly string[],
-  have: ReadonlyMap<string, number>,
-  keep: ReadonlyMap<string, number> = new Map(),
-): Map<string, number> {
-  const out = new Map<string, number>();
-  if (domains.length === 0) return out;
-  const base = Math.floor(n / domains.length);
-  const extra = n % domains.length;
-  const order = [...domains].sort(
-    (a, b) =>
-      (have.get(b) ?? 0) - (have.get(a) ?? 0) ||
-      (keep.get(b) ?? -1) - (keep.get(a) ?? -1) ||
-      (a < b ? -1 : a > b ? 1 : 0),
-  );
-  order.forEach((d, i) => out.set(d, base + (i < extra ? 1 : 0)));
-  return out;
-}
-
 /** `<fleet>-<domain>-<n>` (or `<fleet>-test-<n>`) with the smallest n not taken. */
 export function prodName(fleet: string, middle: string, taken: ReadonlySet<string>): string {
   for (let n = 1; ; n++) {
@@ -172,10 +151,11 @@ export interface Desired {
 }
 
 /**
- * Which Prods to create and which are surplus. Per role: the count is spread over the failure
- * domains that have an eligible cluster (Prods counted in other domains — a cordoned or
- * unreachable one — stay and count); in a domain a new Prod goes to the eligible cluster with the
- * fewest Prods of this Fleet, then by name.
+ * Which Prods to create and which are surplus. perDomain: that many in every failure domain with
+ * an eligible cluster. A count (total, autoscale, testProds): new Prods go to the eligible domain
+ * with the fewest, surplus comes from the domain with the most; Prods counted where nothing new
+ * may go (a cordoned or unreachable domain) stay and count. In a domain a new Prod goes to the
+ * eligible cluster with the fewest Prods of this Fleet, then by name.
  */
 export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
   const byName = new Map(input.clusters.map((c) => [c.name, c]));
@@ -191,6 +171,28 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
   const surplus: string[] = [];
   const spanned = new Set<string>();
 
+  const unitsOf = (p: Prod) => input.used[p.metadata.name] ?? 0;
+  // Which to let go first: one not serving yet, then the emptiest, then the newest-looking name.
+  const emptiestFirst = (a: Prod, b: Prod) =>
+    Number(serving(a)) - Number(serving(b)) ||
+    unitsOf(a) - unitsOf(b) ||
+    (a.metadata.name < b.metadata.name ? 1 : -1);
+  const createIn = (domain: string, role: Role, middle: string): boolean => {
+    const where = open
+      .filter((c) => c.domain === domain)
+      .sort(
+        (a, b) =>
+          (perCluster.get(a.name) ?? 0) - (perCluster.get(b.name) ?? 0) ||
+          (a.name < b.name ? -1 : 1),
+      )[0];
+    if (!where) return false;
+    const name = prodName(fleet.metadata.name, middle, taken);
+    taken.add(name);
+    perCluster.set(where.name, (perCluster.get(where.name) ?? 0) + 1);
+    create.push(newProd(fleet, name, where.name, role));
+    return true;
+  };
+
   const plan = (role: Role, n: number | undefined, middle: (domain: string) => string) => {
     const mine = live.filter((p) => roleOf(p) === role && counted(fleet, p, cluster(p)));
     const inDomain = new Map<string, Prod[]>();
@@ -198,54 +200,53 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
       const d = cluster(p)?.domain ?? '';
       inDomain.set(d, [...(inDomain.get(d) ?? []), p]);
     }
-    const have = new Map([...inDomain].map(([d, ps]) => [d, ps.length]));
-    let targets: Map<string, number>;
+    const count = new Map([...inDomain].map(([d, ps]) => [d, ps.length]));
+    const add = (d: string, k: number) => count.set(d, (count.get(d) ?? 0) + k);
     if (n === undefined) {
-      targets = new Map(openDomains.map((d) => [d, fleet.spec.prods.perDomain ?? 0]));
+      // perDomain: that many in each domain that can take Prods; the others keep theirs.
+      const want = fleet.spec.prods.perDomain ?? 0;
+      for (const d of openDomains) {
+        for (let i = count.get(d) ?? 0; i < want && createIn(d, role, middle(d)); i++) add(d, 1);
+        const extra = (inDomain.get(d) ?? [])
+          .sort(emptiestFirst)
+          .slice(0, Math.max(0, (count.get(d) ?? 0) - want));
+        for (const p of extra) {
+          surplus.push(p.metadata.name);
+          add(d, -1);
+        }
+      }
     } else {
-      const outside = [...inDomain]
-        .filter(([d]) => !openDomains.includes(d))
-        .reduce((s, [, ps]) => s + ps.length, 0);
-      const keep = new Map(
-        [...inDomain].map(([d, ps]) => [
-          d,
-          Math.min(...ps.map((p) => input.used[p.metadata.name] ?? 0)),
-        ]),
-      );
-      targets = spread(Math.max(0, n - outside), openDomains, have, keep);
-    }
-    if (role === 'standard')
-      for (const [d, ps] of inDomain) if (!targets.has(d) && ps.length) spanned.add(d);
-    for (const [domain, want] of [...targets].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const present = inDomain.get(domain) ?? [];
-      if (want > 0 && role === 'standard') spanned.add(domain);
-      for (let i = present.length; i < want; i++) {
-        const where = open
-          .filter((c) => c.domain === domain)
+      // A count: new Prods go where the fewest are; the Prods there stay where they are (a domain
+      // that comes back or goes does not move Prods around: no churn from a flapping cluster).
+      let deficit = n - mine.length;
+      const byFewest = () =>
+        [...openDomains].sort(
+          (a, b) => (count.get(a) ?? 0) - (count.get(b) ?? 0) || (a < b ? -1 : 1),
+        );
+      while (deficit > 0 && openDomains.length) {
+        const d = byFewest()[0] as string;
+        if (!createIn(d, role, middle(d))) break;
+        add(d, 1);
+        deficit--;
+      }
+      // Fewer wanted: from where the most are, the emptiest first.
+      const left = new Map([...inDomain].map(([d, ps]) => [d, [...ps].sort(emptiestFirst)]));
+      while (deficit < 0) {
+        const d = [...left.keys()]
+          .filter((k) => (left.get(k)?.length ?? 0) > 0)
           .sort(
             (a, b) =>
-              (perCluster.get(a.name) ?? 0) - (perCluster.get(b.name) ?? 0) ||
-              (a.name < b.name ? -1 : 1),
+              (count.get(b) ?? 0) - (count.get(a) ?? 0) ||
+              emptiestFirst(left.get(a)![0]!, left.get(b)![0]!),
           )[0];
-        if (!where) break;
-        const name = prodName(fleet.metadata.name, middle(domain), taken);
-        taken.add(name);
-        perCluster.set(where.name, (perCluster.get(where.name) ?? 0) + 1);
-        create.push(newProd(fleet, name, where.name, role));
+        if (d === undefined) break;
+        const p = left.get(d)!.shift()!;
+        surplus.push(p.metadata.name);
+        add(d, -1);
+        deficit++;
       }
-      if (present.length > want)
-        surplus.push(
-          ...[...present]
-            .sort(
-              (a, b) =>
-                Number(serving(a)) - Number(serving(b)) ||
-                (input.used[a.metadata.name] ?? 0) - (input.used[b.metadata.name] ?? 0) ||
-                (a.metadata.name < b.metadata.name ? 1 : -1),
-            )
-            .slice(0, present.length - want)
-            .map((p) => p.metadata.name),
-        );
     }
+    if (role === 'standard') for (const [d, k] of count) if (k > 0) spanned.add(d);
   };
 
   const countedStandard = live.filter(

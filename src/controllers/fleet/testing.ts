@@ -184,6 +184,7 @@ export function resultOf(
     lowerBound: 0,
     lowerBoundReachable: true,
     used,
+    pending: 0,
     ...more,
   };
 }
