@@ -18,6 +18,8 @@ import {
 import { awsEnv, awsHealth, startAws } from './parts/aws.js';
 import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
 import { routerEnv, routerHealth, startRouter } from './parts/haproxy.js';
+import { gitEnv, gitHealth, startGit } from './parts/git.js';
+import { registryEnv, registryHealth, startRegistry } from './parts/registry.js';
 
 export interface UpOptions {
   dir: string;
@@ -75,6 +77,12 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     }),
     timed('router', () => startRouter(lab, { slots: opts.routerSlots })).then((s) => {
       lab.state.router = s;
+    }),
+    timed('git', () => startGit(lab)).then((s) => {
+      lab.state.git = s;
+    }),
+    timed('registry', () => startRegistry(lab)).then((s) => {
+      lab.state.registry = s;
     }),
   ]);
   lab.save();
@@ -203,6 +211,8 @@ export async function labHealth(state: LabState): Promise<PartHealth[]> {
   if (state.aws) out.push(...(await awsHealth(state.aws)));
   if (state.alertmanager) out.push(...(await alertmanagerHealth(state.alertmanager)));
   if (state.router) out.push(...(await routerHealth(state.router)));
+  if (state.git) out.push(...(await gitHealth(state.git)));
+  if (state.registry) out.push(...(await registryHealth(state.registry)));
   const dead = state.processes.filter((p) => !isAlive(p)).map((p) => p.name);
   out.push({
     part: 'processes',
@@ -221,6 +231,8 @@ export function labEnv(state: LabState): Record<string, string> {
     ...(state.aws ? awsEnv(state.aws) : {}),
     ...(state.alertmanager ? alertmanagerEnv(state.alertmanager) : {}),
     ...(state.router ? routerEnv(state.router) : {}),
+    ...(state.git ? gitEnv(state.git) : {}),
+    ...(state.registry ? registryEnv(state.registry) : {}),
   };
 }
 
@@ -263,6 +275,11 @@ export function describeLab(state: LabState): string {
     lines.push(
       `Tenant router: HAProxy ${r.version} ${r.url}, runtime API ${r.socket} (and ${r.adminAddress}), map ${r.mapFile}, ${r.slots} backend slots × ${r.serversPerSlot} servers`,
     );
+  }
+  if (state.git) lines.push(`Git (smart HTTP, basic auth): ${state.git.url}/<name>.git`);
+  if (state.registry) {
+    const r = state.registry;
+    lines.push(`OCI registry: ${r.url} (basic auth); ${r.tokenUrl} (token auth), one storage`);
   }
   lines.push(`Logs: ${join(state.dir, 'logs')}`);
   lines.push(`Shell: eval "$(./kachiku lab env --dir ${state.dir})"`);

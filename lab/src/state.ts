@@ -6,6 +6,8 @@ import type { OpenStackState } from './parts/openstack.js';
 import type { AwsState } from './parts/aws.js';
 import type { AlertmanagerState } from './parts/alertmanager.js';
 import type { RouterState } from './parts/haproxy.js';
+import type { GitState } from './parts/git.js';
+import type { RegistryState } from './parts/registry.js';
 
 export interface LabState {
   version: 1;
@@ -20,4 +22,6 @@ export interface LabState {
   alertmanager?: AlertmanagerState;
   /** The tenant router (HAProxy). */
   router?: RouterState;
+  git?: GitState;
+  registry?: RegistryState;
 }
