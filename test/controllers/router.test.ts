@@ -476,11 +476,19 @@ test(
     const byPrimary = new Map<string, Tenant[]>();
     for (const t of dual)
       byPrimary.set(primaryOf(t)!, [...(byPrimary.get(primaryOf(t)!) ?? []), t]);
-    const [victim, onIt] = [...byPrimary].sort((a, b) => b[1].length - a[1].length)[0]!;
+    const singlesOn = (p: string) =>
+      tenants.filter((t) => t.spec.redundancy !== 'Dual' && primaryOf(t) === p);
+    // The Prod that is the primary of the most Dual tenants, among those with a Single one too.
+    const [victim, onIt] = [...byPrimary]
+      .filter(([p]) => singlesOn(p).length > 0)
+      .sort((a, b) => b[1].length - a[1].length)[0]!;
     assert.ok(onIt.length >= 2, `${victim} is the primary of ${onIt.length} Dual tenants`);
     const secondary = new Map(onIt.map((t) => [hostOf(t), t.status!.prods!.secondary!]));
     const traffic = new Traffic(haproxy.url, onIt.map(hostOf), { rate: 200 });
+    // Its Single tenants have nowhere else to go: the slot's own 503, never another Prod.
+    const singles = new Traffic(haproxy.url, singlesOn(victim).map(hostOf), { rate: 50 });
     traffic.start();
+    singles.start();
     await sleep(1500);
     const stoppedAt = Date.now();
     await Promise.all(lbs.of(victim).map((s) => s.stop()));
@@ -501,6 +509,7 @@ test(
     );
     await sleep(500);
     const samples = await traffic.stop();
+    const singleSamples = await singles.stop();
 
     const beforeStop = samples.filter((s) => s.doneAt < stoppedAt);
     assert.ok(beforeStop.length > 100, `${beforeStop.length} requests before the stop`);
@@ -521,6 +530,19 @@ test(
     const lastFailure = failures.length ? Math.max(...failures.map((s) => s.doneAt)) : stoppedAt;
     const firstSecondary = Math.min(
       ...during.filter((s) => s.prod === secondary.get(s.host)).map((s) => s.doneAt),
+    );
+    const singlesDown = singleSamples.filter(
+      (s) => s.sentAt >= stoppedAt + FAILOVER_BOUND_MS && s.doneAt < restartedAt,
+    );
+    assert.ok(singlesDown.length > 50, `${singlesDown.length} Single requests while it is down`);
+    assert.deepEqual(
+      singlesDown.filter((s) => s.status !== 503 || s.prod !== undefined).map(show),
+      [],
+      'Single tenants of a dead Prod get 503 from its slot',
+    );
+    assert.deepEqual(
+      singleSamples.filter((s) => s.doneAt < stoppedAt && s.prod !== victim).map(show),
+      [],
     );
     // Fail-back loses nothing: the primary's checks pass before it takes traffic again.
     const failback = samples.filter((s) => s.sentAt >= restartedAt);

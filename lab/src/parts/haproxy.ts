@@ -104,13 +104,14 @@ export function routerConfig(c: RouterConfigInput): string {
     "  http-request set-var(txn.secondary) var(txn.route),word(2,' ')",
     // Failover without a round trip to kachiku: a primary slot with no server up (its health
     // checks, or a failed connection seen on live traffic, took them down) sends the request to
-    // the secondary. nbsrv() takes a backend by name only, hence one rule per slot.
+    // the secondary, if the tenant has one (a Single tenant's request stays, and gets the
+    // slot's 503). nbsrv() takes a backend by name only, hence one rule per slot.
     ...Array.from(
       { length: c.slots },
       (_, i) =>
-        `  use_backend %[var(txn.secondary)] if { var(txn.primary) -m str ${slotName(i)} } { nbsrv(${slotName(i)}) eq 0 } { var(txn.secondary) -m found }`,
+        `  use_backend %[var(txn.secondary)] if { var(txn.primary) -m str ${slotName(i)} } { nbsrv(${slotName(i)}) eq 0 } { var(txn.secondary) -m len gt 0 }`,
     ),
-    '  use_backend %[var(txn.primary)] if { var(txn.primary) -m found }',
+    '  use_backend %[var(txn.primary)] if { var(txn.primary) -m len gt 0 }',
     `  default_backend ${DEFAULT_BACKEND}`,
     '',
     `backend ${DEFAULT_BACKEND}`,
