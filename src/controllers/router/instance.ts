@@ -39,6 +39,13 @@ export interface InstanceMemory {
   mapEntries?: number;
   /** The slots its map points at, when known. */
   referenced?: Set<number>;
+  /**
+   * The entries of its map as last read or committed, valid while the map's version and entry
+   * count are those above: then they stand in for `show map` (10,000 entries are ~400 KiB to
+   * read and parse); any other writer changes the version or the count (`add`/`del`/`clear`/
+   * `commit`), and a `set map` by hand is caught by the full read every RESYNC_MS.
+   */
+  entries?: readonly { key: string; value: string }[];
   /** When it was last read in full (ms). */
   verifiedAt?: number;
   /** When commands were last sent to it (ISO). */
@@ -85,6 +92,8 @@ export async function syncInstance(
       mem.tableVersion = undefined;
       mem.referenced = undefined;
       mem.mapVersion = undefined;
+      mem.entries = undefined;
+      mem.verifiedAt = undefined;
     }
     mem.instance = info.instance;
     mem.haproxyVersion = info.version;
@@ -105,11 +114,21 @@ export async function syncInstance(
       now - mem.verifiedAt < RESYNC_MS;
     if (upToDate) return { memory: mem, sent, restarted, observed };
 
-    // Read in full, then plan against what it says.
-    const entries = await showMap(client, spec.map);
+    // Read, then plan against what it says: the servers always; the map's entries unless its
+    // version and count show it is the one this controller committed or read last.
+    const known =
+      mem.entries !== undefined &&
+      mem.mapVersion === map.currentVersion &&
+      mem.mapEntries === map.entryCount &&
+      mem.verifiedAt !== undefined &&
+      now - mem.verifiedAt < RESYNC_MS;
+    const entries = known ? mem.entries! : await showMap(client, spec.map);
     const servers = await showServersState(client);
     observed = true;
-    mem.verifiedAt = now;
+    if (!known) mem.verifiedAt = now;
+    mem.entries = entries;
+    mem.mapVersion = map.currentVersion;
+    mem.mapEntries = map.entryCount;
     const plan = planInstance(spec, table, { map: entries, servers });
     if (plan.mismatches.length) {
       mem.referenced = plan.referenced;
@@ -118,20 +137,21 @@ export async function syncInstance(
       return { memory: mem, sent, restarted, observed };
     }
     // From the first command on, its map may be either the old one or the new one.
-    if (plan.commands.length) mem.referenced = undefined;
-    let mapVersion = map.currentVersion;
-    let mapEntries = entries.length;
+    if (plan.commands.length) {
+      mem.referenced = undefined;
+      mem.entries = undefined;
+    }
     for (const c of plan.commands) {
       const version = await send(client, c);
       sent.push(c);
       if (c.kind === 'ReplaceMap') {
-        mapVersion = version!;
-        mapEntries = c.entries.length;
+        mem.mapVersion = version!;
+        mem.mapEntries = c.entries.length;
+        mem.entries = c.entries.map(([key, value]) => ({ key, value }));
       }
     }
+    mem.entries ??= entries;
     mem.referenced = plan.referenced;
-    mem.mapVersion = mapVersion;
-    mem.mapEntries = mapEntries;
     mem.tableVersion = table.version;
     if (sent.length) mem.lastProgrammed = timestamp(new Date(now));
     return { memory: mem, sent, restarted, observed };

@@ -67,16 +67,10 @@ export function slotsIn(spec: HAProxySettings, values: Iterable<string>): Set<nu
   return out;
 }
 
-const created = (t: Tenant) => t.metadata.creationTimestamp ?? '';
 /** Who keeps a host two Tenants claim: the older one, then by Fleet and name. */
-const byAge = (a: Tenant, b: Tenant) =>
-  created(a) < created(b)
-    ? -1
-    : created(a) > created(b)
-      ? 1
-      : `${a.spec.fleet}/${a.metadata.name}` < `${b.spec.fleet}/${b.metadata.name}`
-        ? -1
-        : 1;
+const ageKey = (t: Tenant) =>
+  `${t.metadata.creationTimestamp ?? ''}\u0000${t.spec.fleet}\u0000${t.metadata.name}`;
+const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 export function buildTable(input: TableInput): Table {
   const { spec } = input;
@@ -89,7 +83,11 @@ export function buildTable(input: TableInput): Table {
 
   // 1. Hosts → (primary, secondary) Prods, the first claim of a host winning.
   const routes = new Map<string, { tenant: string; prods: string[] }>();
-  const tenants = input.tenants.filter((t) => fleets.has(t.spec.fleet)).sort(byAge);
+  const tenants = input.tenants
+    .filter((t) => fleets.has(t.spec.fleet))
+    .map((t): [string, Tenant] => [ageKey(t), t])
+    .sort(byKey)
+    .map(([, t]) => t);
   for (const t of tenants) {
     const name = t.metadata.name;
     const hosts = t.spec.hosts ?? [];
@@ -162,7 +160,7 @@ export function buildTable(input: TableInput): Table {
 
   // 3. Entries: the slots of the Prods that have one, in the tenant's order.
   const entries: [string, string][] = [];
-  for (const [host, r] of [...routes].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [host, r] of [...routes].sort(byKey)) {
     const backends = r.prods
       .filter((p) => slotOf.has(p))
       .map((p) => backendOf(spec, slotOf.get(p)!));
