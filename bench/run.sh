@@ -6,11 +6,12 @@
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 #        bash bench/run.sh router [entries] [rounds]
+#        bash bench/run.sh routing [tenants] [prods] [moves]
 #        bash bench/run.sh sources [tags] [runs]
 #        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|sources|placement [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|sources|placement [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh
