@@ -28,6 +28,7 @@ import type { MemberCluster } from '../../src/api/membercluster.js';
 import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../src/controllers/prod/reconciler.js';
 import { secretGvr } from '../../src/runtime/core.js';
+import { eventGvr } from '../../src/runtime/events.js';
 import { client } from '../../lab/src/parts/kube.js';
 import { routerConfig } from '../../lab/src/parts/haproxy.js';
 import { restartRouter } from '../../lab/src/router.js';
@@ -291,6 +292,15 @@ async function watchTenants(): Promise<{ changes: Change[]; stop: () => Promise<
 }
 
 const ms = (n: number) => `${Math.round(n)} ms`;
+
+/** The reasons of the Events about the Router. */
+async function routerEvents(): Promise<string[]> {
+  const events = await rest.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(
+    eventGvr,
+    ns,
+  );
+  return events.items.filter((e) => e.regarding?.name === ROUTER).map((e) => e.reason ?? '');
+}
 
 /** What the test sees, for a failure message. */
 async function diagnose(): Promise<string> {
@@ -590,6 +600,9 @@ test(
       10_000,
     );
     assert.notEqual(r.status?.instances?.[0]?.instance, before.status?.instances?.[0]?.instance);
+    await until('an Event saying it was programmed again', async () =>
+      (await routerEvents()).includes('Reprogrammed') ? true : undefined,
+    );
     assert.equal(r.status?.table?.version, before.status?.table?.version, 'the same table');
     const after = await tenantsNow();
     assert.deepEqual(
@@ -679,6 +692,9 @@ test(
         return st && !st.reachable ? r : undefined;
       });
       assert.equal(condition(away, 'Degraded')?.reason, 'RouterUnreachable');
+      await until('a Warning Event about b', async () =>
+        (await routerEvents()).includes('RouterUnreachable') ? true : undefined,
+      );
       assert.equal(condition(away, 'Ready')?.status, 'True', 'lab still serves');
       const lastTable = away.status!.table!.version;
       assert.equal(away.status?.instances?.find((i) => i.name === 'b')?.tableVersion, lastTable);

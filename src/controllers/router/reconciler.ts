@@ -24,6 +24,7 @@ import { keyOf, type Informer } from '../../runtime/informer.js';
 import { updateStatus } from '../../runtime/objects.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { gvrOf } from '../../api/kind.js';
+import { Reason } from '../../api/conditions.js';
 import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
@@ -205,17 +206,36 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
     ),
   );
   const tookMs = performance.now() - started;
+  const wasReachable = new Map(
+    spec.instances.map((i) => [i.name, mem.instances.get(i.name)?.reachable]),
+  );
   const names = new Set(spec.instances.map((i) => i.name));
   for (const n of [...mem.instances.keys()]) if (!names.has(n)) mem.instances.delete(n);
   spec.instances.forEach((inst, i) => {
     const r = reports[i]!;
     mem.instances.set(inst.name, r.memory);
     const target = { router: key, instance: inst.name };
-    if (r.restarted)
+    if (r.restarted) {
       ctx.log.info(
         { ...target, now: r.memory.instance, reprogrammed: r.sent.length },
         'router instance restarted: programmed again',
       );
+      void env.mgr.events.record({
+        regarding: router,
+        type: 'Normal',
+        reason: 'Reprogrammed',
+        action: 'Program',
+        note: `instance ${inst.name} restarted (now ${r.memory.instance}): the table sent again in ${r.sent.length} commands`,
+      });
+    }
+    if (wasReachable.get(inst.name) === true && !r.memory.reachable)
+      void env.mgr.events.record({
+        regarding: router,
+        type: 'Warning',
+        reason: Reason.RouterUnreachable,
+        action: 'Poll',
+        note: `instance ${inst.name}: ${r.memory.problem?.message ?? 'unreachable'}`,
+      });
     if (r.sent.length) {
       env.metrics.programmed.observe(tookMs / 1000);
       for (const c of r.sent) env.metrics.commands.inc({ kind: c.kind });

@@ -149,7 +149,7 @@ test('a host two Tenants claim goes to the older one (then by Fleet and name)', 
   ]);
 });
 
-test('not routed, with why: unplaced tenants, wildcard hosts, Prods gone; a Dual tenant keeps the Prod left', () => {
+test('not routed, with why: unplaced tenants, wildcard hosts, Prods gone; a Dual tenant keeps the Prod left; a Prod being deleted still serves', () => {
   const t = buildTable(
     input({
       tenants: [
@@ -163,13 +163,14 @@ test('not routed, with why: unplaced tenants, wildcard hosts, Prods gone; a Dual
       prods: [prod('p1', ['127.0.0.2:80']), prod('p2', ['127.0.0.3:80'], { deleting: true })],
     }),
   );
+  // p1 serves two hosts, p2 (being deleted, still answering) one.
   assert.deepEqual(t.entries, [
+    ['d.example', 'be_slot_1'],
     ['h.example', 'be_slot_0'],
     ['w.example', 'be_slot_0'],
   ]);
   assert.deepEqual(t.unrouted, [
     '*.w.example (tenant wild): a wildcard host: the HAProxy map matches whole host names',
-    'd.example (tenant deleting): its Prods p2 do not exist in its Fleet',
     'g.example (tenant gone): its Prods p9 do not exist in its Fleet',
     'u.example (tenant unplaced): not placed',
   ]);

@@ -75,9 +75,10 @@ const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > 
 export function buildTable(input: TableInput): Table {
   const { spec } = input;
   const fleets = new Map(input.fleets.map((f) => [f.metadata.name, f]));
-  const prods = new Map(
-    input.prods.filter((p) => !p.metadata.deletionTimestamp).map((p) => [p.metadata.name, p]),
-  );
+  // A Prod being deleted still serves while a tenant names it: its endpoints say whether it
+  // answers (the Prod controller empties them once its stack is gone), and HAProxy's checks
+  // send a Dual tenant to its other Prod when it does not. Only a Prod that is gone is unusable.
+  const prods = new Map(input.prods.map((p) => [p.metadata.name, p]));
   const fleetOfProd = (p: Prod) => p.metadata.labels?.['kachiku.io/fleet'];
   const unrouted: string[] = [];
 
