@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
+import { ApiError, Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
@@ -476,6 +476,58 @@ test(
     );
   },
 );
+
+test('bad input is refused by the CRDs, naming the field', { timeout: 30_000 }, async () => {
+  const refused = async (gvr: typeof routerGvr, obj: KubeObject, field: RegExp) =>
+    assert.rejects(
+      rest.create(gvr, obj),
+      (e: unknown) => e instanceof ApiError && e.code === 422 && field.test(e.message),
+    );
+  const router = (haproxySpec: Record<string, unknown>): KubeObject =>
+    ({
+      apiVersion: 'kachiku.io/v1alpha1',
+      kind: 'Router',
+      metadata: { name: 'bad', namespace: ns },
+      spec: {
+        haproxy: {
+          instances: [{ name: 'a', runtimeAPI: '127.0.0.1:9999' }],
+          map: '/m.map',
+          slots: 4,
+          serversPerSlot: 2,
+          ...haproxySpec,
+        },
+      },
+    }) as KubeObject;
+  await refused(routerGvr, router({ instances: [] }), /spec\.haproxy\.instances/);
+  await refused(
+    routerGvr,
+    router({ instances: [{ name: 'a', runtimeAPI: 'not an address' }] }),
+    /spec\.haproxy\.instances\[0\]\.runtimeAPI/,
+  );
+  await refused(routerGvr, router({ slots: 0 }), /spec\.haproxy\.slots/);
+  await refused(routerGvr, router({ pollInterval: '10ms' }), /spec\.haproxy\.pollInterval/);
+  await refused(
+    tenantGvr,
+    tenantOf('bad-host', { hosts: ['Not_A.Host'] }) as KubeObject,
+    /spec\.hosts\[0\]/,
+  );
+  await refused(
+    fleetGvr,
+    {
+      apiVersion: 'kachiku.io/v1alpha1',
+      kind: 'Fleet',
+      metadata: { name: 'bad', namespace: ns },
+      spec: {
+        app: 'shop',
+        version: '1',
+        template: { components: [{ name: 'web', image: 'x:{{version}}' }], capacity: 1 },
+        prods: { perDomain: 1 },
+        routing: { router: 'Not_A_Name' },
+      },
+    } as KubeObject,
+    /spec\.routing\.router/,
+  );
+});
 
 test(
   `a Prod's server stops: its Dual tenants are answered by their secondary within ${FAILOVER_BOUND_MS} ms, then back`,
