@@ -6,7 +6,12 @@ import { writeFile, rename } from 'node:fs/promises';
 import { readState } from './context.js';
 import { startLabProcess, stopLabProcess } from './lab.js';
 import { isAlive } from './proc.js';
-import { ROUTER_PROCESS, waitForRouter, type RouterState } from './parts/haproxy.js';
+import {
+  ROUTER_PROCESS,
+  waitForRouter,
+  writeRouterConfig,
+  type RouterState,
+} from './parts/haproxy.js';
 import {
   dumpServersState,
   runtimeClient,
@@ -38,9 +43,13 @@ export async function saveServerState(dir: string): Promise<void> {
   await rename(`${router.serverStateFile}.tmp`, router.serverStateFile);
 }
 
-/** Starts the stopped router again, as it was started first; resolves once it answers. */
+/**
+ * Starts the stopped router again, as it was started first (its configuration written again by
+ * the code of this checkout: same ports and files); resolves once it answers.
+ */
 export async function startRouterAgain(dir: string, previous?: RouterInfo): Promise<RouterInfo> {
   const { router } = recorded(dir);
+  writeRouterConfig(router);
   const proc = await startLabProcess(dir, ROUTER_PROCESS);
   return waitForRouter(router.socket, proc, previous);
 }

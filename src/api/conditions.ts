@@ -138,5 +138,13 @@ export const Reason = {
   ScaleUp: 'ScaleUp',
   ScaleIn: 'ScaleIn',
   ScaleInBlocked: 'ScaleInBlocked',
+  // Router
+  Programmed: 'Programmed',
+  RouterUnreachable: 'RouterUnreachable',
+  RouterRejected: 'RouterRejected',
+  ConfigMismatch: 'ConfigMismatch',
+  SlotsExhausted: 'SlotsExhausted',
+  EndpointsMissing: 'EndpointsMissing',
+  Unrouted: 'Unrouted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

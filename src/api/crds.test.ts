@@ -48,6 +48,7 @@ test('names, scopes and short names', () => {
       ['prods.kachiku.io', 'Namespaced', ['prod']],
       ['fleets.kachiku.io', 'Namespaced', ['fl']],
       ['tenants.kachiku.io', 'Namespaced', ['tn']],
+      ['routers.kachiku.io', 'Namespaced', ['rt']],
     ],
   );
   for (const c of crds) {

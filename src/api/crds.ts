@@ -6,6 +6,7 @@ import { memberClusterKind } from './membercluster.js';
 import { prodKind } from './prod.js';
 import { fleetKind } from './fleet.js';
 import { tenantKind } from './tenant.js';
+import { routerKind } from './router.js';
 import { generatedFile, type GeneratedFile } from './render.js';
 import { structuralErrors, toStructural, type JSONSchemaProps } from './schema.js';
 
@@ -16,6 +17,7 @@ export const allKinds: KindInfo[] = [
   prodKind,
   fleetKind,
   tenantKind,
+  routerKind,
 ];
 
 /** A CRD as plain JSON: what the YAML holds and the apiserver takes. (client-node's

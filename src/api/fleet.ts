@@ -3,7 +3,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Conditions } from './conditions.js';
 import { ProdSpec } from './prod.js';
-import { Duration, Label, StringEnum, StringMap, Timestamp, validations } from './schema.js';
+import {
+  Duration,
+  Label,
+  ObjectName,
+  StringEnum,
+  StringMap,
+  Timestamp,
+  validations,
+} from './schema.js';
 import { ageColumn, conditionColumn, defineKind, type KachikuObject } from './kind.js';
 
 const { components, manifests, warmup } = ProdSpec.properties;
@@ -159,6 +167,37 @@ export const FleetSpec = Type.Object(
           ),
         },
         { description: 'cluster drains and returns' },
+      ),
+    ),
+    routing: Type.Optional(
+      Type.Object(
+        {
+          router: ObjectName({
+            description:
+              'the Router (same namespace) that sends each tenant host to its Prods; its kind of router (HAProxy) is the routing mode',
+          }),
+          endpoint: Type.Optional(
+            Type.Object(
+              {
+                component: Type.Optional(
+                  Label({
+                    description:
+                      "the component whose endpoints (the Prod's status.endpoints) receive the tenants' requests; default the first listed",
+                  }),
+                ),
+                port: Type.Optional(
+                  Type.Integer({
+                    description: "only that component's endpoints on this port",
+                    minimum: 1,
+                    maximum: 65535,
+                  }),
+                ),
+              },
+              { description: "where a Prod answers its tenants' requests" },
+            ),
+          ),
+        },
+        { description: "how the tenants' requests reach their Prods" },
       ),
     ),
   },

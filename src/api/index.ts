@@ -6,5 +6,6 @@ export * from './membercluster.js';
 export * from './prod.js';
 export * from './fleet.js';
 export * from './tenant.js';
+export * from './router.js';
 export { allKinds, crdFor, crdName, renderCrds, type CustomResourceDefinition } from './crds.js';
 export { renderRbac, CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from './rbac.js';

@@ -7,6 +7,7 @@ import { registerMemberClusters, type MemberClusterDeps } from './membercluster/
 import { registerProdController, type ProdController } from './prod/reconciler.js';
 import { registerFleetController } from './fleet/reconciler.js';
 import { placer } from './fleet/placer.js';
+import { registerRouterController } from './router/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -56,4 +57,5 @@ export const controllers: ControllerRegistration[] = [
     },
   },
   { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
+  { name: 'router', register: (mgr) => void registerRouterController(mgr) },
 ];

@@ -23,6 +23,9 @@ test('lab env names the router; its files are in the lab directory', () => {
   assert.match(config, new RegExp(`backend be_slot_${r.slots - 1}\\n`));
   assert.doesNotMatch(config, new RegExp(`backend be_slot_${r.slots}\\n`));
   assert.doesNotMatch(config, /^\s*(chroot|user|group|daemon)\b/m);
+  // Failover to a tenant's secondary: one rule per slot, on the slot's servers up.
+  for (let i = 0; i < r.slots; i++)
+    assert.match(config, new RegExp(`\\{ nbsrv\\(be_slot_${i}\\) eq 0 \\}`));
 });
 
 test('lab status checks the router: ok while it runs, failing while it is stopped', async () => {

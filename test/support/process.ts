@@ -1,13 +1,15 @@
 // `kachiku controller` as real processes, the way a Deployment runs it: their output lines kept
 // for the test to read, killed when the test file ends.
 import { CONTROLLER_NAMESPACE } from '../../src/api/rbac.js';
-import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const children: ChildProcess[] = [];
-after(() => children.forEach((c) => c.kill('SIGKILL')));
+// When the test process ends, not in an after() hook: hooks registered here, at import, run
+// before the test file's own after() hooks, which may still need the controller (to finalize
+// what it made).
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 export type Controller = ChildProcess & {
   /** stdout and stderr, a line each (JSON log lines). */

@@ -96,9 +96,22 @@ export function routerConfig(c: RouterConfigInput): string {
     'frontend tenants',
     `  bind 127.0.0.1:${c.port}`,
     // The Host header, lower case and without its port, names the tenant; the map says which
-    // backend serves it; a host that is not in the map, or a backend that does not exist,
-    // ends in be_default.
-    `  use_backend %[req.hdr(host),lower,field(1,:),map(${c.mapFile},${DEFAULT_BACKEND})]`,
+    // backend serves it: "<primary>" or, for a tenant on two Prods, "<primary> <secondary>" —
+    // one map, so that both change in one atomic commit. A host that is not in the map, or a
+    // backend that does not exist, ends in be_default.
+    `  http-request set-var(txn.route) req.hdr(host),lower,field(1,:),map(${c.mapFile})`,
+    "  http-request set-var(txn.primary) var(txn.route),word(1,' ')",
+    "  http-request set-var(txn.secondary) var(txn.route),word(2,' ')",
+    // Failover without a round trip to kachiku: a primary slot with no server up (its health
+    // checks, or a failed connection seen on live traffic, took them down) sends the request to
+    // the secondary, if the tenant has one (a Single tenant's request stays, and gets the
+    // slot's 503). nbsrv() takes a backend by name only, hence one rule per slot.
+    ...Array.from(
+      { length: c.slots },
+      (_, i) =>
+        `  use_backend %[var(txn.secondary)] if { var(txn.primary) -m str ${slotName(i)} } { nbsrv(${slotName(i)}) eq 0 } { var(txn.secondary) -m len gt 0 }`,
+    ),
+    '  use_backend %[var(txn.primary)] if { var(txn.primary) -m len gt 0 }',
     `  default_backend ${DEFAULT_BACKEND}`,
     '',
     `backend ${DEFAULT_BACKEND}`,
@@ -110,8 +123,11 @@ export function routerConfig(c: RouterConfigInput): string {
       `backend ${slotName(i)}`,
       '  balance roundrobin',
       // TCP checks (a Prod's health path is the app's business): down after two failed checks
-      // (≈1.25 s), up again after two good ones.
-      '  default-server check inter 1s fastinter 250ms downinter 1s fall 2 rise 2',
+      // (≈1.25 s), up again after two good ones. Live traffic counts too: a connection that
+      // fails is a "sudden death" — one more failed check, 250 ms later, takes the server down,
+      // so a Prod that dies is out (and its Dual tenants on their secondary) within ~0.3 s of
+      // the first request it fails, without one error turning a server off on its own.
+      '  default-server check inter 1s fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error sudden-death',
       // The placeholder FQDN is what makes the address restorable: HAProxy applies the address
       // of the server-state file only to servers declared by name (init-addr "last"); the
       // fallback 127.0.0.1:1 refuses connections. `disabled`: in maintenance until programmed.
@@ -165,6 +181,23 @@ export async function startRouter(
     serversPerSlot,
     maxRequestBytes: BUFSIZE - 1024,
   };
+}
+
+/** The configuration of a router already recorded in the lab state, as this code writes it now. */
+export function writeRouterConfig(s: RouterState): void {
+  writeFileSync(
+    s.config,
+    routerConfig({
+      port: Number(new URL(s.url).port),
+      adminPort: Number(s.adminAddress.split(':').at(-1)),
+      socket: s.socket,
+      mapFile: s.mapFile,
+      serverStateFile: s.serverStateFile,
+      pidFile: s.pidFile,
+      slots: s.slots,
+      serversPerSlot: s.serversPerSlot,
+    }),
+  );
 }
 
 /** Waits until the runtime API answers (from a process other than `not`, after a restart). */
