@@ -112,7 +112,8 @@ async function install(lab: LabContext): Promise<string> {
       let out = '';
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       child.once('error', reject);
-      child.once('exit', (code) =>
+      // 'close', not 'exit': 'exit' may come before stdout's last chunk (the printed path).
+      child.once('close', (code) =>
         code === 0
           ? resolve(out.trim())
           : reject(

@@ -151,11 +151,14 @@ async function buildV3(lab: PartContext): Promise<string> {
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | string>((resolve) => {
     child.once('error', (e) => resolve(e.message));
-    child.once('exit', (c, sig) => resolve(c ?? `signal ${sig}`));
+    // 'close', not 'exit': 'exit' may come before stdout's last chunk, and the path is in it.
+    child.once('close', (c, sig) => resolve(c ?? `signal ${sig}`));
   });
   if (code !== 0)
     throw new LabError(PART, `build-registry.sh failed (${code})${tail(log)}`, script, log);
-  return out.trim().split('\n').pop() ?? '';
+  const path = out.trim().split('\n').pop() ?? '';
+  if (!path) throw new LabError(PART, 'build-registry.sh printed no binary path', script, log);
+  return path;
 }
 
 const basicAuth = (s: RegistryState) =>
