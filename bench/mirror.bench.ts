@@ -97,6 +97,8 @@ interface Running {
   calls: Calls;
   /** Each sync's seconds, in the order they ended. */
   syncSeconds: number[];
+  /** Each read of an Octavia load balancer's tree (a sync's Octavia part), in seconds. */
+  treeSeconds: number[];
   /** The mirrors that have synced at least once. */
   synced: Set<string>;
   stop: () => Promise<void>;
@@ -115,6 +117,7 @@ function startController(opts: { scan?: boolean } = {}): Running {
     kubeWrites: new Map(),
   };
   const syncSeconds: number[] = [];
+  const treeSeconds: number[] = [];
   const synced = new Set<string>();
   const mgr = new Manager({ name: CONTROLLER_NAME, config, namespace: NS, log: newLogger('warn') });
   // Every apiserver write the controller makes (views made by withSignal share this method).
@@ -134,7 +137,20 @@ function startController(opts: { scan?: boolean } = {}): Running {
       synced.add(key);
     },
     clouds: {
-      octavia: (m) => clouds.octavia(m),
+      octavia: async (m) => {
+        const client = await clouds.octavia(m);
+        return {
+          ...client,
+          getTree: async (id) => {
+            const t0 = performance.now();
+            try {
+              return await client.getTree(id);
+            } finally {
+              treeSeconds.push((performance.now() - t0) / 1000);
+            }
+          },
+        };
+      },
       route53: (m) => clouds.route53(m),
       aws: async (m) => {
         const api = await clouds.aws(m);
@@ -152,7 +168,7 @@ function startController(opts: { scan?: boolean } = {}): Running {
   });
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
-  return { calls, syncSeconds, synced, stop: () => (ctl.abort(), running) };
+  return { calls, syncSeconds, treeSeconds, synced, stop: () => (ctl.abort(), running) };
 }
 
 /** "PUT loadbalancermirrors/status", "POST events": what an apiserver write was. */
@@ -234,6 +250,7 @@ await sleep(intervalMs * 1.2);
 const { calls } = first;
 for (const map of Object.values(calls)) map.clear();
 const steadyFrom = first.syncSeconds.length;
+const treesFrom = first.treeSeconds.length;
 await sleep(intervalMs * cycles);
 loads.push(load());
 const sum = (map: Map<string, number>) => total(map) / cycles;
@@ -247,6 +264,7 @@ const steady = {
 const readsByOp = Object.fromEntries([...calls.awsReads].map(([op, n]) => [op, n / cycles]));
 const kubeByKind = Object.fromEntries([...calls.kubeWrites].map(([k, n]) => [k, n / cycles]));
 const syncTimes = first.syncSeconds.slice(steadyFrom).sort((a, b) => a - b);
+const treeTimes = first.treeSeconds.slice(treesFrom).sort((a, b) => a - b);
 
 // ---- member change → target registered, for up to 20 mirrors
 const K = Math.min(N, 20);
@@ -291,6 +309,9 @@ console.log(
 );
 console.log(
   `steady state: ${f2(steady.syncs)} syncs per cycle (${f2(steady.syncs / N)} per mirror); change → registered p99 ${f2(pct(latencies, 99))} against the bound 1 + sync p99 = ${f2(1 + syncP(99))}`,
+);
+console.log(
+  `a sync's own time p50 / p99: ${f2(pct(syncTimes, 50))} / ${f2(pct(syncTimes, 99))} s, of which reading Octavia's tree ${f2(pct(treeTimes, 50))} / ${f2(pct(treeTimes, 99))} s`,
 );
 console.log(`AWS reads per steady cycle by operation: ${JSON.stringify(readsByOp)}`);
 console.log(`apiserver writes per steady cycle: ${JSON.stringify(kubeByKind)}`);
