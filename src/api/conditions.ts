@@ -67,6 +67,18 @@ export const ConditionType = {
   Draining: 'Draining',
   /** Fleet: autoscale acts as configured (False: a scale-in would strand tenants). */
   Autoscaling: 'Autoscaling',
+  /** Fleet: its source answers and offers a valid version. */
+  SourceReady: 'SourceReady',
+  /** Release: rolling out (False once it ends, whichever way). */
+  Progressing: 'Progressing',
+  /** Release: every Prod runs the version and the Fleet's spec.version is it. */
+  Complete: 'Complete',
+  /** Release: a gate failed, or a Prod could not take the version. */
+  Failed: 'Failed',
+  /** Release: stopped by spec.paused (or by onFailure: Pause). */
+  Paused: 'Paused',
+  /** Release: the tenants of the updated Prods are back on the good version. */
+  RolledBack: 'RolledBack',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -146,5 +158,27 @@ export const Reason = {
   SlotsExhausted: 'SlotsExhausted',
   EndpointsMissing: 'EndpointsMissing',
   Unrouted: 'Unrouted',
+  // Fleet source
+  SourceFound: 'SourceFound',
+  SourceUnreachable: 'SourceUnreachable',
+  SourceAuthFailed: 'SourceAuthFailed',
+  SourceNotFound: 'SourceNotFound',
+  NoMatchingVersion: 'NoMatchingVersion',
+  InvalidPolicy: 'InvalidPolicy',
+  // Release
+  WavePending: 'WavePending',
+  WaveRunning: 'WaveRunning',
+  Baking: 'Baking',
+  GateFailed: 'GateFailed',
+  GateError: 'GateError',
+  ProdFailed: 'ProdFailed',
+  Superseded: 'Superseded',
+  Succeeded: 'Succeeded',
+  PausedBySpec: 'PausedBySpec',
+  Aborted: 'Aborted',
+  RollingBack: 'RollingBack',
+  RolledBack: 'RolledBack',
+  VersionNotFound: 'VersionNotFound',
+  WaitingForRelease: 'WaitingForRelease',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -49,6 +49,7 @@ test('names, scopes and short names', () => {
       ['fleets.kachiku.io', 'Namespaced', ['fl']],
       ['tenants.kachiku.io', 'Namespaced', ['tn']],
       ['routers.kachiku.io', 'Namespaced', ['rt']],
+      ['releases.kachiku.io', 'Namespaced', ['rel']],
     ],
   );
   for (const c of crds) {
@@ -122,9 +123,13 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
     assert.ok(can(k.group, `${k.plural}/status`, 'update'));
     assert.ok(can(k.group, `${k.plural}/finalizers`, 'update'));
     assert.ok(!can(k.group, k.plural, 'patch'), `no patch on ${k.plural}`);
-    // The one exception: a Fleet creates and removes its Prods.
-    for (const verb of ['create', 'delete'])
-      assert.equal(can(k.group, k.plural, verb), k.plural === 'prods', `${verb} on ${k.plural}`);
+    // The exceptions: a Fleet creates and removes its Prods, and creates Releases.
+    assert.equal(
+      can(k.group, k.plural, 'create'),
+      ['prods', 'releases'].includes(k.plural),
+      `create on ${k.plural}`,
+    );
+    assert.equal(can(k.group, k.plural, 'delete'), k.plural === 'prods', `delete on ${k.plural}`);
   }
   // Secrets: never cluster-wide; a ClusterRole bound per namespace with a RoleBinding.
   assert.ok(!can('', 'secrets', 'get') && !can('', 'namespaces', 'get'));

@@ -7,6 +7,7 @@ import { prodKind } from './prod.js';
 import { fleetKind } from './fleet.js';
 import { tenantKind } from './tenant.js';
 import { routerKind } from './router.js';
+import { releaseKind } from './release.js';
 import { generatedFile, type GeneratedFile } from './render.js';
 import { structuralErrors, toStructural, type JSONSchemaProps } from './schema.js';
 
@@ -18,6 +19,7 @@ export const allKinds: KindInfo[] = [
   fleetKind,
   tenantKind,
   routerKind,
+  releaseKind,
 ];
 
 /** A CRD as plain JSON: what the YAML holds and the apiserver takes. (client-node's

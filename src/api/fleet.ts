@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Conditions } from './conditions.js';
 import { ProdSpec } from './prod.js';
+import { ReleaseStrategy } from './release.js';
 import {
   Duration,
   Label,
@@ -169,6 +170,140 @@ export const FleetSpec = Type.Object(
         { description: 'cluster drains and returns' },
       ),
     ),
+    source: Type.Optional(
+      Type.Object(
+        {
+          git: Type.Optional(
+            Type.Object(
+              {
+                url: Type.String({
+                  description:
+                    'the repository (http, https, ssh or git); never cloned, only ls-remote',
+                  pattern: '^(https?|ssh|git)://\\S+$',
+                  maxLength: 2048,
+                }),
+                ref: Type.Object(
+                  {
+                    branch: Type.Optional(
+                      Type.String({
+                        description:
+                          "the branch's head: a version tag pointing at it, else its 12-character short SHA",
+                        minLength: 1,
+                        maxLength: 255,
+                      }),
+                    ),
+                    tag: Type.Optional(
+                      Type.String({
+                        description: 'a tag glob (the newest match by name)',
+                        minLength: 1,
+                        maxLength: 255,
+                      }),
+                    ),
+                    semver: Type.Optional(
+                      Type.String({
+                        description: 'a semver range over tags',
+                        minLength: 1,
+                        maxLength: 255,
+                      }),
+                    ),
+                  },
+                  {
+                    ...validations({
+                      rule: '[has(self.branch), has(self.tag), has(self.semver)].filter(x, x).size() == 1',
+                      message: 'source.git.ref needs exactly one of branch, tag and semver',
+                    }),
+                  },
+                ),
+                secretRef: Type.Optional(
+                  ObjectName({
+                    description:
+                      'a Secret (same namespace) with username and password, or bearerToken',
+                  }),
+                ),
+              },
+              { description: 'versions from git refs (Flux GitRepository semantics)' },
+            ),
+          ),
+          image: Type.Optional(
+            Type.Object(
+              {
+                repository: Type.String({
+                  description: 'registry host[:port]/name, read through the OCI distribution API',
+                  minLength: 1,
+                  maxLength: 1024,
+                }),
+                insecure: Type.Optional(
+                  Type.Boolean({ description: 'plain http to the registry', default: false }),
+                ),
+                secretRef: Type.Optional(
+                  ObjectName({
+                    description: 'a kubernetes.io/dockerconfigjson Secret (same namespace)',
+                  }),
+                ),
+                policy: Type.Object(
+                  {
+                    semver: Type.Optional(
+                      Type.Object({ range: Type.String({ minLength: 1, maxLength: 255 }) }),
+                    ),
+                    alphabetical: Type.Optional(
+                      Type.Object({ order: Type.Optional(StringEnum(['asc', 'desc'])) }),
+                    ),
+                    numerical: Type.Optional(
+                      Type.Object({ order: Type.Optional(StringEnum(['asc', 'desc'])) }),
+                    ),
+                  },
+                  {
+                    description: 'which tag is the newest (Flux ImagePolicy semantics)',
+                    ...validations({
+                      rule: '[has(self.semver), has(self.alphabetical), has(self.numerical)].filter(x, x).size() == 1',
+                      message:
+                        'source.image.policy needs exactly one of semver, alphabetical and numerical',
+                    }),
+                  },
+                ),
+                filterTags: Type.Optional(
+                  Type.Object({
+                    pattern: Type.String({ minLength: 1, maxLength: 1024 }),
+                    extract: Type.Optional(Type.String({ maxLength: 255 })),
+                  }),
+                ),
+              },
+              { description: "versions from a container repository's tags" },
+            ),
+          ),
+          interval: Type.Optional(
+            Duration({ description: 'how often the source is polled', default: '1m', min: '1s' }),
+          ),
+          webhook: Type.Optional(
+            Type.Object(
+              {
+                secretRef: ObjectName({
+                  description:
+                    "a Secret (same namespace) whose key `token` signs the receiver's requests (HMAC-SHA256 of the body, header X-Signature: sha256=<hex>)",
+                }),
+              },
+              {
+                description:
+                  "POST /hooks/<namespace>/<fleet> on the controller's HTTP port polls the source at once",
+              },
+            ),
+          ),
+        },
+        {
+          description: 'where new versions come from; a new one makes a Release',
+          ...validations({
+            rule: 'has(self.git) != has(self.image)',
+            message: 'spec.source needs exactly one of git and image',
+          }),
+        },
+      ),
+    ),
+    release: Type.Optional(
+      Type.Object(
+        { strategy: Type.Optional(ReleaseStrategy) },
+        { description: 'the strategy of the Releases the Fleet makes' },
+      ),
+    ),
     routing: Type.Optional(
       Type.Object(
         {
@@ -325,6 +460,20 @@ export const FleetStatus = Type.Object({
     ),
   ),
   lastRebalanceTime: Type.Optional(Timestamp()),
+  source: Type.Optional(
+    Type.Object(
+      {
+        version: Type.Optional(
+          Type.String({ description: 'the newest version the source offers' }),
+        ),
+        from: Type.Optional(Type.String({ description: 'the tag or ref it was read from' })),
+        foundTime: Type.Optional(Timestamp({ description: 'when that version was first seen' })),
+        lastPollTime: Type.Optional(Timestamp()),
+      },
+      { description: 'what the source offered at the last poll (errors: condition SourceReady)' },
+    ),
+  ),
+  release: Type.Optional(Type.String({ description: 'the Release in progress, if any' })),
 });
 export type FleetStatus = Static<typeof FleetStatus>;
 

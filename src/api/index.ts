@@ -7,5 +7,6 @@ export * from './prod.js';
 export * from './fleet.js';
 export * from './tenant.js';
 export * from './router.js';
+export * from './release.js';
 export { allKinds, crdFor, crdName, renderCrds, type CustomResourceDefinition } from './crds.js';
 export { renderRbac, CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from './rbac.js';

@@ -142,6 +142,13 @@ export const RouterStatus = Type.Object({
       },
     ),
   ),
+  held: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Prods annotated kachiku.io/hold whose Dual tenants every reachable instance already sends to their other Prod (a Release waits for this before updating the Prod)',
+      'x-kubernetes-list-type': 'set',
+    }),
+  ),
   instances: Type.Optional(
     Type.Array(
       Type.Object({
