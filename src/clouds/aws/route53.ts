@@ -1,7 +1,9 @@
-// Route 53 for the mirror's DNS failover: hosted zones, weighted records and health checks.
+// Route 53 for the mirror's DNS failover and the Router's DNS mode: hosted zones, records
+// (weighted, failover or simple; A or TXT) and health checks.
 //
-// Records cannot carry tags, so kachiku knows its own by SetIdentifier; health checks are
-// found by a CallerReference prefix (ListHealthChecks returns it, so no tag read per check is
+// Records cannot carry tags, so kachiku knows its own by SetIdentifier (the mirror) or by a TXT
+// ownership record at the name (the Router: a simple record has no SetIdentifier); health checks
+// are found by a CallerReference prefix (ListHealthChecks returns it, so no tag read per check is
 // needed) and are tagged as well for the humans and tools reading the account.
 import {
   ChangeResourceRecordSetsCommand,
@@ -46,32 +48,84 @@ export interface ObservedHealthCheck extends HealthCheckSpec {
 
 export type HealthState = 'Healthy' | 'Unhealthy' | 'Unknown';
 
-/** One weighted A record (an address or an alias), as kachiku writes and reads them. */
-export interface WeightedRecord {
+/**
+ * One A or TXT record set (an address, an alias or text), as kachiku writes and reads them:
+ * simple (no SetIdentifier), weighted (weight) or failover (failover).
+ */
+export interface RecordSet {
   /** Fully qualified, with the trailing dot, lower case. */
   name: string;
-  setIdentifier: string;
-  weight: number;
-  /** Address records only; aliases have no TTL. */
+  /** Default A. */
+  type?: 'A' | 'TXT';
+  setIdentifier?: string;
+  weight?: number;
+  failover?: 'PRIMARY' | 'SECONDARY';
+  /** Value records only; aliases have no TTL. */
   ttl?: number;
+  /** TXT values are quoted as Route 53 stores them. */
   values?: string[];
   alias?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
   healthCheckId?: string;
 }
+
+/** One weighted A record (the mirror's). */
+export type WeightedRecord = RecordSet & { setIdentifier: string; weight: number };
 
 /** Any record set at a name, reduced to what a conflict check needs. */
 export interface RecordAtName {
   name: string;
   type: string;
   setIdentifier?: string;
+  /** Weighted A records. */
   record?: WeightedRecord;
+  /** Every A or TXT record set, whatever its policy. */
+  set?: RecordSet;
 }
 
-export type RecordChange = { action: 'UPSERT' | 'DELETE'; record: WeightedRecord };
+export type RecordChange = { action: 'UPSERT' | 'DELETE'; record: RecordSet };
 
-/** A name as Route 53 returns it: lower case, with the trailing dot. */
+/** What kachiku's DNS code needs of Route 53: the functions below on one client. */
+export interface Route53Api {
+  findHostedZone(by: { id?: string; name?: string }): Promise<HostedZone | undefined>;
+  listHealthChecks(callerReferencePrefix: string): Promise<ObservedHealthCheck[]>;
+  createHealthCheck(
+    callerReference: string,
+    spec: HealthCheckSpec,
+    tags: Record<string, string>,
+  ): Promise<string>;
+  deleteHealthCheck(id: string): Promise<void>;
+  healthCheckState(id: string): Promise<HealthState>;
+  recordsAt(zoneId: string, name: string): Promise<RecordAtName[]>;
+  /** Every record set of the zone (a page of 300 per call). */
+  listRecords(zoneId: string): Promise<RecordAtName[]>;
+  changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<void>;
+}
+
+/** The API on a client, with one change batcher per client (so per account and region). */
+export function route53Api(client: Client): Route53Api {
+  const batched = changeBatcher((zoneId, changes, comment) =>
+    changeRecords(client, zoneId, changes, comment),
+  );
+  return {
+    findHostedZone: (by) => findHostedZone(client, by),
+    listHealthChecks: (prefix) => listHealthChecks(client, prefix),
+    createHealthCheck: (ref, spec, tags) => createHealthCheck(client, ref, spec, tags),
+    deleteHealthCheck: (id) => deleteHealthCheck(client, id),
+    healthCheckState: (id) => healthCheckState(client, id),
+    recordsAt: (zoneId, name) => recordsAt(client, zoneId, name),
+    listRecords: (zoneId) => listRecords(client, zoneId),
+    changeRecords: batched,
+  };
+}
+
+/**
+ * A name as Route 53 returns it: lower case, with the trailing dot, and its octal escapes (a
+ * wildcard's `*` comes back as `\052`) decoded.
+ */
 export const fqdn = (name: string): string =>
-  (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+  (name.endsWith('.') ? name : `${name}.`)
+    .replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
+    .toLowerCase();
 
 const stripZonePrefix = (id: string) => id.replace(/^\/hostedzone\//, '');
 
@@ -240,19 +294,48 @@ export async function recordsAt(
       ),
     );
     const sets = out.ResourceRecordSets ?? [];
-    for (const rs of sets)
-      if (fqdn(rs.Name ?? '') === want)
-        found.push({
-          name: want,
-          type: rs.Type ?? '',
-          ...(rs.SetIdentifier !== undefined && { setIdentifier: rs.SetIdentifier }),
-          ...(rs.Type === 'A' && rs.SetIdentifier !== undefined && { record: fromRecordSet(rs) }),
-        });
+    for (const rs of sets) if (fqdn(rs.Name ?? '') === want) found.push(atName(rs));
     // Sorted by name: once past it (or at the end), there is no more of it.
     const last = sets[sets.length - 1];
     if (!out.IsTruncated || !last || fqdn(last.Name ?? '') !== want) return found;
     start = { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier };
   }
+}
+
+/** Every record set of a zone, page by page. */
+export async function listRecords(r53: Client, zoneId: string): Promise<RecordAtName[]> {
+  const found: RecordAtName[] = [];
+  let start: { name?: string; type?: string; id?: string } = {};
+  for (;;) {
+    const out = await call('ListResourceRecordSets', () =>
+      r53.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ...(start.name && { StartRecordName: start.name }),
+          ...(start.type && { StartRecordType: start.type as 'A' }),
+          ...(start.id && { StartRecordIdentifier: start.id }),
+          MaxItems: 300,
+        }),
+      ),
+    );
+    for (const rs of out.ResourceRecordSets ?? []) found.push(atName(rs));
+    if (!out.IsTruncated) return found;
+    start = { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier };
+  }
+}
+
+function atName(rs: ResourceRecordSet): RecordAtName {
+  const set = rs.Type === 'A' || rs.Type === 'TXT' ? fromRecordSet(rs) : undefined;
+  return {
+    name: fqdn(rs.Name ?? ''),
+    type: rs.Type ?? '',
+    ...(rs.SetIdentifier !== undefined && { setIdentifier: rs.SetIdentifier }),
+    ...(set &&
+      rs.Type === 'A' &&
+      set.setIdentifier !== undefined &&
+      set.weight !== undefined && { record: set as WeightedRecord }),
+    ...(set && { set }),
+  };
 }
 
 /** Applies the changes in one atomic batch (at most 1000 changes). */
@@ -340,11 +423,13 @@ export function changeBatcher(send: ChangeFn): ChangeFn {
     });
 }
 
-export function sameRecord(a: WeightedRecord, b: WeightedRecord): boolean {
+export function sameRecord(a: RecordSet, b: RecordSet): boolean {
   return (
     a.name === b.name &&
+    (a.type ?? 'A') === (b.type ?? 'A') &&
     a.setIdentifier === b.setIdentifier &&
     a.weight === b.weight &&
+    a.failover === b.failover &&
     (a.alias ? undefined : a.ttl) === (b.alias ? undefined : b.ttl) &&
     [...(a.values ?? [])].sort().join() === [...(b.values ?? [])].sort().join() &&
     (a.healthCheckId ?? '') === (b.healthCheckId ?? '') &&
@@ -356,12 +441,13 @@ export function sameRecord(a: WeightedRecord, b: WeightedRecord): boolean {
   );
 }
 
-function toRecordSet(r: WeightedRecord): ResourceRecordSet {
+function toRecordSet(r: RecordSet): ResourceRecordSet {
   return {
     Name: r.name,
-    Type: 'A',
-    SetIdentifier: r.setIdentifier,
-    Weight: r.weight,
+    Type: r.type ?? 'A',
+    ...(r.setIdentifier !== undefined && { SetIdentifier: r.setIdentifier }),
+    ...(r.weight !== undefined && { Weight: r.weight }),
+    ...(r.failover && { Failover: r.failover }),
     ...(r.alias
       ? {
           AliasTarget: {
@@ -375,11 +461,13 @@ function toRecordSet(r: WeightedRecord): ResourceRecordSet {
   };
 }
 
-function fromRecordSet(rs: ResourceRecordSet): WeightedRecord {
+function fromRecordSet(rs: ResourceRecordSet): RecordSet {
   return {
     name: fqdn(rs.Name ?? ''),
-    setIdentifier: rs.SetIdentifier ?? '',
-    weight: Number(rs.Weight ?? 0),
+    ...(rs.Type === 'TXT' && { type: 'TXT' as const }),
+    ...(rs.SetIdentifier !== undefined && { setIdentifier: rs.SetIdentifier }),
+    ...(rs.Weight !== undefined && { weight: Number(rs.Weight) }),
+    ...(rs.Failover && { failover: rs.Failover as 'PRIMARY' | 'SECONDARY' }),
     ...(rs.AliasTarget
       ? {
           alias: {

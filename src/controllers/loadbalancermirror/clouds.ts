@@ -14,7 +14,7 @@ import {
   parseCloudsYaml,
   type OnCall as OsOnCall,
 } from '../../clouds/openstack/index.js';
-import { awsClients, type AwsClients, type AwsCredentials } from '../../clouds/aws/clients.js';
+import { awsClients, type AwsClients } from '../../clouds/aws/clients.js';
 import type { OnCall as AwsOnCall } from '../../clouds/aws/ratelimit.js';
 import * as elbv2 from '../../clouds/aws/elbv2.js';
 import * as route53 from '../../clouds/aws/route53.js';
@@ -22,7 +22,8 @@ import { subnetsOutside } from '../../clouds/aws/ec2.js';
 import { loadBalancerName, targetGroupName } from '../../clouds/aws/names.js';
 import { OCTAVIA_TAG, OWNER_TAG, type Action, type MirrorInput, type Naming } from './plan.js';
 import type { Arns, AwsStackApi, DnsApi, MirrorClouds, OctaviaReader } from './ports.js';
-import { readSecret, secretKey } from './secrets.js';
+import { readSecret, secretKey } from '../shared/secrets.js';
+import { awsCredentials } from '../shared/awscredentials.js';
 
 export const mirrorNaming = (m: MirrorInput): Naming => ({
   loadBalancer: () =>
@@ -92,16 +93,7 @@ export function realMirrorClouds(
   async function awsEntry(m: LoadBalancerMirror) {
     const ref = m.spec.aws.credentialsSecretRef;
     const namespace = m.metadata.namespace ?? 'default';
-    let credentials: AwsCredentials | undefined;
-    if (ref) {
-      const data = await readSecret(rest, namespace, ref.name);
-      const where = `${namespace}/${ref.name}`;
-      credentials = {
-        accessKeyId: secretKey(data, 'AWS_ACCESS_KEY_ID', where),
-        secretAccessKey: secretKey(data, 'AWS_SECRET_ACCESS_KEY', where),
-        ...(data.AWS_SESSION_TOKEN ? { sessionToken: data.AWS_SESSION_TOKEN } : {}),
-      };
-    }
+    const credentials = await awsCredentials(rest, namespace, ref);
     const key = hash([m.spec.aws.region, credentials]);
     let entry = awsApis.get(key);
     if (!entry) {
@@ -111,27 +103,11 @@ export function realMirrorClouds(
         onCall: hooks.aws,
         signal,
       });
-      entry = { clients, api: stackApi(clients), dns: dnsApi(clients.route53) };
+      entry = { clients, api: stackApi(clients), dns: route53.route53Api(clients.route53) };
       awsApis.set(key, entry);
     }
     return entry;
   }
-}
-
-function dnsApi(client: AwsClients['route53']): DnsApi {
-  // One batcher per account and region, shared by every mirror using them.
-  const changeRecords = route53.changeBatcher((zoneId, changes, comment) =>
-    route53.changeRecords(client, zoneId, changes, comment),
-  );
-  return {
-    findHostedZone: (by) => route53.findHostedZone(client, by),
-    listHealthChecks: (prefix) => route53.listHealthChecks(client, prefix),
-    createHealthCheck: (ref, spec, tags) => route53.createHealthCheck(client, ref, spec, tags),
-    deleteHealthCheck: (id) => route53.deleteHealthCheck(client, id),
-    healthCheckState: (id) => route53.healthCheckState(client, id),
-    recordsAt: (zoneId, name) => route53.recordsAt(client, zoneId, name),
-    changeRecords,
-  };
 }
 
 function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {

@@ -18,6 +18,7 @@ import {
   type HealthState,
   type HostedZone,
   type RecordChange,
+  type RecordSet,
   type WeightedRecord,
 } from '../../clouds/aws/route53.js';
 import {
@@ -130,7 +131,7 @@ export async function syncDns(
     ...r,
     ...(healthCheck && { healthCheckId: kept.get(healthCheck)!.id }),
   }));
-  const key = (r: WeightedRecord) => `${r.name}|${r.setIdentifier}`;
+  const key = (r: RecordSet) => `${r.name}|${r.setIdentifier}`;
   const have = new Map(records.map((r) => [key(r), r]));
   const want = new Set(desired.map(key));
   const batch: RecordChange[] = [
@@ -214,7 +215,7 @@ function sideOfReference(rest: string): Side | undefined {
 }
 
 function describeChange(c: RecordChange, before: WeightedRecord | undefined): string {
-  const r = c.record;
+  const r = c.record as WeightedRecord;
   const what = `${r.name} ${r.alias ? 'alias' : (r.values ?? []).join(',')} (${r.setIdentifier})`;
   if (c.action === 'DELETE') return `deleted ${what}`;
   if (!before) return `created ${what} weight ${r.weight}`;

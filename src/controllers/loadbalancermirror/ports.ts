@@ -2,14 +2,7 @@
 // testable and the wiring to the real clients (clouds.ts) stays in one place.
 import type { OctaviaTree } from '../../clouds/openstack/types.js';
 import type { ObservedStack } from '../../clouds/aws/types.js';
-import type {
-  HealthCheckSpec,
-  HealthState,
-  HostedZone,
-  ObservedHealthCheck,
-  RecordAtName,
-  RecordChange,
-} from '../../clouds/aws/route53.js';
+import type { Route53Api } from '../../clouds/aws/route53.js';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import type { Action } from './plan.js';
 
@@ -56,19 +49,7 @@ export interface AwsStackApi {
 }
 
 /** What DNS failover needs of Route 53 (see clouds/aws/route53.ts). */
-export interface DnsApi {
-  findHostedZone(by: { id?: string; name?: string }): Promise<HostedZone | undefined>;
-  listHealthChecks(callerReferencePrefix: string): Promise<ObservedHealthCheck[]>;
-  createHealthCheck(
-    callerReference: string,
-    spec: HealthCheckSpec,
-    tags: Record<string, string>,
-  ): Promise<string>;
-  deleteHealthCheck(id: string): Promise<void>;
-  healthCheckState(id: string): Promise<HealthState>;
-  recordsAt(zoneId: string, name: string): Promise<RecordAtName[]>;
-  changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<void>;
-}
+export type DnsApi = Route53Api;
 
 /** Builds the clients of one mirror from its spec and Secrets; cached by the implementation. */
 export interface MirrorClouds {

@@ -1,12 +1,13 @@
-// Credentials from Secrets in the mirror's namespace. Values are decoded here and handed to the
-// clients; they never reach logs, events or status.
+// Credentials from Secrets in the namespace of the object that names them (a mirror, a
+// Router). Values are decoded here and handed to the clients; they never reach logs, events or
+// status.
 import type { Rest } from '../../runtime/rest.js';
 import { isForbidden, isNotFound } from '../../runtime/rest.js';
 import { secretGvr } from '../../runtime/core.js';
 import { TerminalError } from '../../runtime/controller.js';
 import { Reason } from '../../api/conditions.js';
 
-/** A missing Secret or key: a condition on the mirror, not a crash. */
+/** A missing Secret or key: a condition on the object, not a crash. */
 const missing = (message: string) => new TerminalError(Reason.SecretNotFound, message);
 
 export async function readSecret(
