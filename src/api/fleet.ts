@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Conditions } from './conditions.js';
 import { ProdSpec } from './prod.js';
 import { ReleaseStrategy } from './release.js';
+import { RecordTTL } from './loadbalancermirror.js';
 import {
   Duration,
   Label,
@@ -309,7 +310,7 @@ export const FleetSpec = Type.Object(
         {
           router: ObjectName({
             description:
-              'the Router (same namespace) that sends each tenant host to its Prods; its kind of router (HAProxy) is the routing mode',
+              'the Router (same namespace) that sends each tenant host to its Prods; its kind of router (HAProxy or Route 53) is the routing mode',
           }),
           endpoint: Type.Optional(
             Type.Object(
@@ -330,6 +331,9 @@ export const FleetSpec = Type.Object(
               },
               { description: "where a Prod answers its tenants' requests" },
             ),
+          ),
+          ttl: Type.Optional(
+            RecordTTL("DNS mode (a Router with spec.route53): the TTL of the tenants' records"),
           ),
         },
         { description: "how the tenants' requests reach their Prods" },

@@ -1,6 +1,6 @@
 // LoadBalancerMirror: one Octavia load balancer mirrored as one AWS Network Load Balancer, with
 // optional Route 53 weighted records that fail traffic over between the two (issues 4 and 5).
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
 import { Conditions } from './conditions.js';
 import {
   Duration,
@@ -66,12 +66,24 @@ export const OctaviaSpec = Type.Object(
   },
 );
 
+/** An AWS region name. */
+export const AwsRegion = (options: SchemaOptions) =>
+  Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$', maxLength: 32, ...options });
+
+/** AWS credentials in a Secret of the namespace of the object (`owner`) naming it. */
+export const AwsCredentialsRef = (owner: string) =>
+  Type.Object(
+    { name: ObjectName({ description: `a Secret in the ${owner}'s namespace` }) },
+    {
+      description:
+        "a Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); default: the SDK's credential chain",
+    },
+  );
+
 export const AwsSpec = Type.Object(
   {
-    region: Type.String({
+    region: AwsRegion({
       description: 'AWS region of the NLB; immutable',
-      pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$',
-      maxLength: 32,
       ...validations(immutable('region is immutable: an NLB cannot move')),
     }),
     vpcID: Type.String({
@@ -93,15 +105,7 @@ export const AwsSpec = Type.Object(
         ...validations(immutable('scheme is immutable: an NLB cannot change scheme')),
       }),
     ),
-    credentialsSecretRef: Type.Optional(
-      Type.Object(
-        { name: ObjectName({ description: "a Secret in the mirror's namespace" }) },
-        {
-          description:
-            "a Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); default: the SDK's credential chain",
-        },
-      ),
-    ),
+    credentialsSecretRef: Type.Optional(AwsCredentialsRef('mirror')),
     tags: Type.Optional(
       StringMap({
         description: "extra tags on every AWS resource, besides kachiku's ownership tags",
@@ -117,11 +121,38 @@ export const AwsSpec = Type.Object(
   { description: 'the AWS side: where the NLB goes' },
 );
 
+/** How a Route 53 health check probes, wherever it points (the mirror's sides, a Prod). */
+export const healthCheckProbe = {
+  type: Type.Optional(
+    StringEnum(['TCP', 'HTTP', 'HTTPS'], { description: 'what a probe does', default: 'TCP' }),
+  ),
+  path: Type.Optional(
+    Type.String({ description: 'HTTP(S) path probed', pattern: '^/', maxLength: 255 }),
+  ),
+  interval: Type.Optional(
+    IntegerEnum([10, 30], {
+      description: "seconds between probes (Route 53's only choices)",
+      default: 30,
+    }),
+  ),
+  failureThreshold: Type.Optional(
+    Type.Integer({
+      description: 'consecutive failures that make a target unhealthy (and successes to recover)',
+      minimum: 1,
+      maximum: 10,
+      default: 3,
+    }),
+  ),
+};
+export const healthCheckPathRule = validations({
+  rule: "self.type != 'TCP' || !has(self.path)",
+  message: 'path is only for HTTP and HTTPS health checks',
+  fieldPath: '.path',
+});
+
 export const HealthCheck = Type.Object(
   {
-    type: Type.Optional(
-      StringEnum(['TCP', 'HTTP', 'HTTPS'], { description: 'what a probe does', default: 'TCP' }),
-    ),
+    ...healthCheckProbe,
     port: Port('the port probed'),
     host: Type.Optional(
       Type.String({
@@ -131,75 +162,52 @@ export const HealthCheck = Type.Object(
         maxLength: 253,
       }),
     ),
-    path: Type.Optional(
-      Type.String({ description: 'HTTP(S) path probed', pattern: '^/', maxLength: 255 }),
-    ),
-    interval: Type.Optional(
-      IntegerEnum([10, 30], {
-        description: "seconds between probes (Route 53's only choices)",
-        default: 30,
-      }),
-    ),
-    failureThreshold: Type.Optional(
-      Type.Integer({
-        description: 'consecutive failures that make a side unhealthy (and successes to recover)',
-        minimum: 1,
-        maximum: 10,
-        default: 3,
-      }),
-    ),
   },
-  {
-    description: 'how one side is probed',
-    ...validations({
-      rule: "self.type != 'TCP' || !has(self.path)",
-      message: 'path is only for HTTP and HTTPS health checks',
-      fieldPath: '.path',
-    }),
-  },
+  { description: 'how one side is probed', ...healthCheckPathRule },
 );
 export type HealthCheck = Static<typeof HealthCheck>;
 
+/** A Route 53 hosted zone by id or by name; `path` names the field in the CEL message. */
+export const HostedZoneRef = (path: string) =>
+  Type.Object(
+    {
+      id: Type.Optional(
+        Type.String({
+          description: 'hosted zone id, e.g. Z0123456789ABC',
+          pattern: '^(/hostedzone/)?[A-Z0-9]{1,32}$',
+        }),
+      ),
+      name: Type.Optional(
+        Type.String({
+          description: 'hosted zone name, e.g. example.com',
+          pattern: HOSTNAME,
+          maxLength: 253,
+        }),
+      ),
+    },
+    {
+      description: 'the Route 53 hosted zone, by id or by name',
+      ...validations({
+        rule: 'has(self.id) != has(self.name)',
+        message: `exactly one of ${path}.id and ${path}.name must be set`,
+      }),
+    },
+  );
+
+/** A record's TTL in seconds. */
+export const RecordTTL = (description: string) =>
+  Type.Integer({ description, minimum: 0, maximum: 86400, default: 60 });
+
 export const DnsSpec = Type.Object(
   {
-    hostedZone: Type.Object(
-      {
-        id: Type.Optional(
-          Type.String({
-            description: 'hosted zone id, e.g. Z0123456789ABC',
-            pattern: '^(/hostedzone/)?[A-Z0-9]{1,32}$',
-          }),
-        ),
-        name: Type.Optional(
-          Type.String({
-            description: 'hosted zone name, e.g. example.com',
-            pattern: HOSTNAME,
-            maxLength: 253,
-          }),
-        ),
-      },
-      {
-        description: 'the Route 53 hosted zone, by id or by name',
-        ...validations({
-          rule: 'has(self.id) != has(self.name)',
-          message: 'exactly one of spec.dns.hostedZone.id and spec.dns.hostedZone.name must be set',
-        }),
-      },
-    ),
+    hostedZone: HostedZoneRef('spec.dns.hostedZone'),
     recordNames: Type.Array(Type.String({ pattern: HOSTNAME, maxLength: 253 }), {
       description: 'the names that get the weighted records',
       minItems: 1,
       maxItems: 16,
       'x-kubernetes-list-type': 'set',
     }),
-    ttl: Type.Optional(
-      Type.Integer({
-        description: 'TTL of the A records',
-        minimum: 0,
-        maximum: 86400,
-        default: 60,
-      }),
-    ),
+    ttl: Type.Optional(RecordTTL('TTL of the A records')),
     weights: Type.Optional(
       Type.Object(
         {

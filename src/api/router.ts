@@ -8,11 +8,18 @@
 // frontend, one map, one set of slots), has instances and a health of its own, and its slot
 // assignment is state that must outlive a Fleet and be stable across reconciles; its status is
 // where "which table does each instance serve" is answered. The mode (L7 or DNS) follows from
-// the Router's own spec (spec.haproxy today), so the Fleet has one field to set, not two that
-// could disagree.
+// the Router's own spec (spec.haproxy or spec.route53), so the Fleet has one field to set, not
+// two that could disagree.
 import { Type, type Static } from '@sinclair/typebox';
 import { Conditions } from './conditions.js';
-import { Duration, Label, StringEnum, Timestamp } from './schema.js';
+import { Duration, Label, StringEnum, Timestamp, validations } from './schema.js';
+import {
+  AwsCredentialsRef,
+  AwsRegion,
+  HostedZoneRef,
+  healthCheckPathRule,
+  healthCheckProbe,
+} from './loadbalancermirror.js';
 import { ageColumn, conditionColumn, defineKind, type KachikuObject } from './kind.js';
 
 /** A backend or server name prefix: what HAProxy accepts in an identifier, short. */
@@ -95,9 +102,66 @@ export const haproxySettings = (h: HAProxyRouter): HAProxySettings => ({
   timeout: h.timeout ?? '2s',
 });
 
+export const Route53Router = Type.Object(
+  {
+    region: Type.Optional(
+      AwsRegion({
+        description: 'the region the Route 53 client signs for (Route 53 is global)',
+        default: 'us-east-1',
+      }),
+    ),
+    credentialsSecretRef: Type.Optional(AwsCredentialsRef('Router')),
+    hostedZone: HostedZoneRef('spec.route53.hostedZone'),
+    healthCheck: Type.Optional(
+      Type.Object(
+        {
+          ...healthCheckProbe,
+          port: Type.Optional(
+            Type.Integer({
+              description: "the port probed; default the endpoint's own",
+              minimum: 1,
+              maximum: 65535,
+            }),
+          ),
+        },
+        {
+          description:
+            "how the Route 53 health check of a Dual tenant's primary probes the primary Prod's endpoint",
+          ...healthCheckPathRule,
+        },
+      ),
+    ),
+    resyncInterval: Type.Optional(
+      Duration({
+        description:
+          'how often the zone is read back to find records changed by hand (a table change is written at once)',
+        default: '1m',
+        min: '1s',
+      }),
+    ),
+  },
+  {
+    description:
+      "a DNS router: per tenant host an A record to its Prod's endpoints in a Route 53 zone (TTL from the Fleet's spec.routing.ttl), a failover pair for a Dual tenant",
+  },
+);
+export type Route53Router = Static<typeof Route53Router>;
+
 export const RouterSpec = Type.Object(
-  { haproxy: HAProxyRouter },
-  { description: 'the router and how to reach it' },
+  { haproxy: Type.Optional(HAProxyRouter), route53: Type.Optional(Route53Router) },
+  {
+    description: 'the router and how to reach it: exactly one of haproxy (L7) and route53 (DNS)',
+    ...validations(
+      {
+        rule: 'has(self.haproxy) != has(self.route53)',
+        message: 'exactly one of spec.haproxy and spec.route53 must be set',
+      },
+      {
+        rule: 'has(self.route53) == has(oldSelf.route53)',
+        message: "a Router's mode (haproxy or route53) is immutable: create another Router",
+      },
+    ),
+  },
 );
 export type RouterSpec = Static<typeof RouterSpec>;
 
@@ -140,6 +204,28 @@ export const RouterStatus = Type.Object({
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['slot'],
       },
+    ),
+  ),
+  dns: Type.Optional(
+    Type.Object(
+      {
+        hostedZoneID: Type.Optional(Type.String({ description: 'the zone the records are in' })),
+        records: Type.Integer({ minimum: 0, description: 'record sets kachiku keeps there' }),
+        healthChecks: Type.Integer({
+          minimum: 0,
+          description: "Route 53 health checks (one per Dual tenant's primary)",
+        }),
+        conflicts: Type.Optional(
+          Type.Array(Type.String(), {
+            description: 'hosts left alone: records kachiku does not own are there (first 50)',
+            maxItems: 50,
+          }),
+        ),
+        lastChange: Type.Optional(
+          Timestamp({ description: 'when records were last written to Route 53' }),
+        ),
+      },
+      { description: 'DNS mode: what Route 53 holds of this Router' },
     ),
   ),
   held: Type.Optional(
@@ -186,7 +272,8 @@ export const routerKind = defineKind({
   singular: 'router',
   shortNames: ['rt'],
   scope: 'Namespaced',
-  description: "A tenant router (HAProxy) that kachiku programs with its Fleets' placement.",
+  description:
+    "A tenant router (HAProxy, or Route 53 records) that kachiku programs with its Fleets' placement.",
   printerColumns: [
     { name: 'Table', type: 'string', jsonPath: '.status.table.version' },
     { name: 'Hosts', type: 'integer', jsonPath: '.status.table.hosts' },

@@ -210,7 +210,7 @@ function serving(r: Router, instances?: string[]): boolean {
   return (
     v !== undefined &&
     r.status?.observedGeneration === r.metadata.generation &&
-    list.length === (instances?.length ?? r.spec.haproxy.instances.length) &&
+    list.length === (instances?.length ?? r.spec.haproxy!.instances.length) &&
     list.every((i) => i.reachable && i.tableVersion === v)
   );
 }
@@ -722,7 +722,7 @@ test(
             haproxy: {
               ...spec.haproxy,
               instances: [
-                ...spec.haproxy.instances,
+                ...spec.haproxy!.instances,
                 { name: 'b', runtimeAPI: `127.0.0.1:${b.adminPort}` },
               ],
             },
@@ -794,8 +794,8 @@ test(
         {
           spec: {
             haproxy: {
-              ...spec.haproxy,
-              instances: spec.haproxy.instances.filter((i) => i.name !== 'b'),
+              ...spec.haproxy!,
+              instances: spec.haproxy!.instances.filter((i) => i.name !== 'b'),
             },
           },
         },

@@ -21,7 +21,7 @@ import {
 } from '../../runtime/controller.js';
 import { Expectations } from '../../runtime/expectations.js';
 import { keyOf, type Informer } from '../../runtime/informer.js';
-import { updateStatus } from '../../runtime/objects.js';
+import { hasFinalizer, updateStatus } from '../../runtime/objects.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { gvrOf } from '../../api/kind.js';
 import { Reason } from '../../api/conditions.js';
@@ -39,6 +39,14 @@ import {
   type SyncReport,
 } from './instance.js';
 import { routerStatus } from './status.js';
+import {
+  DNS_FINALIZER,
+  reconcileDns,
+  type DnsEnv,
+  type Route53For,
+  type Routed,
+} from './dns/reconcile.js';
+import { realRoute53 } from './dns/clients.js';
 
 export const routerGvr = gvrOf(routerKind);
 const fleetGvr = gvrOf(fleetKind);
@@ -60,6 +68,8 @@ export interface RouterDeps {
   concurrency?: number;
   /** How instances are reached (tests may wrap it). */
   client?: ClientFactory;
+  /** DNS mode: a Router's Route 53 API (default from its spec and Secret). */
+  route53?: Route53For;
 }
 
 interface Env {
@@ -74,6 +84,7 @@ interface Env {
   memory: Map<string, { uid: string; instances: Map<string, InstanceMemory> }>;
   client: ClientFactory;
   metrics: Metrics;
+  dns: DnsEnv;
 }
 
 const fleetKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
@@ -101,6 +112,12 @@ export function registerRouterController(mgr: Manager, deps: RouterDeps = {}): C
     memory: new Map(),
     client: deps.client ?? defaultClient,
     metrics: metricsOf(mgr),
+    dns: {
+      mgr,
+      route53: deps.route53 ?? realRoute53(mgr.rest),
+      memory: new Map(),
+      writeStatus: (router, status) => writeStatus(env, requestKey(reqOf(router)), router, status),
+    },
   };
   fleets.addIndex(FLEETS_BY_ROUTER, routerKeyOfFleet);
   tenants.addIndex(TENANTS_BY_FLEET, (t) => [fleetKey(t.metadata.namespace, t.spec.fleet)]);
@@ -159,6 +176,8 @@ function watch(env: Env): void {
   });
 }
 
+const reqOf = (r: Router): Request => ({ namespace: r.metadata.namespace, name: r.metadata.name });
+
 const parseRouterKey = (key: string): Request => {
   const i = key.indexOf('/');
   return { namespace: key.slice(0, i), name: key.slice(i + 1) };
@@ -169,7 +188,11 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
   const seen = env.expectations.satisfied(key, (_r, k) => env.routers.get(k));
   if (!seen.ok) return { requeueAfterMs: EXPECTATION_POLL_MS };
   const router = env.routers.get(key);
-  if (!router || router.metadata.deletionTimestamp) {
+  // DNS mode (or a DNS Router being deleted): dns/reconcile.ts.
+  if (router && (router.spec.route53 || hasFinalizer(router, DNS_FINALIZER)))
+    return reconcileDns(env.dns, key, router, routedBy(env, key), ctx);
+  if (!router) env.dns.memory.delete(key);
+  if (!router || router.metadata.deletionTimestamp || !router.spec.haproxy) {
     // Nothing to undo: the router keeps the last table it was given until someone else programs it.
     env.memory.delete(key);
     return {};
@@ -183,12 +206,7 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
   }
 
   // The table, from the caches.
-  const fleets = env.fleets
-    .byIndex(FLEETS_BY_ROUTER, key)
-    .filter((f) => !f.metadata.deletionTimestamp);
-  const fks = fleets.map((f) => keyOf(f));
-  const tenants = fks.flatMap((fk) => env.tenants.byIndex(TENANTS_BY_FLEET, fk));
-  const prods = fks.flatMap((fk) => env.prods.byIndex(PRODS_BY_FLEET, fk));
+  const { fleets, tenants, prods } = routedBy(env, key);
   const table = buildTable({
     spec,
     fleets,
@@ -271,6 +289,17 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
   });
   await writeStatus(env, key, router, status);
   return { requeueAfterMs: pollMs };
+}
+
+/** The Fleets routed by a Router, their Tenants and Prods, from the caches. */
+function routedBy(env: Env, key: string): Routed {
+  const fleets = env.fleets
+    .byIndex(FLEETS_BY_ROUTER, key)
+    .filter((f) => !f.metadata.deletionTimestamp);
+  const fks = fleets.map((f) => keyOf(f));
+  const tenants = fks.flatMap((fk) => env.tenants.byIndex(TENANTS_BY_FLEET, fk));
+  const prods = fks.flatMap((fk) => env.prods.byIndex(PRODS_BY_FLEET, fk));
+  return { fleets, tenants, prods };
 }
 
 async function writeStatus(env: Env, key: string, router: Router, status: RouterStatus) {

@@ -1,0 +1,126 @@
+// DNS mode, pure: the Tenants of the Fleets routed here → per host, the addresses of the Prods
+// that serve it, in the tenant's order (primary first), with the Fleet's TTL.
+//
+// The same claims as the HAProxy table (table.ts): the older Tenant keeps a shared host, a Prod
+// that is gone or not the tenant's Fleet's cannot serve, endpoints as endpointsOf picks them.
+// What differs: wildcard hosts are routed (a `*.x` record is DNS's own), a host outside the zone
+// is not, and a Prod without an address is left out of the record rather than a slot.
+import type { Fleet } from '../../../api/fleet.js';
+import type { Prod } from '../../../api/prod.js';
+import type { Tenant } from '../../../api/tenant.js';
+import { fqdn } from '../../../clouds/aws/route53.js';
+import { endpointsOf } from '../table.js';
+
+export interface Target {
+  prod: string;
+  /** IP addresses, sorted, distinct. */
+  addresses: string[];
+  /** The port the Prod answers on (its first endpoint's), for the health check. */
+  port: number;
+}
+
+export interface DnsRoute {
+  /** Fully qualified, lower case, with the trailing dot. */
+  host: string;
+  tenant: string;
+  ttl: number;
+  /** One target: a simple record. Two: a failover pair, the first the primary. */
+  targets: [Target] | [Target, Target];
+}
+
+export interface DnsRoutes {
+  /** By host. */
+  routes: DnsRoute[];
+  /** Hosts without a record, with why (sorted); their records in Route 53 are left as they are. */
+  unrouted: string[];
+  /** Those hosts (fully qualified). */
+  unroutedHosts: Set<string>;
+  /** Prods named by a tenant with no address to publish, with why (sorted). */
+  noEndpoints: string[];
+  /** Prods routed. */
+  prods: number;
+}
+
+export interface RoutesInput {
+  /** The hosted zone's name (any form). */
+  zone: string;
+  fleets: readonly Fleet[];
+  tenants: readonly Tenant[];
+  prods: readonly Prod[];
+}
+
+export const DEFAULT_TTL = 60;
+
+const inZone = (host: string, zone: string) => host === zone || host.endsWith(`.${zone}`);
+
+export function dnsRoutes(input: RoutesInput): DnsRoutes {
+  const zone = fqdn(input.zone);
+  const fleets = new Map(input.fleets.map((f) => [f.metadata.name, f]));
+  const prods = new Map(input.prods.map((p) => [p.metadata.name, p]));
+  const unrouted: string[] = [];
+  const unroutedHosts = new Set<string>();
+  const noEndpoints = new Set<string>();
+  const targets = new Map<string, Target | undefined>();
+  const targetOf = (name: string, fleet: Fleet): Target | undefined => {
+    if (!targets.has(name)) {
+      const prod = prods.get(name)!;
+      const picked = endpointsOf(prod, fleet.spec.routing?.endpoint);
+      for (const bad of picked.bad) noEndpoints.add(`${name}: ${bad}`);
+      if (picked.good.length === 0) noEndpoints.add(`${name}: ${picked.why}`);
+      const addresses = [...new Set(picked.good.map((e) => e.addr))];
+      targets.set(
+        name,
+        addresses.length ? { prod: name, addresses, port: picked.good[0]!.port } : undefined,
+      );
+    }
+    return targets.get(name);
+  };
+
+  const claimed = new Map<string, DnsRoute>();
+  const oldestFirst = input.tenants
+    .filter((t) => fleets.has(t.spec.fleet))
+    .map((t) => ({
+      t,
+      key: [t.metadata.creationTimestamp ?? '', t.spec.fleet, t.metadata.name].join('\u0000'),
+    }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const { t } of oldestFirst) {
+    const fleet = fleets.get(t.spec.fleet)!;
+    const named = [t.status?.prods?.primary, t.status?.prods?.secondary].filter((p): p is string =>
+      Boolean(p),
+    );
+    const own = named.filter(
+      (p) => prods.get(p)?.metadata.labels?.['kachiku.io/fleet'] === fleet.metadata.name,
+    );
+    const serving = [...new Set(own)].map((p) => targetOf(p, fleet)).filter((x) => x !== undefined);
+    for (const h of t.spec.hosts ?? []) {
+      const host = fqdn(h);
+      const skip = (why: string) => {
+        unrouted.push(`${h} (tenant ${t.metadata.name}): ${why}`);
+        unroutedHosts.add(host);
+      };
+      const first = claimed.get(host);
+      if (first) skip(`claimed first by tenant ${first.tenant}`);
+      else if (!inZone(host, zone)) skip(`not in the hosted zone ${zone}`);
+      else if (named.length === 0) skip('not placed');
+      else if (own.length === 0) skip(`its Prods ${named.join(', ')} do not exist in its Fleet`);
+      else if (serving.length === 0) skip(`no address for its Prods ${own.join(', ')}`);
+      else
+        claimed.set(host, {
+          host,
+          tenant: t.metadata.name,
+          ttl: fleet.spec.routing?.ttl ?? DEFAULT_TTL,
+          targets: serving.slice(0, 2) as DnsRoute['targets'],
+        });
+    }
+  }
+  const routes = [...claimed.values()].sort((a, b) => (a.host < b.host ? -1 : 1));
+  const used = new Set(routes.flatMap((r) => r.targets.map((x) => x.prod)));
+  return {
+    routes,
+    unrouted: unrouted.sort(),
+    unroutedHosts,
+    noEndpoints: [...noEndpoints].sort(),
+    prods: used.size,
+  };
+}
