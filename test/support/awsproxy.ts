@@ -1,6 +1,7 @@
 // A recording, fault-injecting HTTP proxy in front of moto, for what moto cannot show: what the
 // client sent and when, throttling, and slow answers. AWS query-protocol services (ELBv2, EC2)
-// name their action in the form body, which the proxy records with its arrival time.
+// name their action in the form body, which the proxy records with its arrival time; REST-XML
+// ones (Route 53) by method and path, recorded with the body as it came.
 import { randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,10 @@ import type { AddressInfo } from 'node:net';
 export interface Sent {
   action: string;
   params: URLSearchParams;
+  method: string;
+  path: string;
+  /** The request body as text (Route 53's XML). */
+  body: string;
   /** When the whole request had arrived (Date.now()). */
   at: number;
   /** The client went away while the proxy held the request back: it never reached moto. */
@@ -50,7 +55,14 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     res.on('close', () => (gone = !res.writableFinished));
     const body = await readBody(req);
     const params = new URLSearchParams(body.toString('utf8'));
-    const entry: Sent = { action: params.get('Action') ?? '', params, at: Date.now() };
+    const entry: Sent = {
+      action: params.get('Action') ?? '',
+      params,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      body: body.toString('utf8'),
+      at: Date.now(),
+    };
     sent.push(entry);
     const left = faults.get(entry.action) ?? 0;
     if (left > 0) {

@@ -11,7 +11,10 @@ import { route53Api, type Route53Api } from '../../../clouds/aws/route53.js';
 import { awsCredentials } from '../../shared/awscredentials.js';
 import type { Route53For } from './reconcile.js';
 
-export function realRoute53(rest: Rest, onCall?: OnCall): Route53For {
+export function realRoute53(
+  rest: Rest,
+  options: { onCall?: OnCall; endpoint?: string } = {},
+): Route53For {
   const apis = new Map<string, Route53Api>();
   return async (router: Router) => {
     const spec = router.spec.route53!;
@@ -26,7 +29,15 @@ export function realRoute53(rest: Rest, onCall?: OnCall): Route53For {
       .digest('hex');
     let api = apis.get(key);
     if (!api) {
-      api = route53Api(awsClients({ region, credentials, onCall, signal: rest.signal }).route53);
+      const { onCall, endpoint } = options;
+      const clients = awsClients({
+        region,
+        credentials,
+        ...(onCall && { onCall }),
+        ...(endpoint && { endpoint }),
+        signal: rest.signal,
+      });
+      api = route53Api(clients.route53);
       apis.set(key, api);
     }
     return api;

@@ -164,9 +164,18 @@ async function finalize(
     if (!gone) return { requeueAfterMs: RETRY_MS };
     ctx.log.info({ router: key, removed }, 'router deleted: its records and health checks removed');
   } catch (err) {
-    ctx.log.warn({ router: key, error: message(err) }, 'router DNS cleanup failed: retrying');
-    // Keep the finalizer: forgetting what is in Route 53 would leak it.
-    return { requeueAfterMs: RETRY_MS };
+    // A Router that never wrote to Route 53 (no status.dns: no sync went through) has nothing
+    // there to remove, even when its Secret or zone is gone.
+    if (err instanceof TerminalError && !router.status?.dns) {
+      ctx.log.info(
+        { router: key, reason: err.reason },
+        'router deleted: it made nothing in Route 53',
+      );
+    } else {
+      ctx.log.warn({ router: key, error: message(err) }, 'router DNS cleanup failed: retrying');
+      // Keep the finalizer: forgetting what is in Route 53 would leak it.
+      return { requeueAfterMs: RETRY_MS };
+    }
   }
   env.memory.delete(key);
   await removeFinalizer(env.mgr.rest, routerGvr, router, DNS_FINALIZER);
