@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
   ListHealthChecksCommand,
   ListResourceRecordSetsCommand,
@@ -24,7 +23,7 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
+import { Rest } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { updateStatus } from '../../src/runtime/objects.js';
 import { secretGvr } from '../../src/runtime/core.js';
@@ -37,24 +36,19 @@ import { prodKind, type Prod, type ProdStatus } from '../../src/api/prod.js';
 import { routerKind, type Router, type RouterSpec } from '../../src/api/router.js';
 import { registerRouterController } from '../../src/controllers/router/reconciler.js';
 import { realRoute53 } from '../../src/controllers/router/dns/clients.js';
+import { changeRecords } from '../../src/clouds/aws/route53.js';
 import { callerPrefix, OWNER_TAG } from '../../src/controllers/router/dns/plan.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  grantSecrets,
-  kachikuConfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
-import { until } from '../support/wait.js';
+import { fleet, prod, tenant as tenantOf } from '../../src/controllers/router/testing.js';
 import { startAwsProxy, type AwsProxy, type Sent } from '../support/awsproxy.js';
+import { until } from '../support/wait.js';
+import { labState } from '../support/lab.js';
+import * as kube from '../support/kube.js';
 
-const lab = labState();
-const aws = lab.aws!;
-Object.assign(process.env, awsEnv(aws));
-const config = controlPlaneConfig();
+const config = kube.controlPlaneConfig();
 const rest = new Rest(config);
+const aws = labState().aws!;
+Object.assign(process.env, awsEnv(aws));
 const r53 = new Route53Client({});
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
@@ -78,10 +72,10 @@ let stop: () => Promise<void> = async () => {};
 
 before(async () => {
   await applyCrds(config);
-  ns = await testNamespace(rest, 'routerdns');
+  ns = await kube.testNamespace(rest, 'routerdns');
   for (const gvr of [fleetGvr, tenantGvr, routerGvr])
     await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
-  await grantSecrets(rest, ns);
+  await kube.grantSecrets(rest, ns);
   // moto takes any credentials; the controller reads them from this Secret.
   await rest.create(secretGvr, {
     apiVersion: 'v1',
@@ -98,7 +92,7 @@ before(async () => {
   proxy = await startAwsProxy(aws.endpoint);
   const mgr = new Manager({
     name: CONTROLLER_NAME,
-    config: kachikuConfig(),
+    config: kube.kachikuConfig(),
     namespace: ns,
     log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
   });
@@ -108,50 +102,32 @@ before(async () => {
   const running = mgr.run(ctl.signal);
   stop = () => (ctl.abort(), running);
 
-  await rest.create<Fleet>(fleetGvr, {
-    apiVersion: 'kachiku.io/v1alpha1',
-    kind: 'Fleet',
-    metadata: { name: FLEET, namespace: ns },
-    spec: {
-      app: 'shop',
-      version: '1.0.0',
-      template: { components: [{ name: 'web', image: 'x:{{version}}' }], capacity: 10 },
-      prods: { perDomain: 1 },
-      routing: { router: ROUTER, ttl: 30 },
-    },
-  });
+  // The unit tests' fixtures, in this namespace (a Prod needs components to be valid).
+  const f = fleet(FLEET, { router: ROUTER, ttl: 30 });
+  await rest.create<Fleet>(fleetGvr, { ...f, metadata: { name: FLEET, namespace: ns } });
   for (const [name, addresses] of Object.entries(PRODS)) {
+    const { metadata, spec, status } = prod(name, addresses, { fleet: FLEET });
     const p = await rest.create<Prod>(prodGvr, {
       apiVersion: 'kachiku.io/v1alpha1',
       kind: 'Prod',
-      metadata: { name, namespace: ns, labels: { 'kachiku.io/fleet': FLEET } },
-      spec: {
-        app: 'shop',
-        version: '1.0.0',
-        components: [{ name: 'web', image: 'x:{{version}}' }],
-      },
+      metadata: { ...metadata, namespace: ns },
+      spec: { ...spec, components: f.spec.template.components },
     });
-    await updateStatus<ProdStatus, Prod>(rest, prodGvr, p, () => ({
-      endpoints: addresses.map((address) => ({ component: 'web', address })),
-    }));
+    await updateStatus<ProdStatus, Prod>(rest, prodGvr, p, () => status!);
   }
 });
 
 after(async () => {
   try {
     // Routers first, while the controller runs: their finalizer removes what they made.
-    for (const r of (await rest.list<Router>(routerGvr, ns)).items)
+    for (const r of (await rest.list<Router>(routerGvr, ns)).items) {
       await rest.delete(routerGvr, ns, r.metadata.name);
-    await until(
-      'every Router gone',
-      async () => ((await rest.list(routerGvr, ns)).items.length === 0 ? true : undefined),
-      30_000,
-      250,
-    );
+      await gone(r.metadata.name, 30_000);
+    }
   } finally {
     await stop();
     await proxy?.close();
-    await rest.delete(namespaceGvr, undefined, ns);
+    await rest.delete(kube.namespaceGvr, undefined, ns);
   }
 });
 
@@ -164,17 +140,16 @@ const getRouter = (name = ROUTER) => rest.get<Router>(routerGvr, ns, name);
 const fq = (host: string) => `${host}.${zone}.`;
 
 async function tenant(name: string, hosts: string[], placed: TenantStatus['prods']) {
-  const t = await rest.create<Tenant>(tenantGvr, {
-    apiVersion: 'kachiku.io/v1alpha1',
-    kind: 'Tenant',
-    metadata: { name, namespace: ns },
-    spec: {
-      fleet: FLEET,
-      redundancy: placed?.secondary ? 'Dual' : 'Single',
-      hosts: hosts.map((h) => `${h}.${zone}`),
-    },
-  });
-  await place(t.metadata.name, placed);
+  const t = tenantOf(
+    name,
+    hosts.map((h) => `${h}.${zone}`),
+    placed?.primary,
+    placed?.secondary,
+    { fleet: FLEET },
+  );
+  const { spec } = t;
+  await rest.create<Tenant>(tenantGvr, { ...t, metadata: { name, namespace: ns }, spec });
+  await place(name, placed);
 }
 
 /** What the Fleet controller does when it places (or moves) a tenant. */
@@ -240,35 +215,38 @@ const writesSent = (since = 0) =>
     .filter((s) => s.method !== 'GET')
     .map((s) => `${s.method} ${s.path.replace(/\?.*$/, '')}`);
 
-const ready = (name: string, pred: (r: Router) => boolean = () => true) =>
+/** The Router once its status, written for its current generation, satisfies `pred`. */
+const routerWhen = (name: string, what: string, pred: (r: Router) => boolean) =>
   until(
-    `${name}: Ready`,
+    `${name}: ${what}`,
     async () => {
       const r = await getRouter(name);
-      const c = condition(r, 'Ready');
-      return c?.status === 'True' &&
-        r.status?.observedGeneration === r.metadata.generation &&
-        pred(r)
-        ? r
-        : undefined;
+      return r.status?.observedGeneration === r.metadata.generation && pred(r) ? r : undefined;
     },
     30_000,
+    250,
+  );
+const ready = (name: string, pred: (r: Router) => boolean = () => true) =>
+  routerWhen(name, 'Ready', (r) => condition(r, 'Ready')?.status === 'True' && pred(r));
+
+/** Waits for the Router to be gone (its finalizer done). */
+const gone = (name: string, ms: number) =>
+  until(
+    `${name} gone`,
+    async () =>
+      (await rest.list(routerGvr, ns)).items.every((r) => r.metadata.name !== name) || undefined,
+    ms,
     250,
   );
 
 // ---------------------------------------------------------------------------------------------
 
 test('bad input: the schema refuses a Router with both modes or neither; an unknown zone is a clear condition, nothing created', async () => {
-  const refused = async (spec: unknown, pattern: RegExp) => {
-    const err = await rest
-      .create(routerGvr, { ...routerOf('refused', undefined), spec } as never)
-      .then(
-        () => undefined,
-        (e: Error) => e,
-      );
-    assert.ok(err, 'the apiserver accepted it');
-    assert.match(err.message, pattern);
-  };
+  const refused = (spec: unknown, pattern: RegExp) =>
+    assert.rejects(
+      rest.create(routerGvr, { ...routerOf('refused', undefined), spec } as never),
+      pattern,
+    );
   await refused({}, /exactly one of spec.haproxy and spec.route53/);
   await refused(
     {
@@ -295,14 +273,10 @@ test('bad input: the schema refuses a Router with both modes or neither; an unkn
       hostedZone: { name: 'no-such-zone.example.org' },
     }),
   );
-  const r = await until(
-    'HostedZoneNotFound',
-    async () => {
-      const r = await getRouter('nozone');
-      return condition(r, 'Ready')?.reason === 'HostedZoneNotFound' ? r : undefined;
-    },
-    30_000,
-    250,
+  const r = await routerWhen(
+    'nozone',
+    'Ready: HostedZoneNotFound',
+    (r) => condition(r, 'Ready')?.reason === 'HostedZoneNotFound',
   );
   assert.equal(condition(r, 'Ready')!.status, 'False');
   assert.match(condition(r, 'Ready')!.message, /no-such-zone\.example\.org.*nothing was created/);
@@ -310,37 +284,16 @@ test('bad input: the schema refuses a Router with both modes or neither; an unkn
   assert.deepEqual(await healthChecksOfRouter('nozone'), []);
   // A Router that made nothing goes at once.
   await rest.delete(routerGvr, ns, 'nozone');
-  await until(
-    'nozone gone',
-    () =>
-      getRouter('nozone').then(
-        () => undefined,
-        (e) => (isNotFound(e) ? true : Promise.reject(e)),
-      ),
-    10_000,
-    250,
-  );
+  await gone('nozone', 10_000);
 });
 
 test('records as specified: a simple A per Single host, a failover pair with a health check per Dual host, wildcards, conflicts left alone', async () => {
   // A record someone else made, at a host a tenant claims.
-  await r53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: fq('taken'),
-              Type: 'A',
-              TTL: 300,
-              ResourceRecords: [{ Value: '192.0.2.99' }],
-            },
-          },
-        ],
-      },
-    }),
+  await changeRecords(
+    r53,
+    zoneId,
+    [{ action: 'UPSERT', record: { name: fq('taken'), ttl: 300, values: ['192.0.2.99'] } }],
+    'someone else',
   );
   await tenant('solo', ['solo'], { primary: 'p1' });
   await tenant('duo', ['duo', '*.duo'], { primary: 'p1', secondary: 'p2' });
@@ -498,16 +451,7 @@ test('a tenant moved: only its record changes, nothing else is written', async (
 
 test('deleting the Router removes its records and health checks, and only those', async () => {
   await rest.delete(routerGvr, ns, ROUTER);
-  await until(
-    'the Router gone',
-    () =>
-      getRouter().then(
-        () => undefined,
-        (e) => (isNotFound(e) ? true : Promise.reject(e)),
-      ),
-    30_000,
-    250,
-  );
+  await gone(ROUTER, 30_000);
   const left = (await zoneRecords())
     .filter((r) => r.Type === 'A' || r.Type === 'TXT')
     .map((r) => `${r.Type} ${unescape(r.Name)}`);

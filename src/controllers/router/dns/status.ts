@@ -54,31 +54,28 @@ export function dnsRouterStatus(input: DnsStatusInput): RouterStatus {
       `${(routes?.routes.length ?? 0) - conflicts.length} hosts in the hosted zone ${input.zoneId}`,
     );
 
-  const degraded: { reason: string; message: string }[] = [];
-  if (problem) degraded.push(problem);
-  if (conflicts.length)
-    degraded.push({
+  // The first cause names the reason; the message has them all.
+  const causes = [
+    problem,
+    conflicts.length > 0 && {
       reason: Reason.RecordConflict,
-      message: `${conflicts.length} hosts have records kachiku does not own, left as they are: ${cut(conflicts).slice(0, 5).join('; ')}`,
-    });
-  if (routes?.noEndpoints.length)
-    degraded.push({
+      message: `${conflicts.length} hosts have records kachiku does not own, left as they are: ${conflicts.slice(0, 5).join('; ')}`,
+    },
+    routes?.noEndpoints.length && {
       reason: Reason.EndpointsMissing,
       message: cut(routes.noEndpoints).join('; '),
-    });
-  if (routes?.unrouted.length)
-    degraded.push({
+    },
+    routes?.unrouted.length && {
       reason: Reason.Unrouted,
       message: `${routes.unrouted.length} hosts not routed, e.g. ${routes.unrouted.slice(0, 3).join('; ')}`,
-    });
-  if (degraded.length)
-    set(
-      ConditionType.Degraded,
-      'True',
-      degraded[0]!.reason,
-      degraded.map((d) => d.message).join('. '),
-    );
-  else set(ConditionType.Degraded, 'False', Reason.Programmed, '');
+    },
+  ].filter((c): c is { reason: string; message: string } => Boolean(c));
+  set(
+    ConditionType.Degraded,
+    causes.length ? 'True' : 'False',
+    causes[0]?.reason ?? Reason.Programmed,
+    causes.map((c) => c.message).join('. '),
+  );
 
   const status: RouterStatus = { observedGeneration: generation, conditions };
   if (routes)
