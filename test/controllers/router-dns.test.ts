@@ -70,6 +70,21 @@ let zone = '';
 let proxy: AwsProxy;
 let stop: () => Promise<void> = async () => {};
 
+/** The Router controller alone, as kachiku's ServiceAccount. */
+function startController(): void {
+  const mgr = new Manager({
+    name: CONTROLLER_NAME,
+    config: kube.kachikuConfig(),
+    namespace: ns,
+    log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
+  });
+  // The controller's Route 53 goes through the proxy; the test's own calls go to moto.
+  registerRouterController(mgr, { route53: realRoute53(mgr.rest, { endpoint: proxy.url }) });
+  const ctl = new AbortController();
+  const running = mgr.run(ctl.signal);
+  stop = () => (ctl.abort(), running);
+}
+
 before(async () => {
   await applyCrds(config);
   ns = await kube.testNamespace(rest, 'routerdns');
@@ -90,17 +105,7 @@ before(async () => {
   zoneId = z.HostedZone!.Id!.replace('/hostedzone/', '');
 
   proxy = await startAwsProxy(aws.endpoint);
-  const mgr = new Manager({
-    name: CONTROLLER_NAME,
-    config: kube.kachikuConfig(),
-    namespace: ns,
-    log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
-  });
-  // The controller's Route 53 goes through the proxy; the test's own calls go to moto.
-  registerRouterController(mgr, { route53: realRoute53(mgr.rest, { endpoint: proxy.url }) });
-  const ctl = new AbortController();
-  const running = mgr.run(ctl.signal);
-  stop = () => (ctl.abort(), running);
+  startController();
 
   // The unit tests' fixtures, in this namespace (a Prod needs components to be valid).
   const f = fleet(FLEET, { router: ROUTER, ttl: 30 });
@@ -447,6 +452,54 @@ test('a tenant moved: only its record changes, nothing else is written', async (
   // Nothing else: pair and solo as they were.
   assert.deepEqual(values((await at('solo'))[0]), ['203.0.113.31']);
   assert.equal((await at('pair')).length, 2);
+});
+
+test('a restarted controller adopts its records and health checks: it reads, writes nothing', async () => {
+  const ids = (await healthChecksOfRouter()).map((h) => h.Id).sort();
+  await stop();
+  const since = proxy.sent.length;
+  startController();
+  // The new controller remembers nothing: its first sync reads the zone and the checks.
+  await until(
+    'the zone read by the new controller',
+    async () => proxy.sent.slice(since).some((x) => /\/rrset/.test(x.path)) || undefined,
+    15_000,
+    100,
+  );
+  await sleep(3_000);
+  assert.deepEqual(writesSent(since), []);
+  assert.deepEqual((await healthChecksOfRouter()).map((h) => h.Id).sort(), ids);
+});
+
+test('a Single tenant made Dual: its simple record gives way to the pair in one batch', async () => {
+  const since = proxy.sent.length;
+  await place('solo', { primary: 'p3', secondary: 'p1' });
+  const rs = await until(
+    'a failover pair at solo',
+    async () => {
+      const rs = await at('solo');
+      return rs.some((x) => x.Failover === 'PRIMARY') ? rs : undefined;
+    },
+    15_000,
+    100,
+  );
+  // moto would keep a simple record beside the pair (AWS refuses that): it must be gone.
+  assert.deepEqual(rs.map((x) => x.Failover).sort(), ['PRIMARY', 'SECONDARY']);
+  await sleep(1_000);
+  const batches = proxy.sent
+    .slice(since)
+    .filter((x) => x.method === 'POST' && /\/rrset\/?$/.test(x.path));
+  assert.equal(batches.length, 1, 'one atomic batch');
+  assert.deepEqual(changesSent(since).sort(), [
+    `DELETE ${fq('solo')}`,
+    `UPSERT ${fq('solo')}`,
+    `UPSERT ${fq('solo')}`,
+  ]);
+  // p3's check (already there for duo) is shared, not made again.
+  assert.equal(
+    rs.find((x) => x.Failover === 'PRIMARY')!.HealthCheckId,
+    (await at('duo')).find((x) => x.Failover === 'PRIMARY')!.HealthCheckId,
+  );
 });
 
 test('deleting the Router removes its records and health checks, and only those', async () => {
