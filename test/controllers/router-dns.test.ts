@@ -64,6 +64,14 @@ const PRODS: Record<string, string[]> = {
   p3: ['203.0.113.31:8080'],
 };
 
+/** A valid spec.haproxy, for what the schema refuses. */
+const AN_HAPROXY = {
+  instances: [{ name: 'a', runtimeAPI: '127.0.0.1:1' }],
+  map: 'm',
+  slots: 1,
+  serversPerSlot: 1,
+};
+
 let ns = '';
 let zoneId = '';
 let zone = '';
@@ -256,12 +264,7 @@ test('bad input: the schema refuses a Router with both modes or neither; an unkn
   await refused(
     {
       route53: { hostedZone: { id: zoneId } },
-      haproxy: {
-        instances: [{ name: 'a', runtimeAPI: '127.0.0.1:1' }],
-        map: 'm',
-        slots: 1,
-        serversPerSlot: 1,
-      },
+      haproxy: AN_HAPROXY,
     },
     /exactly one of spec.haproxy and spec.route53/,
   );
@@ -287,6 +290,20 @@ test('bad input: the schema refuses a Router with both modes or neither; an unkn
   assert.match(condition(r, 'Ready')!.message, /no-such-zone\.example\.org.*nothing was created/);
   assert.equal(condition(r, 'Degraded')?.reason, 'HostedZoneNotFound');
   assert.deepEqual(await healthChecksOfRouter('nozone'), []);
+  // A Router's mode is immutable (records would be left behind by an L7 Router).
+  await assert.rejects(
+    rest.patch(
+      routerGvr,
+      ns,
+      'nozone',
+      [
+        { op: 'remove', path: '/spec/route53' },
+        { op: 'add', path: '/spec/haproxy', value: AN_HAPROXY },
+      ],
+      'json',
+    ),
+    /mode \(haproxy or route53\) is immutable/,
+  );
   // A Router that made nothing goes at once.
   await rest.delete(routerGvr, ns, 'nozone');
   await gone('nozone', 10_000);
@@ -384,10 +401,11 @@ test('records as specified: a simple A per Single host, a failover pair with a h
   );
   assert.deepEqual(r.status!.dns!.conflicts, [`${fq('taken')}: A`]);
 
-  // Up to date: resyncs (every 2 s) read the zone and write nothing.
+  // Up to date: resyncs (every 2 s) read the zone and write nothing, to Route 53 or the status.
   const since = proxy.sent.length;
   await sleep(5_000);
   assert.deepEqual(writesSent(since), []);
+  assert.equal((await getRouter()).metadata.resourceVersion, r.metadata.resourceVersion);
   assert.ok(
     proxy.sent.slice(since).some((s) => s.method === 'GET' && /\/rrset/.test(s.path)),
     'the zone was read again',

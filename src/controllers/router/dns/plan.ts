@@ -41,7 +41,11 @@ export interface Owner {
 const hash = (v: unknown, n: number) =>
   createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, n);
 
-export const ownerValue = (o: Owner) => `"kachiku router ${o.namespace}/${o.name}"`;
+/** The TXT value that marks a host as the Router's (a TXT string holds 255 characters). */
+export const ownerValue = (o: Owner) => {
+  const name = `${o.namespace}/${o.name}`;
+  return `"kachiku router ${name.length <= 200 ? name : hash(name, 32)}"`;
+};
 
 /** Where a host's ownership record is. */
 export const ownerName = (host: string): string => {
