@@ -30,16 +30,16 @@ import { secretGvr } from '../../src/runtime/core.js';
 import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { CONTROLLER_NAME } from '../../src/api/kind.js';
-import { fleetKind, type Fleet } from '../../src/api/fleet.js';
+import { fleetKind } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant, type TenantStatus } from '../../src/api/tenant.js';
-import { prodKind, type Prod, type ProdStatus } from '../../src/api/prod.js';
 import { routerKind, type Router, type RouterSpec } from '../../src/api/router.js';
 import { registerRouterController } from '../../src/controllers/router/reconciler.js';
 import { realRoute53 } from '../../src/controllers/router/dns/clients.js';
 import { changeRecords } from '../../src/clouds/aws/route53.js';
 import { callerPrefix, OWNER_TAG } from '../../src/controllers/router/dns/plan.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
-import { fleet, prod, tenant as tenantOf } from '../../src/controllers/router/testing.js';
+import { tenant as tenantOf } from '../../src/controllers/router/testing.js';
+import { standInFleet } from '../support/standins.js';
 import { startAwsProxy, type AwsProxy, type Sent } from '../support/awsproxy.js';
 import { until } from '../support/wait.js';
 import { labState } from '../support/lab.js';
@@ -52,7 +52,6 @@ Object.assign(process.env, awsEnv(aws));
 const r53 = new Route53Client({});
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
-const prodGvr = gvrOf(prodKind);
 const routerGvr = gvrOf(routerKind);
 
 const FLEET = 'shop';
@@ -115,19 +114,7 @@ before(async () => {
   proxy = await startAwsProxy(aws.endpoint);
   startController();
 
-  // The unit tests' fixtures, in this namespace (a Prod needs components to be valid).
-  const f = fleet(FLEET, { router: ROUTER, ttl: 30 });
-  await rest.create<Fleet>(fleetGvr, { ...f, metadata: { name: FLEET, namespace: ns } });
-  for (const [name, addresses] of Object.entries(PRODS)) {
-    const { metadata, spec, status } = prod(name, addresses, { fleet: FLEET });
-    const p = await rest.create<Prod>(prodGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Prod',
-      metadata: { ...metadata, namespace: ns },
-      spec: { ...spec, components: f.spec.template.components },
-    });
-    await updateStatus<ProdStatus, Prod>(rest, prodGvr, p, () => status!);
-  }
+  await standInFleet(rest, ns, FLEET, { router: ROUTER, ttl: 30 }, PRODS);
 });
 
 after(async () => {
