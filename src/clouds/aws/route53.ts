@@ -338,7 +338,39 @@ function atName(rs: ResourceRecordSet): RecordAtName {
   };
 }
 
-/** Applies the changes in one atomic batch (at most 1000 changes). */
+/**
+ * Route 53's limits of one ChangeResourceRecordSets: at most 1000 record values (an alias counts
+ * one) and 32,000 characters of values, an UPSERT counting twice; and at most 1000 changes.
+ */
+export const BATCH_LIMITS = { records: 1000, chars: 32_000, changes: 1000 };
+
+/** What one change takes of a batch's limits. */
+export function changeSize(c: RecordChange): { records: number; chars: number } {
+  const times = c.action === 'UPSERT' ? 2 : 1;
+  const values = c.record.values ?? [];
+  return {
+    records: times * Math.max(1, values.length),
+    chars: times * values.reduce((n, v) => n + v.length, 0),
+  };
+}
+
+/** Whether changes fit in one batch. */
+export function fitsOneBatch(changes: readonly RecordChange[]): boolean {
+  let records = 0;
+  let chars = 0;
+  for (const c of changes) {
+    const size = changeSize(c);
+    records += size.records;
+    chars += size.chars;
+  }
+  return (
+    changes.length <= BATCH_LIMITS.changes &&
+    records <= BATCH_LIMITS.records &&
+    chars <= BATCH_LIMITS.chars
+  );
+}
+
+/** Applies the changes in one atomic batch (within BATCH_LIMITS). */
 export async function changeRecords(
   r53: Client,
   zoneId: string,
@@ -366,8 +398,8 @@ type ChangeFn = (zoneId: string, changes: RecordChange[], comment: string) => Pr
 
 /**
  * Joins record changes to one zone: changes asked for while an earlier call to that zone is in
- * flight (or waiting for a rate-limit token) go out together in the next call, up to Route 53's
- * 1000 changes. Route 53 takes five requests a second per account, so a hundred mirrors
+ * flight (or waiting for a rate-limit token) go out together in the next call, within Route
+ * 53's limits of a batch. Route 53 takes five requests a second per account, so a hundred mirrors
  * failing over at once would otherwise queue for 20 s. A batch is atomic: one Route 53 refuses
  * is sent again caller by caller, so each caller gets its own answer.
  */
@@ -382,11 +414,11 @@ export function changeBatcher(send: ChangeFn): ChangeFn {
   async function drain(zoneId: string, queue: Pending[]): Promise<void> {
     while (queue.length > 0) {
       const batch: Pending[] = [];
-      let size = 0;
-      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.changes.length <= 1000)) {
-        size += queue[0]!.changes.length;
+      while (
+        queue.length > 0 &&
+        (batch.length === 0 || fitsOneBatch([...batch, queue[0]!].flatMap((p) => p.changes)))
+      )
         batch.push(queue.shift()!);
-      }
       const one = async (p: Pending) => {
         try {
           await send(zoneId, p.changes, p.comment);

@@ -17,6 +17,8 @@
 import { createHash } from 'node:crypto';
 import type { Route53Router } from '../../../api/router.js';
 import {
+  BATCH_LIMITS,
+  changeSize,
   fqdn,
   sameHealthCheck,
   sameRecord,
@@ -28,8 +30,6 @@ import {
 } from '../../../clouds/aws/route53.js';
 import type { DnsRoute } from './routes.js';
 
-/** Route 53's limit of changes per ChangeResourceRecordSets. */
-export const MAX_CHANGES = 1000;
 export const OWNER_TAG = 'kachiku.io/router';
 export const MANAGED_BY_TAG = 'kachiku.io/managed-by';
 
@@ -251,16 +251,29 @@ export function recordChanges(
   return perHost;
 }
 
-/** Batches of at most MAX_CHANGES changes, a host's changes never split. */
+/** Batches within Route 53's limits, a host's changes never split. */
 export function batches(perHost: readonly RecordChange[][]): RecordChange[][] {
   const out: RecordChange[][] = [];
   let current: RecordChange[] = [];
+  let used = { records: 0, chars: 0 };
   for (const h of perHost) {
-    if (current.length && current.length + h.length > MAX_CHANGES) {
+    const size = h
+      .map(changeSize)
+      .reduce((a, b) => ({ records: a.records + b.records, chars: a.chars + b.chars }), {
+        records: 0,
+        chars: 0,
+      });
+    const fits =
+      current.length + h.length <= BATCH_LIMITS.changes &&
+      used.records + size.records <= BATCH_LIMITS.records &&
+      used.chars + size.chars <= BATCH_LIMITS.chars;
+    if (current.length && !fits) {
       out.push(current);
       current = [];
+      used = { records: 0, chars: 0 };
     }
     current.push(...h);
+    used = { records: used.records + size.records, chars: used.chars + size.chars };
   }
   if (current.length) out.push(current);
   return out;
