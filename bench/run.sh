@@ -7,12 +7,13 @@
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 #        bash bench/run.sh router [entries] [rounds]
 #        bash bench/run.sh routing [tenants] [prods] [moves]
+#        bash bench/run.sh dnsrouting [tenants] [prods] [moves]
 #        bash bench/run.sh sources [tags] [runs]
 #        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
 #        bash bench/run.sh fleet [tenants]   (a lab with three members: started so here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|sources|placement|fleet [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh
