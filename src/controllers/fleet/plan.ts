@@ -38,6 +38,7 @@ import {
   type TenantChange,
 } from './tenants.js';
 import { autoscale, type AutoscaleMemory } from './autoscale.js';
+import { carryForeign } from './foreign.js';
 import {
   drainProgress,
   drainStages,
@@ -648,5 +649,6 @@ function fleetStatus(fleet: Fleet, s: StatusParts): FleetStatus {
   if (s.drains.length) status.drains = s.drains;
   if (s.lastRebalanceTime) status.lastRebalanceTime = s.lastRebalanceTime;
   if (gen === undefined) delete status.observedGeneration;
-  return status;
+  // The source poller's and the Release controller's parts, as they are.
+  return carryForeign(old, status);
 }
