@@ -63,17 +63,19 @@ export async function serve(
         reply({ status: 405, body: 'method not allowed\n' });
         return;
       }
-      readBody(req, handler.maxBodyBytes).then((body) => {
-        if (!body) {
-          // Close the connection rather than read the rest of an oversized body.
-          res.setHeader('connection', 'close');
-          reply({ status: 413, body: `body larger than ${handler.maxBodyBytes} bytes\n` });
-          return;
-        }
-        return handler
-          .handle({ method: req.method ?? '', path, headers: req.headers, body })
-          .then(reply);
-      }, fail).catch(fail);
+      readBody(req, handler.maxBodyBytes)
+        .then((body) => {
+          if (!body) {
+            // Close the connection rather than read the rest of an oversized body.
+            res.setHeader('connection', 'close');
+            reply({ status: 413, body: `body larger than ${handler.maxBodyBytes} bytes\n` });
+            return;
+          }
+          return handler
+            .handle({ method: req.method ?? '', path, headers: req.headers, body })
+            .then(reply);
+        }, fail)
+        .catch(fail);
       return;
     }
     const route = routes[path];
@@ -91,10 +93,7 @@ export async function serve(
 }
 
 /** The body, or undefined once it passes `limit` bytes (what was sent is left unread). */
-function readBody(
-  req: IncomingMessage,
-  limit: number,
-): Promise<Buffer | undefined> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {

@@ -732,3 +732,59 @@ test('decide: the Fleet being deleted → nothing (the garbage collector takes i
   const d = decide(observed({ fleet, tenants: [tenantOf('t')] as Tenant[] }), scripted().placer);
   assert.deepEqual([d.create, d.tenants, d.status], [[], [], undefined]);
 });
+
+test('decide: status.source, status.release and SourceReady (other controllers’ parts) are kept as stored, and are no change', () => {
+  const tenants = [tenantOf('t1')];
+  const { placer } = scripted({ place: () => resultOf({ t1: { primary: 'web-da-1' } }) });
+  const first = decide(observed({ tenants }), placer).status!;
+  const sourceReady = {
+    type: 'SourceReady',
+    status: 'True' as const,
+    observedGeneration: 1,
+    lastTransitionTime: at(T0 - 60_000),
+    reason: 'SourceFound',
+    message: '1.1.0 from refs/tags/v1.1.0: Release web-1.1.0',
+  };
+  const foreign = {
+    source: {
+      version: '1.1.0',
+      from: 'refs/tags/1.1.0',
+      foundTime: at(T0 - 60_000),
+      lastPollTime: at(T0 - 1000),
+    },
+    release: 'web-1.1.0',
+  };
+  // As stored after the poller wrote its part between two Fleet reconciles.
+  const stored: FleetStatus = {
+    ...first,
+    ...foreign,
+    conditions: [...first.conditions!, sourceReady],
+  };
+  const written = new Map([['t1', { prods: { primary: 'web-da-1' } }]]);
+  const again = decide(
+    observed({
+      fleet: fleetOf({}, stored),
+      tenants: tenants.map((t) => ({ ...t, status: { ...written.get(t.metadata.name)! } })),
+      now: T0 + 30_000,
+    }),
+    placer,
+  );
+  assert.equal(again.status, undefined, 'the foreign parts are not a change of the Fleet’s own');
+
+  // A change of its own (a Prod no longer Ready) is written with the foreign parts as they are.
+  const prods = sixProds();
+  prods[0] = { ...prods[0]!, status: { ...prods[0]!.status, phase: 'Provisioning' } };
+  const changed = decide(
+    observed({ fleet: fleetOf({}, stored), prods, tenants, now: T0 + 30_000 }),
+    placer,
+  ).status!;
+  assert.notEqual(changed.readyProds, first.readyProds);
+  assert.deepEqual(changed.source, foreign.source);
+  assert.equal(changed.release, foreign.release);
+  assert.deepEqual(cond(changed, 'SourceReady'), sourceReady);
+  assert.deepEqual(
+    changed.conditions!.map((c) => c.type),
+    stored.conditions!.map((c) => c.type),
+    'in the same place',
+  );
+});

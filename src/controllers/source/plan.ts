@@ -233,9 +233,9 @@ export function writeDue(
   cond: Condition,
   now: number,
 ): boolean {
-  const { lastPollTime: _, ...facts } = next;
-  const { lastPollTime: last, ...storedFacts } = stored.source ?? {};
-  if (!isDeepStrictEqual(facts, storedFacts)) return true;
+  const facts = (s: FleetStatus['source']) => [s?.version, s?.from, s?.foundTime];
+  if (!isDeepStrictEqual(facts(next), facts(stored.source))) return true;
+  const last = stored.source?.lastPollTime;
   if (!isDeepStrictEqual(cond, storedCondition)) return true;
   const at = Date.parse(last ?? '');
   return Number.isNaN(at) || now - at >= POLL_RECORD_MAX_AGE_MS;

@@ -57,10 +57,7 @@ export async function pollSource(
       const { repository, insecure } = source.image;
       const registry = parseRepository(repository, { insecure }).registry;
       const credentials = source.image.secretRef
-        ? registryCredentials(
-            await readSecret(rest, namespace, source.image.secretRef),
-            registry,
-          )
+        ? registryCredentials(await readSecret(rest, namespace, source.image.secretRef), registry)
         : undefined;
       const tags = await listTags(repository, {
         credentials,
@@ -70,7 +67,11 @@ export async function pollSource(
       });
       return { kind: 'tags', tags };
     }
-    return { kind: 'error', reason: Reason.InvalidSpec, message: 'spec.source has no git or image' };
+    return {
+      kind: 'error',
+      reason: Reason.InvalidSpec,
+      message: 'spec.source has no git or image',
+    };
   } catch (err) {
     if (opts.signal.aborted) throw err;
     if (err instanceof PollFailure)
