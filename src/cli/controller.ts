@@ -105,10 +105,10 @@ export function controllerCommand(): Command {
     .addOption(
       new Option(
         '--webhook-bind-address <addr>',
-        'host:port for the webhook receivers (POST /hooks/<namespace>/<fleet>), 0 to disable',
+        'host:port for the webhook receivers (POST /hooks/<namespace>/<fleet>), e.g. :9292; 0 (the default) serves none',
       )
         .env('KACHIKU_WEBHOOK_ADDRESS')
-        .default(':9292'),
+        .default('0'),
     )
     .addOption(
       new Option('--log-level <level>', 'log level')
