@@ -41,6 +41,10 @@ export function registerWebhook(
 ): void {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const take = (key: string, now: number) => {
+    // Only Fleets that exist get a bucket; full ones (idle a while) are dropped now and then.
+    if (buckets.size > 1000)
+      for (const [k, b] of buckets)
+        if (now - b.at >= RATE_BURST * RATE_REFILL_MS) buckets.delete(k);
     const b = buckets.get(key) ?? { tokens: RATE_BURST, at: now };
     b.tokens = Math.min(RATE_BURST, b.tokens + (now - b.at) / RATE_REFILL_MS);
     b.at = now;
