@@ -8,7 +8,7 @@
 //
 // What brings a Router back besides its poll: its spec, a Fleet naming it (or no longer), a
 // Tenant of such a Fleet whose hosts or assigned Prods change, a Prod of one whose endpoints,
-// labels or deletion change.
+// labels, hold annotation or deletion change.
 import { Counter, Histogram } from 'prom-client';
 import type { Manager } from '../../runtime/manager.js';
 import {
@@ -27,6 +27,7 @@ import { gvrOf } from '../../api/kind.js';
 import { Reason } from '../../api/conditions.js';
 import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
+import { HOLD_ANNOTATION } from '../../api/release.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { haproxySettings, routerKind, type Router, type RouterStatus } from '../../api/router.js';
 import { buildTable, settle } from './table.js';
@@ -142,6 +143,7 @@ function watch(env: Env): void {
     JSON.stringify([
       p.status?.endpoints,
       p.metadata.labels?.[FLEET_LABEL],
+      p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined,
       Boolean(p.metadata.deletionTimestamp),
     ]);
   const onProd = (p: Prod) => {
