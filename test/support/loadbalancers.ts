@@ -35,6 +35,10 @@ export class LoopbackLoadBalancers {
   private nextIp: number;
   private stopped = false;
   private loop?: Promise<void>;
+  /** Members whose apiserver a test stopped: not synced until resumed. */
+  private readonly paused = new Set<string>();
+  /** The sync under way, if any. */
+  private syncing?: Promise<void>;
   /** Errors of the loop: a test checks there are none. */
   readonly errors: string[] = [];
 
@@ -58,15 +62,28 @@ export class LoopbackLoadBalancers {
     this.loop = (async () => {
       while (!this.stopped) {
         for (const m of this.members) {
-          try {
-            await this.sync(m);
-          } catch (err) {
-            if (!this.stopped) this.errors.push(`${m.name}: ${(err as Error).message}`);
-          }
+          if (this.paused.has(m.name)) continue;
+          this.syncing = this.sync(m).catch((err: Error) => {
+            if (!this.stopped) this.errors.push(`${m.name}: ${err.message}`);
+          });
+          await this.syncing;
         }
         await sleep(intervalMs);
       }
     })();
+  }
+
+  /**
+   * Stops syncing a member (before a test stops its apiserver: the cloud's controller would not
+   * see its Services either); its stand-ins stay as they are. Resolves once no sync is under way.
+   */
+  async pause(member: string): Promise<void> {
+    this.paused.add(member);
+    await this.syncing;
+  }
+
+  resume(member: string): void {
+    this.paused.delete(member);
   }
 
   async close(): Promise<void> {
