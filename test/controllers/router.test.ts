@@ -27,7 +27,6 @@ import type { Prod } from '../../src/api/prod.js';
 import type { MemberCluster } from '../../src/api/membercluster.js';
 import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../src/controllers/prod/reconciler.js';
-import { secretGvr } from '../../src/runtime/core.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { client } from '../../lab/src/parts/kube.js';
 import { routerConfig } from '../../lab/src/parts/haproxy.js';
@@ -39,8 +38,9 @@ import { labState } from '../support/lab.js';
 import {
   controlPlaneConfig,
   grantSecrets,
-  memberKubeconfig,
+  deleteProds,
   namespaceGvr,
+  registerMembers,
   testNamespace,
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
@@ -108,25 +108,7 @@ before(async () => {
   for (const gvr of [fleetGvr, tenantGvr, routerGvr])
     await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
   await grantSecrets(rest, ns);
-  for (const c of clusters) {
-    await rest.create(secretGvr, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: c.name, namespace: ns },
-      data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
-    } as KubeObject);
-    await rest.create<MemberCluster>(memberClusterGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'MemberCluster',
-      metadata: { name: c.name },
-      spec: {
-        kubeconfigSecretRef: { name: c.name, namespace: ns },
-        provider: c.provider,
-        failureDomain: c.domain,
-        labels: { run: id },
-      },
-    });
-  }
+  await registerMembers(rest, ns, clusters, { run: id });
   port = await freeLoopbackPort(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
   lbs.start();
   controller = kachikuController([
@@ -176,20 +158,7 @@ after(async () => {
       const left = await rest.list(kind, ns);
       await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
     }
-    const prods = await rest.list<Prod>(prodGvr, ns);
-    await Promise.all(
-      prods.items.map((p) =>
-        rest.delete(prodGvr, ns, p.metadata.name).catch((err) => {
-          if (!isNotFound(err)) throw err;
-        }),
-      ),
-    );
-    await until(
-      'every Prod gone',
-      async () => ((await rest.list(prodGvr, ns)).items.length === 0 ? true : undefined),
-      90_000,
-      250,
-    );
+    await deleteProds(rest, ns, 90_000);
   } catch (err) {
     console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
     throw err;
@@ -975,6 +944,12 @@ test(
       restartedAt = Date.now();
       await startLabProcess(lab.dir, apiserver);
       await Promise.all(standIns.map((s) => s.start()));
+      const member = new Rest(client(members.find((m) => m.name === down.lab)!));
+      await until(
+        `${apiserver} answering`,
+        () => member.list(namespaceGvr, undefined).then(() => true),
+        30_000,
+      );
       lbs.resume(down.lab);
     }
     const samples = await traffic.stop();
