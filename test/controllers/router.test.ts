@@ -430,6 +430,44 @@ test(
 );
 
 test(
+  'Prods whose tenants the Router routes are InService; routed nowhere, Ready again; routed again, InService',
+  { timeout: 60_000 },
+  async () => {
+    const phases = async () =>
+      (await rest.list<Prod>(prodGvr, ns)).items
+        .filter((p) => p.metadata.labels?.['kachiku.io/fleet'] === FLEET)
+        .map((p) => `${p.metadata.name}: ${p.status?.phase}`)
+        .sort();
+    const all = (phase: string) => async () => {
+      alive();
+      const ps = await phases();
+      return ps.length === 6 && ps.every((p) => p.endsWith(`: ${phase}`)) ? ps : undefined;
+    };
+    await until('every Prod InService', all('InService'), 10_000, 100);
+    await rest.patch(fleetGvr, ns, FLEET, { spec: { routing: null } }, 'merge');
+    const off = Date.now();
+    await until('every Prod Ready', all('Ready'), 10_000, 100);
+    const readyAt = Date.now();
+    const r = await getRouter();
+    assert.equal(r.status?.table?.hosts, 0);
+    assert.ok((r.status?.slots ?? []).every((s) => s.state === 'Releasing'));
+    await rest.patch(fleetGvr, ns, FLEET, { spec: { routing: { router: ROUTER } } }, 'merge');
+    const on = Date.now();
+    await until('every Prod InService again', all('InService'), 10_000, 100);
+    const inServiceAt = Date.now();
+    await until(
+      'every host routed to its primary',
+      async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+      10_000,
+      200,
+    );
+    console.log(
+      `routed nowhere: every Prod Ready ${ms(readyAt - off)} later; routed again: InService ${ms(inServiceAt - on)} later`,
+    );
+  },
+);
+
+test(
   'a second Tenant claiming a host: the host stays with its first tenant, the Router says why',
   { timeout: 60_000 },
   async () => {
