@@ -294,7 +294,15 @@ async function diagnose(): Promise<string> {
   const r = await getRouter().catch(() => undefined);
   return [
     `tenants: ${ts.map((t) => `${t.metadata.name}=${primaryOf(t) ?? '-'}/${t.status?.prods?.secondary ?? '-'}:${condition(t, 'Placed')?.reason ?? '?'}`).join(' ')}`,
-    `prods: ${prods.map((p) => `${p.metadata.name} ${p.status?.phase} ${JSON.stringify(p.status?.endpoints)}`).join('; ')}`,
+    `prods: ${prods.map((p) => `${p.metadata.name} ${p.status?.phase} Ready=${condition(p, 'Ready')?.status} (${condition(p, 'Ready')?.message}) ${JSON.stringify(p.status?.endpoints)}`).join('; ')}`,
+    `the Fleet's view: ${((await rest.get<Fleet>(fleetGvr, ns, FLEET)).status?.prods ?? []).map((p) => `${p.name} ${p.state} ${p.used}/${p.capacity}`).join(', ')}`,
+    `clusters: ${(await rest.list<MemberCluster>(memberClusterGvr, undefined)).items
+      .filter((c) => clusters.some((x) => x.name === c.metadata.name))
+      .map(
+        (c) =>
+          `${c.metadata.name} ${(c.status?.conditions as Cond[] | undefined)?.map((x) => `${x.type}=${x.status}`).join(',')}`,
+      )
+      .join('; ')}`,
     `stand-ins: ${lbs
       .all()
       .map((s) => `${s.prod}@${s.ip}:${s.port}${s.running ? '' : ' (stopped)'}`)
