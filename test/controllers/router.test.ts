@@ -600,12 +600,12 @@ test(
     try {
       // Whatever reconcile the 1 s poll had queued comes before the hold.
       await sleep(1500);
-      const hold = async (value: string | null) => {
+      const hold = async (value: string | null, prod = held) => {
         const at = Date.now();
         await rest.patch(
           prodGvr,
           ns,
-          held,
+          prod,
           { metadata: { annotations: { [HOLD_ANNOTATION]: value } } },
           'merge',
         );
@@ -641,6 +641,29 @@ test(
         'every host routed to its primary again',
         async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
         HOLD_BOUND_MS,
+        100,
+      );
+
+      // Both Prods of a Dual tenant held (a Release never does it): its order is kept, the
+      // primary is not listed, and an Event says why.
+      const other = secondaryOf.get(moved[0]!.metadata.name)!;
+      await hold('shop-2.0.0', other);
+      await hold('shop-2.0.0');
+      await until('an Event saying why the hold is blocked', async () =>
+        (await routerEvents()).includes('HoldBlocked') ? true : undefined,
+      );
+      const blocked = await until('the Router serving the table with both held', async () => {
+        const r = await getRouter();
+        return serving(r) ? r : undefined;
+      });
+      assert.ok(!(blocked.status?.held ?? []).includes(held), JSON.stringify(blocked.status));
+      assert.deepEqual(await answers([moved[0]!], primaryOf), [], 'its order is kept');
+      await hold(null, other);
+      await hold(null);
+      await until(
+        'every host routed to its primary again',
+        async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+        5000,
         100,
       );
       console.log(

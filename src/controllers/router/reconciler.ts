@@ -71,8 +71,14 @@ interface Env {
   tenants: Informer<Tenant>;
   prods: Informer<Prod>;
   expectations: Expectations;
-  /** Per Router key: its uid and, per instance name, what was last seen of it. */
-  memory: Map<string, { uid: string; instances: Map<string, InstanceMemory> }>;
+  /**
+   * Per Router key: its uid, per instance name what was last seen of it, and why held Prods were
+   * last said not to be held (an Event when that changes).
+   */
+  memory: Map<
+    string,
+    { uid: string; instances: Map<string, InstanceMemory>; holdWaiting?: string }
+  >;
   client: ClientFactory;
   metrics: Metrics;
 }
@@ -198,6 +204,20 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
     prods,
     previous: router.status?.slots ?? [],
   });
+
+  // A held Prod a Dual tenant cannot leave: said once, as the Release waiting for it may ask why.
+  const holdWaiting = table.holdWaiting.join('; ');
+  if (holdWaiting !== (mem.holdWaiting ?? '')) {
+    mem.holdWaiting = holdWaiting;
+    if (holdWaiting)
+      void env.mgr.events.record({
+        regarding: router,
+        type: 'Warning',
+        reason: Reason.HoldBlocked,
+        action: 'Route',
+        note: `held, but Dual tenants still routed to it first: ${table.holdWaiting.slice(0, 5).join('; ')}`,
+      });
+  }
 
   // Every instance, at once.
   const now = Date.now();
