@@ -18,6 +18,8 @@ import {
   type Placer,
 } from './plan.js';
 import { SCALE_IN_ANNOTATION } from './prods.js';
+import { placer } from './placer.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import {
   NS,
   T0,
@@ -731,4 +733,95 @@ test('decide: the Fleet being deleted → nothing (the garbage collector takes i
   fleet.metadata.deletionTimestamp = at(T0);
   const d = decide(observed({ fleet, tenants: [tenantOf('t')] as Tenant[] }), scripted().placer);
   assert.deepEqual([d.create, d.tenants, d.status], [[], [], undefined]);
+});
+
+// ---- releases: avoided and held Prods (with the real placement) --------------------------------
+
+/** Tenants on six Prods; web-da-1 and web-db-1 are the ones a rollback avoids below. */
+const rollbackTenants = (placed: Record<string, { primary: string; secondary?: string }> = {}) => {
+  const spec = {
+    s1: [{}, { primary: 'web-da-1' }],
+    s2: [{}, { primary: 'web-db-1' }],
+    s3: [{}, { primary: 'web-dc-1' }],
+    d1: [{ redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-dc-1' }],
+    d2: [{ redundancy: 'Dual' }, { primary: 'web-dc-2', secondary: 'web-db-1' }],
+    d3: [{ redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-db-1' }],
+  } as const;
+  return Object.entries(spec).map(([name, [s, p]]) => tenantOf(name, s, placed[name] ?? p));
+};
+const annotated = (annotation: string, which: string[]) =>
+  sixProds().map((p) =>
+    which.includes(p.metadata.name)
+      ? { ...p, metadata: { ...p.metadata, annotations: { [annotation]: 'web-2.0.0' } } }
+      : p,
+  );
+const placedAfter = (d: ReturnType<typeof decide>, tenants: Tenant[]) =>
+  Object.fromEntries(
+    tenants.map((t) => [
+      t.metadata.name,
+      d.tenants.find((c) => c.tenant.metadata.name === t.metadata.name)?.status.prods ??
+        t.status?.prods,
+    ]),
+  );
+
+test('decide: avoided Prods are down: every copy leaves them in ONE step; Dual tenants keep their other copy', () => {
+  const bad = ['web-da-1', 'web-db-1'];
+  const tenants = rollbackTenants();
+  const d = decide(observed({ prods: annotated(AVOID_ANNOTATION, bad), tenants }), placer);
+  const after = placedAfter(d, tenants);
+  for (const [name, p] of Object.entries(after)) {
+    assert.ok(p, `${name} placed`);
+    for (const prod of [p.primary, p.secondary])
+      assert.ok(
+        !bad.includes(prod ?? ''),
+        `${name} is off the avoided Prods: ${JSON.stringify(p)}`,
+      );
+  }
+  assert.equal(after.s3?.primary, 'web-dc-1', 'a tenant on a good Prod stays');
+  assert.equal(after.d1?.primary, 'web-dc-1', 'd1 keeps its good copy (promoted)');
+  assert.ok(after.d1?.secondary, 'd1 gets a new second copy');
+  assert.equal(after.d2?.primary, 'web-dc-2', 'd2 keeps its primary');
+  assert.ok(after.d2?.secondary && after.d2.secondary !== 'web-dc-1', 'd2: a new secondary');
+  assert.ok(after.d3?.primary && after.d3.secondary, 'd3 lost both copies: two new ones at once');
+  assert.ok(
+    d.tenants.every(
+      (c) => c.status.conditions?.find((x) => x.type === 'Placed')?.status === 'True',
+    ),
+    'every changed Tenant is Placed',
+  );
+  assert.deepEqual(d.create, [], 'avoided Prods still count: none is replaced');
+  assert.deepEqual(d.retire, [], 'nor retired');
+  const state = Object.fromEntries((d.status?.prods ?? []).map((p) => [p.name, p.state]));
+  assert.deepEqual(
+    [state['web-da-1'], state['web-db-1'], state['web-da-2']],
+    ['down', 'down', 'open'],
+  );
+
+  // The next step, statuses written: nothing changes, the avoided Prods get no one back.
+  const moved = rollbackTenants(after as Record<string, { primary: string }>);
+  const again = decide(
+    observed({ prods: annotated(AVOID_ANNOTATION, bad), tenants: moved }),
+    placer,
+  );
+  assert.deepEqual(again.tenants, []);
+  // Lifted: tenants return only at the rebalance rate (a budget of 0 right after a rebalance).
+  const fleet = fleetOf({ drain: { rebalanceMovesPerMinute: 1 } }, { lastRebalanceTime: at(T0) });
+  const lifted = decide(observed({ fleet, tenants: moved }), placer);
+  assert.deepEqual(lifted.tenants, [], 'no burst back when the annotation is lifted');
+  assert.ok((lifted.requeueAfterMs ?? 0) >= REBALANCE_INTERVAL_MS);
+});
+
+test('decide: a held Prod (kachiku.io/hold) changes no placement: the router handles hold', () => {
+  const tenants = rollbackTenants();
+  const plain = decide(observed({ tenants }), placer);
+  const held = decide(
+    observed({ prods: annotated(HOLD_ANNOTATION, ['web-da-1', 'web-db-1']), tenants }),
+    placer,
+  );
+  assert.deepEqual(held.tenants, plain.tenants);
+  assert.deepEqual(
+    held.status?.prods?.map((p) => p.state),
+    plain.status?.prods?.map((p) => p.state),
+  );
+  assert.ok(held.status?.prods?.every((p) => p.state === 'open'));
 });

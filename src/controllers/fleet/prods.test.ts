@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { clusterFacts, eligible, selectedDomains, selects } from './clusters.js';
 import {
   FLEET_LABEL,
@@ -71,6 +72,8 @@ test('prodState: each case of src/fleet/types.ts', () => {
   const hosting = { hosting: true, draining: false };
   const empty = { hosting: false, draining: false };
   const ready = prodOf('p', 'a');
+  const avoid = (opts: Parameters<typeof prodOf>[2] = {}) =>
+    prodOf('p', 'a', { annotations: { [AVOID_ANNOTATION]: 'web-2.0.0' }, ...opts });
   const cases: [string, ReturnType<typeof prodState>, ReturnType<typeof prodState>][] = [
     ['serving in a healthy cluster', prodState(ready, facts(), hosting), 'open'],
     ['its cluster gone', prodState(ready, undefined, hosting), 'down'],
@@ -140,6 +143,18 @@ test('prodState: each case of src/fleet/types.ts', () => {
     [
       'InService',
       prodState(prodOf('p', 'a', { phase: 'InService', readyCondition: 'True' }), facts(), hosting),
+      'open',
+    ],
+    ['avoided (a rollback), serving', prodState(avoid(), facts(), hosting), 'down'],
+    ['avoided, empty', prodState(avoid(), facts(), empty), 'down'],
+    [
+      'avoided, set back and warming up',
+      prodState(avoid({ phase: 'WarmingUp', version: '0.9.0' }), facts(), empty),
+      'down',
+    ],
+    [
+      'held (the router moves its Dual tenants; placement does not)',
+      prodState(prodOf('p', 'a', { annotations: { [HOLD_ANNOTATION]: 'r' } }), facts(), hosting),
       'open',
     ],
   ];

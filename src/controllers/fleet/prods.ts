@@ -6,6 +6,7 @@ import { API_VERSION } from '../../api/kind.js';
 import { ConditionType } from '../../api/conditions.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Prod } from '../../api/prod.js';
+import { AVOID_ANNOTATION } from '../../api/release.js';
 import type { ProdState } from '../../fleet/types.js';
 import { eligible, type ClusterFacts } from './clusters.js';
 
@@ -26,6 +27,8 @@ export const serving = (p: Prod) =>
   (p.status?.phase === 'Ready' || p.status?.phase === 'InService') &&
   findCondition(p.status?.conditions, ConditionType.Ready)?.status !== 'False';
 export const clusterOfProd = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
+/** Runs a version that failed a release's gate (set and lifted by the Release controller). */
+export const avoided = (p: Prod) => p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined;
 export const drainPolicy = (fleet: Fleet) => fleet.spec.drain?.prods ?? 'Retire';
 
 /** Whose the Prod is: this Fleet's, one to adopt (labelled, no controller), or another's. */
@@ -53,7 +56,9 @@ export function ownerReference(fleet: Fleet): OwnerReference {
 
 /**
  * What the Prod can do for tenants now (src/fleet/types.ts): `down` when its cluster is gone or
- * unreachable, or it stopped serving while hosting tenants; `leaving` when it serves but must be
+ * unreachable, it is avoided (a release's rollback: its version failed a gate, so its tenants
+ * move at once, without make-before-break, and it takes none until the annotation is lifted),
+ * or it stopped serving while hosting tenants; `leaving` when it serves but must be
  * emptied (retired, scaled in, its cluster draining for this Fleet or no longer selected);
  * `closed` while it warms up, rolls a version out, or its cluster is cordoned or not Ready;
  * otherwise `open`. `draining`: the Fleet's drain of its cluster is moving tenants.
@@ -63,7 +68,7 @@ export function prodState(
   cluster: ClusterFacts | undefined,
   opts: { hosting: boolean; draining: boolean },
 ): ProdState {
-  if (!cluster || cluster.reachable === 'False') return 'down';
+  if (!cluster || cluster.reachable === 'False' || avoided(p)) return 'down';
   if (!serving(p)) {
     if (retiring(p)) return 'down';
     if (!opts.hosting) return 'closed';
