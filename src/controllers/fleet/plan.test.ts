@@ -14,12 +14,19 @@ import {
   SOON_MS,
   STUCK_RETRY_MS,
   decide,
+  standbyWanted,
   type Observed,
   type Placer,
 } from './plan.js';
-import { SCALE_IN_ANNOTATION } from './prods.js';
+import { SCALE_IN_ANNOTATION, STANDBY_LABEL } from './prods.js';
 import { placer } from './placer.js';
-import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
+import {
+  AVOID_ANNOTATION,
+  HOLD_ANNOTATION,
+  RELEASE_FLEET_LABEL,
+  type Release,
+  type ReleasePhase,
+} from '../../api/release.js';
 import {
   NS,
   T0,
@@ -824,4 +831,90 @@ test('decide: a held Prod (kachiku.io/hold) changes no placement: the router han
     plain.status?.prods?.map((p) => p.state),
   );
   assert.ok(held.status?.prods?.every((p) => p.state === 'open'));
+});
+
+const releaseOf = (phase: ReleasePhase | undefined, standbyProds?: number): Release => ({
+  apiVersion: 'kachiku.io/v1alpha1',
+  kind: 'Release',
+  metadata: { name: `web-2.0.0`, namespace: NS, labels: { [RELEASE_FLEET_LABEL]: 'web' } },
+  spec: {
+    fleet: 'web',
+    version: '2.0.0',
+    ...(standbyProds !== undefined && { strategy: { standbyProds } }),
+  },
+  ...(phase && { status: { phase } }),
+});
+const standbyOf = (name: string, cluster: string, annotations?: Record<string, string>) => {
+  const p = prodOf(name, cluster, annotations && { annotations });
+  p.metadata.labels = { ...p.metadata.labels, [STANDBY_LABEL]: 'true' };
+  return p;
+};
+
+test('standbyWanted: the most standbyProds of the active Releases (else the Fleet strategy); 0 once over', () => {
+  const fleet = fleetOf({ release: { strategy: { standbyProds: 3 } } });
+  assert.equal(standbyWanted(fleetOf(), [releaseOf('Progressing', 2)]), 2);
+  assert.equal(standbyWanted(fleet, [releaseOf(undefined)]), 3, 'new, no phase yet: active');
+  for (const phase of ['Pending', 'Paused', 'RollingBack'] as const)
+    assert.equal(standbyWanted(fleetOf(), [releaseOf(phase, 1)]), 1, phase);
+  for (const phase of ['Succeeded', 'Failed', 'RolledBack', 'Aborted', 'Superseded'] as const)
+    assert.equal(standbyWanted(fleet, [releaseOf(phase, 2)]), 0, phase);
+  const other = releaseOf('Progressing', 2);
+  other.spec.fleet = 'api';
+  assert.equal(standbyWanted(fleetOf(), [other]), 0, "another Fleet's Release");
+});
+
+test('decide: an active Release with standbyProds → standby Prods made; closed to tenants until a Prod is avoided', () => {
+  const made = decide(observed({ releases: [releaseOf('Progressing', 2)] }), placer);
+  assert.deepEqual(names(made.create), ['web-standby-1', 'web-standby-2']);
+  assert.deepEqual(made.scaleIn, []);
+  assert.equal(made.requeueAfterMs, SOON_MS);
+
+  const prods = [...sixProds(), standbyOf('web-standby-1', 'a'), standbyOf('web-standby-2', 'b')];
+  const tenants = [tenantOf('new')];
+  const { placer: p1, calls } = scripted({ place: (i) => placer.place(i) });
+  const quiet = decide(observed({ prods, tenants, releases: [releaseOf('Progressing', 2)] }), p1);
+  const states = Object.fromEntries(calls.place[0]!.prods.map((p) => [p.name, p.state]));
+  assert.deepEqual([states['web-standby-1'], states['web-standby-2']], ['closed', 'closed']);
+  const placedOn = quiet.tenants[0]?.status.prods?.primary;
+  assert.ok(placedOn && !placedOn.startsWith('web-standby'), `a new tenant on ${placedOn}`);
+  assert.deepEqual([quiet.create, quiet.scaleIn], [[], []]);
+  assert.equal(quiet.status?.desiredProds, 6, 'standby Prods are not standard ones');
+  assert.equal(cond(quiet.status, 'ProdsReady')?.status, 'True');
+
+  // A rollback: the avoided Prods' tenants may go to the standby Prods (open now).
+  const rolling = prods.map((p) =>
+    p.metadata.name === 'web-da-1'
+      ? { ...p, metadata: { ...p.metadata, annotations: { [AVOID_ANNOTATION]: 'web-2.0.0' } } }
+      : p,
+  );
+  const { placer: p2, calls: calls2 } = scripted({ place: (i) => placer.place(i) });
+  decide(observed({ prods: rolling, tenants, releases: [releaseOf('RollingBack', 2)] }), p2);
+  const states2 = Object.fromEntries(calls2.place[0]!.prods.map((p) => [p.name, p.state]));
+  assert.deepEqual(
+    [states2['web-standby-1'], states2['web-standby-2'], states2['web-da-1']],
+    ['open', 'open', 'down'],
+  );
+});
+
+test('decide: no Release active → the standby Prods are scaled in (emptied first), then retired', () => {
+  const prods = [...sixProds(), standbyOf('web-standby-1', 'a')];
+  const tenants = [tenantOf('t', {}, { primary: 'web-standby-1' })];
+  const over = decide(observed({ prods, tenants, releases: [releaseOf('RolledBack', 1)] }), placer);
+  assert.deepEqual(over.scaleIn, [
+    {
+      name: 'web-standby-1',
+      why: 'no Release of the Fleet is active: standby Prods are not needed',
+    },
+  ]);
+  assert.deepEqual(over.retire, [], 'it hosts a tenant: emptied first');
+  const leaving = [...sixProds(), standbyOf('web-standby-1', 'a', { [SCALE_IN_ANNOTATION]: 'x' })];
+  const next = decide(observed({ prods: leaving, tenants, releases: [] }), placer);
+  const movedTo = next.tenants[0]?.status.prods?.primary;
+  assert.ok(movedTo && !movedTo.startsWith('web-standby'), `moved off, to ${movedTo}`);
+  assert.deepEqual(next.create, [], 'nor replaced');
+  const empty = decide(observed({ prods: leaving, tenants: [], releases: [] }), placer);
+  assert.deepEqual(
+    empty.retire.map((r) => r.name),
+    ['web-standby-1'],
+  );
 });
