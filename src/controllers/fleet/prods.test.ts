@@ -463,3 +463,14 @@ test('desiredProds standby: that many more, labelled, on the Fleet version, spre
   assert.deepEqual(input(0, made).surplus.sort(), ['web-standby-1', 'web-standby-2']);
   assert.deepEqual(input(0, made).create, []);
 });
+
+test('desiredProds total without autoscale: the spec total is the count (none of them is surplus)', () => {
+  const fleet = fleetOf({ prods: { total: 3 } });
+  const prods = [prodOf('web-da-1', 'a'), prodOf('web-db-1', 'b'), prodOf('web-dc-1', 'c')];
+  const d = desired(fleet, threeClusters(), prods);
+  assert.deepEqual([d.create, d.surplus, d.standard], [[], [], 3]);
+  assert.deepEqual(
+    desired(fleet, threeClusters(), prods.slice(0, 1)).create.map((p) => p.metadata.name),
+    ['web-db-1', 'web-dc-1'],
+  );
+});

@@ -283,7 +283,13 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
       fleet,
       new Set([...openDomains, ...countedStandard.map((p) => cluster(p)?.domain ?? '')]).size,
     );
-  plan('standard', input.standard, (d) => d);
+  // A count: autoscale's, else spec.prods.total (undefined only for perDomain).
+  const { perDomain, total } = fleet.spec.prods;
+  plan(
+    'standard',
+    input.standard ?? (perDomain === undefined ? (total ?? 0) : undefined),
+    (d) => d,
+  );
   plan('test', fleet.spec.prods.testProds ?? 0, () => 'test');
   plan('standby', input.standby ?? 0, () => 'standby');
   const domains = [...spanned].sort();
