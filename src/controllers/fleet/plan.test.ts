@@ -879,6 +879,13 @@ test('decide: an active Release with standbyProds → standby Prods made; closed
   assert.ok(placedOn && !placedOn.startsWith('web-standby'), `a new tenant on ${placedOn}`);
   assert.deepEqual([quiet.create, quiet.scaleIn], [[], []]);
   assert.equal(quiet.status?.desiredProds, 6, 'standby Prods are not standard ones');
+  assert.deepEqual(
+    quiet.status?.prods?.filter((p) => p.role === 'standby').map((p) => [p.name, p.state]),
+    [
+      ['web-standby-1', 'closed'],
+      ['web-standby-2', 'closed'],
+    ],
+  );
   assert.equal(cond(quiet.status, 'ProdsReady')?.status, 'True');
 
   // A rollback: the avoided Prods' tenants may go to the standby Prods (open now).

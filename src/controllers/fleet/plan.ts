@@ -569,7 +569,8 @@ function fleetStatus(fleet: Fleet, s: StatusParts): FleetStatus {
         name: p.metadata.name,
         cluster,
         domain: s.clusterOf.get(cluster)?.domain ?? '',
-        role: roleOf(p),
+        // standard, test, or standby (a standard Prod kept for a release's rollback).
+        role: kindOf(p),
         phase: p.status?.phase ?? 'Pending',
         state: s.stateOf.get(p.metadata.name) ?? 'down',
         tenants: s.copies.get(p.metadata.name) ?? 0,
