@@ -27,7 +27,7 @@ import { gvrOf } from '../../api/kind.js';
 import { Reason } from '../../api/conditions.js';
 import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
-import { HOLD_ANNOTATION } from '../../api/release.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { haproxySettings, routerKind, type Router, type RouterStatus } from '../../api/router.js';
 import { buildTable, settle } from './table.js';
@@ -150,6 +150,7 @@ function watch(env: Env): void {
       p.status?.endpoints,
       p.metadata.labels?.[FLEET_LABEL],
       p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined,
+      p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined,
       Boolean(p.metadata.deletionTimestamp),
     ]);
   const onProd = (p: Prod) => {

@@ -378,3 +378,30 @@ test('hold: a held Prod with no Dual tenant (or no tenant) is held at once; Sing
   );
   assert.equal(t.version, unheld.version);
 });
+
+test('avoid: a Dual tenant on an avoided Prod goes to its other copy at once, even a held one', () => {
+  const t = buildTable(
+    input({
+      tenants: [
+        tenant('single', ['a.example'], 'p1'),
+        tenant('dual', ['b.example'], 'p1', 'p2'),
+        tenant('held', ['c.example'], 'p1', 'p3'),
+        tenant('both', ['d.example'], 'p1', 'p4'),
+      ],
+      prods: [
+        prod('p1', ['127.0.0.2:80'], { avoided: true }),
+        prod('p2', ['127.0.0.3:80']),
+        prod('p3', ['127.0.0.4:80'], { held: true }),
+        prod('p4', ['127.0.0.5:80'], { avoided: true }),
+      ],
+    }),
+  );
+  assert.deepEqual(t.entries, [
+    // A Single tenant has nowhere else to go until the Fleet places it elsewhere.
+    ['a.example', 'be_slot_0'],
+    ['b.example', 'be_slot_1 be_slot_0'],
+    // A held Prod still answers (it is about to be updated, not bad): before an avoided one.
+    ['c.example', 'be_slot_2 be_slot_0'],
+    ['d.example', 'be_slot_0 be_slot_3'],
+  ]);
+});

@@ -10,10 +10,14 @@
 // A Prod annotated kachiku.io/hold (a Release is about to update it) sends its Dual tenants to
 // their secondary: the value lists the secondary's slot first and the held Prod's second, so it
 // stays their fallback. The assignment does not change; lifting the hold restores the order.
+// A Prod annotated kachiku.io/avoid (it runs a version that failed a gate) goes last the same way,
+// at once: its Dual tenants are answered by their good copy without waiting for the Fleet to
+// write their new placement (the writes of thousands of Tenant statuses take seconds; this is
+// one map swap). Single tenants move when the placement does.
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Fleet } from '../../api/fleet.js';
-import { HOLD_ANNOTATION } from '../../api/release.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { HAProxySettings, SlotRecord } from '../../api/router.js';
@@ -177,6 +181,10 @@ export function buildTable(input: TableInput): Table {
   // first to a held Prod keeps that Prod out of `held`.
   const isHeld = (p: string) => prods.get(p)?.metadata.annotations?.[HOLD_ANNOTATION] !== undefined;
   const heldProds = [...prods.keys()].filter(isHeld).sort();
+  const isAvoided = (p: string) =>
+    prods.get(p)?.metadata.annotations?.[AVOID_ANNOTATION] !== undefined;
+  // First the Prods that serve as usual, then held ones, then avoided ones.
+  const rank = (p: string) => (isAvoided(p) ? 2 : isHeld(p) ? 1 : 0);
   const waiting = new Map<string, string>();
   const entries: [string, string][] = [];
   for (const [host, r] of [...routes].sort(byKey)) {
@@ -185,8 +193,7 @@ export function buildTable(input: TableInput): Table {
       unrouted.push(`${host} (tenant ${r.tenant}): no slot for ${r.prods.join(', ')}`);
       continue;
     }
-    if (order.length === 2 && isHeld(order[0]!) && !isHeld(order[1]!))
-      order = [order[1]!, order[0]!];
+    if (order.length === 2 && rank(order[0]!) > rank(order[1]!)) order = [order[1]!, order[0]!];
     const first = order[0]!;
     if (r.dual && isHeld(first) && !waiting.has(first))
       waiting.set(
