@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Rest, isNotFound, type KubeObject } from '../src/runtime/rest.js';
+import { Rest, isNotFound } from '../src/runtime/rest.js';
 import { until } from '../src/runtime/wait.js';
 import { applyCrds } from '../src/cli/crds.js';
 import { gvrOf } from '../src/api/kind.js';
@@ -30,9 +30,14 @@ import type { Prod } from '../src/api/prod.js';
 import type { MemberCluster } from '../src/api/membercluster.js';
 import { memberClusterGvr } from '../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../src/controllers/prod/reconciler.js';
-import { namespaceGvr, secretGvr } from '../src/runtime/core.js';
+import { namespaceGvr } from '../src/runtime/core.js';
 import { labState } from '../test/support/lab.js';
-import { controlPlaneConfig, grantSecrets, memberKubeconfig } from '../test/support/kube.js';
+import {
+  controlPlaneConfig,
+  deleteProds,
+  grantSecrets,
+  registerMembers,
+} from '../test/support/kube.js';
 import { ensureNamespace } from './support.js';
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -112,34 +117,7 @@ async function main_(): Promise<void> {
     domain: 'abc'[i]!,
     provider: c.provider === 'eks' ? ('eks' as const) : ('onprem' as const),
   }));
-  for (const c of clusters) {
-    await rest.apply(
-      secretGvr,
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: c.name, namespace: NS },
-        data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
-      } as KubeObject,
-      { fieldManager: 'bench' },
-    );
-    await rest.apply<MemberCluster>(
-      memberClusterGvr,
-      {
-        apiVersion: 'kachiku.io/v1alpha1',
-        kind: 'MemberCluster',
-        metadata: { name: c.name },
-        spec: {
-          kubeconfigSecretRef: { name: c.name, namespace: NS },
-          provider: c.provider,
-          failureDomain: c.domain,
-          labels: { bench: 'fleet' },
-          drain: false,
-        },
-      },
-      { fieldManager: 'bench' },
-    );
-  }
+  await registerMembers(rest, NS, clusters, { bench: 'fleet' });
 
   const controller = spawn(
     process.execPath,
@@ -354,20 +332,7 @@ async function main_(): Promise<void> {
     await rest.delete(fleetGvr, NS, FLEET).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
-    const left = await rest.list<Prod>(prodGvr, NS);
-    await Promise.all(
-      left.items.map((p) =>
-        rest.delete(prodGvr, NS, p.metadata.name).catch((e) => {
-          if (!isNotFound(e)) throw e;
-        }),
-      ),
-    );
-    await until(
-      'Prods gone',
-      async () => ((await rest.list(prodGvr, NS)).items.length === 0 ? true : undefined),
-      300_000,
-      1000,
-    ).catch((e: unknown) => console.error(String(e)));
+    await deleteProds(rest, NS, 300_000).catch((e: unknown) => console.error(String(e)));
     controller.kill('SIGTERM');
     await exited;
     await rest.request('DELETE', `/apis/kachiku.io/v1alpha1/namespaces/${NS}/tenants`, {

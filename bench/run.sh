@@ -11,9 +11,10 @@
 #        bash bench/run.sh sources [tags] [runs]
 #        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
 #        bash bench/run.sh fleet [tenants]   (a lab with three members: started so here)
+#        bash bench/run.sh rollback [prods] [tenants per Prod] [runs]   (a lab started here gets 64 router slots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet|rollback [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh
@@ -25,6 +26,8 @@ source scripts/node.sh
 export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/kachiku/lab-bench}
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
-  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" --members 3 >/dev/null
+  slots=()
+  if [ "$which" = rollback ]; then slots=(--router-slots 64); fi
+  node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" --members 3 "${slots[@]}" >/dev/null
 fi
 node --expose-gc "dist/bench/$which.bench.js" "$@"

@@ -158,6 +158,7 @@ export const Reason = {
   SlotsExhausted: 'SlotsExhausted',
   EndpointsMissing: 'EndpointsMissing',
   Unrouted: 'Unrouted',
+  HoldBlocked: 'HoldBlocked',
   // Fleet source
   SourceFound: 'SourceFound',
   SourceUnreachable: 'SourceUnreachable',

@@ -223,7 +223,7 @@ export const ProdStatus = Type.Object(
     phase: Type.Optional(
       StringEnum(PHASES, {
         description:
-          'where the Prod is in its lifecycle; InService (tenants routed to it) comes with the tenant router and is not set yet',
+          'where the Prod is in its lifecycle; InService: warmed up and tenants routed to it (a Router has an Active slot for it and an instance serves that table), else Ready',
       }),
     ),
     phaseSince: Type.Optional(Timestamp({ description: 'when it entered that phase' })),

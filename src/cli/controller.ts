@@ -19,6 +19,7 @@ interface Options {
   cacheSyncTimeout: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
+  webhookBindAddress: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   identity?: string;
   secretNamespaces?: string;
@@ -102,6 +103,14 @@ export function controllerCommand(): Command {
         .default(':8081'),
     )
     .addOption(
+      new Option(
+        '--webhook-bind-address <addr>',
+        'host:port for the webhook receivers (POST /hooks/<namespace>/<fleet>), e.g. :9292; 0 (the default) serves none',
+      )
+        .env('KACHIKU_WEBHOOK_ADDRESS')
+        .default('0'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['debug', 'info', 'warn', 'error'])
         .env('KACHIKU_LOG_LEVEL')
@@ -163,6 +172,7 @@ export function controllerCommand(): Command {
         identity: o.identity,
         metricsAddress: disabled(o.metricsBindAddress),
         healthAddress: disabled(o.healthProbeBindAddress),
+        hooksAddress: disabled(o.webhookBindAddress),
         cacheSyncTimeoutMs: o.cacheSyncTimeout,
         leaderElection: o.leaderElect
           ? {
@@ -198,6 +208,7 @@ export function controllerCommand(): Command {
           controllers: controllers.map((c) => c.name),
           metrics: o.metricsBindAddress,
           health: o.healthProbeBindAddress,
+          webhooks: o.webhookBindAddress,
         },
         'kachiku controller starting',
       );

@@ -8,6 +8,7 @@ import { registerProdController, type ProdController } from './prod/reconciler.j
 import { registerFleetController } from './fleet/reconciler.js';
 import { placer } from './fleet/placer.js';
 import { registerRouterController } from './router/reconciler.js';
+import { registerSourceController } from './source/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -58,4 +59,5 @@ export const controllers: ControllerRegistration[] = [
   },
   { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
   { name: 'router', register: (mgr) => void registerRouterController(mgr) },
+  { name: 'source', register: (mgr) => void registerSourceController(mgr) },
 ];

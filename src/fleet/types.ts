@@ -24,7 +24,8 @@ export interface PlacementTenant {
  * - `closed`: keeps its tenants, takes no new ones (cluster cordoned; Prod still warming up).
  * - `leaving`: still serves, but every tenant must move off (cluster draining, Prod retired or
  *   scaled in): make before break — a copy here counts as serving until its move is applied.
- * - `down`: serves nothing (cluster unreachable, Prod not Ready): its tenants are re-placed; a
+ * - `down`: serves nothing (cluster unreachable, Prod not Ready), or must not serve (a release's
+ *   rollback avoids its version): its tenants are re-placed at once, no make-before-break; a
  *   Dual tenant's surviving copy becomes its primary at once.
  */
 export type ProdState = 'open' | 'closed' | 'leaving' | 'down';

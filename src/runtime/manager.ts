@@ -16,7 +16,7 @@ import { LeaderElector, defaultIdentity } from './leader.js';
 import { newLogger, type Logger } from './log.js';
 import { RuntimeMetrics } from './metrics.js';
 import { Rest, type Gvr, type KubeObject } from './rest.js';
-import { boundAddress, serve } from './server.js';
+import { boundAddress, serve, type Handler } from './server.js';
 
 export interface ManagerOptions {
   config: KubeConfig;
@@ -36,6 +36,11 @@ export interface ManagerOptions {
   /** host:port, or undefined for no server. Port 0 picks a free port. */
   metricsAddress?: string;
   healthAddress?: string;
+  /**
+   * host:port of the server for the handlers controllers add (webhook receivers): a port of its
+   * own, so that it can be exposed without /metrics. Undefined: handlers are not served.
+   */
+  hooksAddress?: string;
   identity?: string;
   /**
    * How long the caches may take to sync once this replica leads (default 2 min): past it, run()
@@ -95,7 +100,8 @@ export class Manager {
   private readonly sources = new Set<SyncSource>();
   private readonly runnables: Runnable[] = [];
   private readonly controllers: Controller[] = [];
-  private readonly servers = new Map<'metrics' | 'health', Server>();
+  private readonly servers = new Map<'metrics' | 'health' | 'hooks', Server>();
+  private readonly handlers: Handler[] = [];
   private started = false;
   private ran = false;
   private leadingStarted = false;
@@ -171,8 +177,17 @@ export class Manager {
     return this.elector ? this.elector.isLeader() : this.started;
   }
 
+  /**
+   * Serves `handler` on the hooks server (hooksAddress); added before run(). Handlers run on every
+   * replica: one that needs the leader says so itself (isLeader()).
+   */
+  handle(handler: Handler): void {
+    if (this.started) throw new Error('handlers are added before the manager runs');
+    this.handlers.push(handler);
+  }
+
   /** The address a server is bound to (useful with port 0). */
-  address(which: 'metrics' | 'health'): string | undefined {
+  address(which: 'metrics' | 'health' | 'hooks'): string | undefined {
     const server = this.servers.get(which);
     return server ? boundAddress(server) : undefined;
   }
@@ -325,9 +340,15 @@ export class Manager {
         }),
       );
     }
+    if (this.opts.hooksAddress && this.handlers.length)
+      this.servers.set('hooks', await serve(this.opts.hooksAddress, {}, this.handlers));
     if (this.servers.size > 0)
       this.log.info(
-        { metrics: this.address('metrics'), health: this.address('health') },
+        {
+          metrics: this.address('metrics'),
+          health: this.address('health'),
+          hooks: this.address('hooks'),
+        },
         'serving',
       );
   }

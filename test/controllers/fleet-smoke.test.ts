@@ -9,10 +9,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
+import { Rest, isNotFound } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
 import { ClusterRegistry } from '../../src/runtime/clusters.js';
-import { secretGvr } from '../../src/runtime/core.js';
 import { applyCrds } from '../../src/cli/crds.js';
 import { CONTROLLER_NAME } from '../../src/api/kind.js';
 import type { Fleet } from '../../src/api/fleet.js';
@@ -37,7 +36,8 @@ import {
   controlPlaneConfig,
   grantSecrets,
   kachikuConfig,
-  memberKubeconfig,
+  deleteProds,
+  registerMembers,
   namespaceGvr,
   testNamespace,
 } from '../support/kube.js';
@@ -67,27 +67,17 @@ before(async () => {
   await applyCrds(config);
   ns = await testNamespace(rest, 'fleet');
   await grantSecrets(rest, ns);
-  for (const [i, name] of names.entries()) {
-    await rest.create(secretGvr, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: `${name}-kubeconfig`, namespace: ns },
-      data: {
-        kubeconfig: Buffer.from(memberKubeconfig(members[i]!.name)).toString('base64'),
-      },
-    } as KubeObject);
-    await rest.create<MemberCluster>(memberClusterGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'MemberCluster',
-      metadata: { name },
-      spec: {
-        kubeconfigSecretRef: { name: `${name}-kubeconfig`, namespace: ns },
-        provider: i === 1 ? 'eks' : 'onprem',
-        failureDomain: domainOf.get(name)!,
-        labels: { smoke: id },
-      },
-    });
-  }
+  await registerMembers(
+    rest,
+    ns,
+    names.map((name, i) => ({
+      lab: members[i]!.name,
+      name,
+      domain: domainOf.get(name)!,
+      provider: i === 1 ? 'eks' : 'onprem',
+    })),
+    { smoke: id },
+  );
   const mgr = new Manager({
     name: CONTROLLER_NAME,
     config: kachikuConfig(),
@@ -128,20 +118,7 @@ after(async () => {
     await rest.delete(fleetGvr, ns, FLEET).catch((err) => {
       if (!isNotFound(err)) throw err;
     });
-    const left = await rest.list<Prod>(prodGvr, ns);
-    await Promise.all(
-      left.items.map((p) =>
-        rest.delete(prodGvr, ns, p.metadata.name).catch((err) => {
-          if (!isNotFound(err)) throw err;
-        }),
-      ),
-    );
-    await until(
-      'every Prod gone',
-      async () => ((await rest.list<Prod>(prodGvr, ns)).items.length === 0 ? true : undefined),
-      120_000,
-      500,
-    );
+    await deleteProds(rest, ns, 120_000);
   } finally {
     await stop?.();
   }

@@ -27,18 +27,20 @@ import type { Prod } from '../../src/api/prod.js';
 import type { MemberCluster } from '../../src/api/membercluster.js';
 import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../src/controllers/prod/reconciler.js';
-import { secretGvr } from '../../src/runtime/core.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { client } from '../../lab/src/parts/kube.js';
 import { routerConfig } from '../../lab/src/parts/haproxy.js';
 import { restartRouter } from '../../lab/src/router.js';
+import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
+import { HOLD_ANNOTATION } from '../../src/api/release.js';
 import { runtimeClient, showInfo } from '../../src/clouds/haproxy/index.js';
 import { labState } from '../support/lab.js';
 import {
   controlPlaneConfig,
   grantSecrets,
-  memberKubeconfig,
+  deleteProds,
   namespaceGvr,
+  registerMembers,
   testNamespace,
 } from '../support/kube.js';
 import { until } from '../support/wait.js';
@@ -75,6 +77,14 @@ const POLL = '1s';
 const FAILOVER_BOUND_MS = 2000;
 /** A restarted HAProxy serves the current table again within this of answering. */
 const RESTART_BOUND_MS = 5000;
+/** MemberCluster probes: every second, unreachable after 3 failures (as in fleet.test.ts). */
+const PROBE_INTERVAL_MS = 1000;
+const FAILURES_TO_UNREACHABLE = 3;
+/**
+ * A hold (or its lifting) is in status.held within this: one reconcile brought by the Prod's
+ * watch — the Router's poll is set far longer than this for that test.
+ */
+const HOLD_BOUND_MS = 1500;
 
 let ns = '';
 let controller: Controller;
@@ -98,25 +108,7 @@ before(async () => {
   for (const gvr of [fleetGvr, tenantGvr, routerGvr])
     await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
   await grantSecrets(rest, ns);
-  for (const c of clusters) {
-    await rest.create(secretGvr, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: c.name, namespace: ns },
-      data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
-    } as KubeObject);
-    await rest.create<MemberCluster>(memberClusterGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'MemberCluster',
-      metadata: { name: c.name },
-      spec: {
-        kubeconfigSecretRef: { name: c.name, namespace: ns },
-        provider: c.provider,
-        failureDomain: c.domain,
-        labels: { run: id },
-      },
-    });
-  }
+  await registerMembers(rest, ns, clusters, { run: id });
   port = await freeLoopbackPort(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
   lbs.start();
   controller = kachikuController([
@@ -133,6 +125,12 @@ before(async () => {
     '0',
     '--log-level',
     process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
+    '--cluster-probe-interval',
+    `${PROBE_INTERVAL_MS}ms`,
+    '--cluster-probe-timeout',
+    '1s',
+    '--cluster-unreachable-after',
+    String(FAILURES_TO_UNREACHABLE),
   ]);
   await until(
     'the three MemberClusters Ready',
@@ -160,20 +158,7 @@ after(async () => {
       const left = await rest.list(kind, ns);
       await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
     }
-    const prods = await rest.list<Prod>(prodGvr, ns);
-    await Promise.all(
-      prods.items.map((p) =>
-        rest.delete(prodGvr, ns, p.metadata.name).catch((err) => {
-          if (!isNotFound(err)) throw err;
-        }),
-      ),
-    );
-    await until(
-      'every Prod gone',
-      async () => ((await rest.list(prodGvr, ns)).items.length === 0 ? true : undefined),
-      90_000,
-      250,
-    );
+    await deleteProds(rest, ns, 90_000);
   } catch (err) {
     console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
     throw err;
@@ -309,7 +294,15 @@ async function diagnose(): Promise<string> {
   const r = await getRouter().catch(() => undefined);
   return [
     `tenants: ${ts.map((t) => `${t.metadata.name}=${primaryOf(t) ?? '-'}/${t.status?.prods?.secondary ?? '-'}:${condition(t, 'Placed')?.reason ?? '?'}`).join(' ')}`,
-    `prods: ${prods.map((p) => `${p.metadata.name} ${p.status?.phase} ${JSON.stringify(p.status?.endpoints)}`).join('; ')}`,
+    `prods: ${prods.map((p) => `${p.metadata.name} ${p.status?.phase} Ready=${condition(p, 'Ready')?.status} (${condition(p, 'Ready')?.message}) ${JSON.stringify(p.status?.endpoints)}`).join('; ')}`,
+    `the Fleet's view: ${((await rest.get<Fleet>(fleetGvr, ns, FLEET)).status?.prods ?? []).map((p) => `${p.name} ${p.state} ${p.used}/${p.capacity}`).join(', ')}`,
+    `clusters: ${(await rest.list<MemberCluster>(memberClusterGvr, undefined)).items
+      .filter((c) => clusters.some((x) => x.name === c.metadata.name))
+      .map(
+        (c) =>
+          `${c.metadata.name} ${(c.status?.conditions as Cond[] | undefined)?.map((x) => `${x.type}=${x.status}`).join(',')}`,
+      )
+      .join('; ')}`,
     `stand-ins: ${lbs
       .all()
       .map((s) => `${s.prod}@${s.ip}:${s.port}${s.running ? '' : ' (stopped)'}`)
@@ -445,6 +438,44 @@ test(
 );
 
 test(
+  'Prods whose tenants the Router routes are InService; routed nowhere, Ready again; routed again, InService',
+  { timeout: 60_000 },
+  async () => {
+    const phases = async () =>
+      (await rest.list<Prod>(prodGvr, ns)).items
+        .filter((p) => p.metadata.labels?.['kachiku.io/fleet'] === FLEET)
+        .map((p) => `${p.metadata.name}: ${p.status?.phase}`)
+        .sort();
+    const all = (phase: string) => async () => {
+      alive();
+      const ps = await phases();
+      return ps.length === 6 && ps.every((p) => p.endsWith(`: ${phase}`)) ? ps : undefined;
+    };
+    await until('every Prod InService', all('InService'), 10_000, 100);
+    await rest.patch(fleetGvr, ns, FLEET, { spec: { routing: null } }, 'merge');
+    const off = Date.now();
+    await until('every Prod Ready', all('Ready'), 10_000, 100);
+    const readyAt = Date.now();
+    const r = await getRouter();
+    assert.equal(r.status?.table?.hosts, 0);
+    assert.ok((r.status?.slots ?? []).every((s) => s.state === 'Releasing'));
+    await rest.patch(fleetGvr, ns, FLEET, { spec: { routing: { router: ROUTER } } }, 'merge');
+    const on = Date.now();
+    await until('every Prod InService again', all('InService'), 10_000, 100);
+    const inServiceAt = Date.now();
+    await until(
+      'every host routed to its primary',
+      async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+      10_000,
+      200,
+    );
+    console.log(
+      `routed nowhere: every Prod Ready ${ms(readyAt - off)} later; routed again: InService ${ms(inServiceAt - on)} later`,
+    );
+  },
+);
+
+test(
   'a second Tenant claiming a host: the host stays with its first tenant, the Router says why',
   { timeout: 60_000 },
   async () => {
@@ -528,6 +559,121 @@ test('bad input is refused by the CRDs, naming the field', { timeout: 30_000 }, 
     /spec\.routing\.router/,
   );
 });
+
+test(
+  `a Prod held: its Dual tenants go to their secondary, its Single ones stay, status.held lists it within ${HOLD_BOUND_MS} ms; lifted: back`,
+  { timeout: 60_000 },
+  async () => {
+    const tenants = await tenantsNow();
+    const dual = (t: Tenant) => t.spec.redundancy === 'Dual';
+    const on = (p: string) => tenants.filter((t) => primaryOf(t) === p);
+    // The Prod that is the primary of the most Dual tenants, among those with a Single one too.
+    const held = [...new Set(tenants.map(primaryOf))]
+      .filter((p): p is string => p !== undefined && on(p).some((t) => !dual(t)))
+      .sort((a, b) => on(b).filter(dual).length - on(a).filter(dual).length)[0]!;
+    const moved = on(held).filter(dual);
+    const singles = on(held).filter((t) => !dual(t));
+    assert.ok(moved.length >= 1, `${held} is the primary of ${moved.length} Dual tenants`);
+    const secondaryOf = new Map(moved.map((t) => [t.metadata.name, t.status!.prods!.secondary!]));
+    const answers = async (ts: Tenant[], expect: (t: Tenant) => string | undefined) => {
+      const wrong: string[] = [];
+      for (const t of ts)
+        for (let i = 0; i < 3; i++) {
+          const r = await viaRouter(haproxy.url, hostOf(t));
+          if (r.status !== 200 || r.body !== expect(t))
+            wrong.push(`${t.metadata.name}: ${r.status} ${r.body} (expected ${expect(t)})`);
+        }
+      return wrong;
+    };
+    assert.deepEqual(await answers(tenants, primaryOf), []);
+
+    // Only the Prod's watch may bring the Router back in time: its poll is 30 s meanwhile.
+    const poll = async (pollInterval: string) => {
+      await rest.patch(routerGvr, ns, ROUTER, { spec: { haproxy: { pollInterval } } }, 'merge');
+      await until('the Router at its new generation', async () => {
+        const r = await getRouter();
+        return r.status?.observedGeneration === r.metadata.generation || undefined;
+      });
+    };
+    await poll('30s');
+    const heldNow = async () => (await getRouter()).status?.held ?? [];
+    try {
+      // Whatever reconcile the 1 s poll had queued comes before the hold.
+      await sleep(1500);
+      const hold = async (value: string | null, prod = held) => {
+        const at = Date.now();
+        await rest.patch(
+          prodGvr,
+          ns,
+          prod,
+          { metadata: { annotations: { [HOLD_ANNOTATION]: value } } },
+          'merge',
+        );
+        return at;
+      };
+      const heldAt = await hold('shop-2.0.0');
+      const listed = await until(
+        `${held} in status.held`,
+        async () => ((await heldNow()).includes(held) ? Date.now() : undefined),
+        HOLD_BOUND_MS + 5000,
+        50,
+      );
+      assert.deepEqual(await heldNow(), [held]);
+      assert.ok(listed - heldAt <= HOLD_BOUND_MS, `held listed ${listed - heldAt} ms after`);
+      // Listed: every instance already serves the table that sends them away.
+      assert.deepEqual(await answers(moved, (t) => secondaryOf.get(t.metadata.name)), []);
+      assert.deepEqual(await answers(singles, primaryOf), [], 'Single tenants stay');
+      const others = tenants.filter((t) => primaryOf(t) !== held);
+      assert.deepEqual(await answers(others, primaryOf), [], 'other tenants unchanged');
+      // The assignment is not changed by a hold.
+      const now = new Map((await tenantsNow()).map((t) => [t.metadata.name, t.status?.prods]));
+      for (const t of on(held)) assert.deepEqual(now.get(t.metadata.name), t.status?.prods);
+
+      const liftedAt = await hold(null);
+      const unlisted = await until(
+        `${held} out of status.held`,
+        async () => (!(await heldNow()).includes(held) ? Date.now() : undefined),
+        HOLD_BOUND_MS + 5000,
+        50,
+      );
+      assert.ok(unlisted - liftedAt <= HOLD_BOUND_MS, `unlisted ${unlisted - liftedAt} ms after`);
+      await until(
+        'every host routed to its primary again',
+        async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+        HOLD_BOUND_MS,
+        100,
+      );
+
+      // Both Prods of a Dual tenant held (a Release never does it): its order is kept, the
+      // primary is not listed, and an Event says why.
+      const other = secondaryOf.get(moved[0]!.metadata.name)!;
+      await hold('shop-2.0.0', other);
+      await hold('shop-2.0.0');
+      await until('an Event saying why the hold is blocked', async () =>
+        (await routerEvents()).includes('HoldBlocked') ? true : undefined,
+      );
+      const blocked = await until('the Router serving the table with both held', async () => {
+        const r = await getRouter();
+        return serving(r) ? r : undefined;
+      });
+      assert.ok(!(blocked.status?.held ?? []).includes(held), JSON.stringify(blocked.status));
+      assert.deepEqual(await answers([moved[0]!], primaryOf), [], 'its order is kept');
+      await hold(null, other);
+      await hold(null);
+      await until(
+        'every host routed to its primary again',
+        async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+        5000,
+        100,
+      );
+      console.log(
+        `${held} held: listed ${ms(listed - heldAt)} after the annotation (${moved.length} Dual tenants to their secondary, ${singles.length} Single ones stay); lifted: unlisted ${ms(unlisted - liftedAt)} after`,
+      );
+    } finally {
+      await poll(POLL);
+    }
+  },
+);
 
 test(
   `a Prod's server stops: its Dual tenants are answered by their secondary within ${FAILOVER_BOUND_MS} ms, then back`,
@@ -802,6 +948,119 @@ test(
         'merge',
       );
     }
+  },
+);
+
+test(
+  `the apiserver and the app's pods of a Dual tenants' primary cluster stopped: their requests are answered by their secondary within ${FAILOVER_BOUND_MS} ms; the Fleet promotes it and the table follows`,
+  { timeout: 150_000 },
+  async () => {
+    const tenants = await tenantsNow();
+    const prods = (await rest.list<Prod>(prodGvr, ns)).items;
+    const clusterOfProd = new Map(
+      prods.map((p) => [p.metadata.name, p.spec.cluster ?? p.status?.cluster]),
+    );
+    const dual = tenants.filter((t) => t.spec.redundancy === 'Dual');
+    // Not onprem-a: the drain test below drains it. The one with the most Dual primaries.
+    const down = [clusters[1], clusters[2]]
+      .map((c) => ({
+        c,
+        n: dual.filter((t) => clusterOfProd.get(primaryOf(t)!) === c.name).length,
+      }))
+      .sort((a, b) => b.n - a.n)[0]!.c;
+    const there = new Set(
+      prods
+        .filter((p) => clusterOfProd.get(p.metadata.name) === down.name)
+        .map((p) => p.metadata.name),
+    );
+    const flip = dual.filter((t) => there.has(primaryOf(t)!));
+    const keep = dual.filter((t) => there.has(t.status?.prods?.secondary ?? ''));
+    assert.ok(flip.length >= 2, `${flip.length} Dual tenants with their primary on ${down.name}`);
+    const survivor = new Map(flip.map((t) => [hostOf(t), t.status!.prods!.secondary!]));
+    const primary = new Map(keep.map((t) => [hostOf(t), primaryOf(t)!]));
+    const traffic = new Traffic(haproxy.url, [...survivor.keys(), ...primary.keys()], {
+      rate: 200,
+    });
+    traffic.start();
+    await sleep(1500);
+
+    // The cluster fails as a whole: its apiserver (as fleet.test.ts stops it) and the app's pods
+    // there (the stand-ins of its Prods; kwok runs none).
+    const apiserver = `${down.lab}-apiserver`;
+    await lbs.pause(down.lab);
+    const standIns = [...there].flatMap((p) => lbs.of(p));
+    const stoppedAt = Date.now();
+    let restartedAt = 0;
+    let flippedAt = 0;
+    try {
+      await Promise.all([stopLabProcess(lab.dir, apiserver), ...standIns.map((s) => s.stop())]);
+      // The Fleet judges the cluster down and promotes the secondaries; the Router publishes it.
+      flippedAt = await until(
+        'every such Dual tenant with its secondary as primary, and routed so',
+        async () => {
+          alive();
+          const ts = new Map((await tenantsNow()).map((t) => [hostOf(t), t]));
+          const done = [...survivor].every(([h, p]) => primaryOf(ts.get(h)!) === p);
+          return done && serving(await getRouter()) ? Date.now() : undefined;
+        },
+        60_000,
+        100,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await diagnose()}`);
+      });
+      await sleep(2000);
+    } finally {
+      restartedAt = Date.now();
+      await startLabProcess(lab.dir, apiserver);
+      await Promise.all(standIns.map((s) => s.start()));
+      const member = new Rest(client(members.find((m) => m.name === down.lab)!));
+      await until(
+        `${apiserver} answering`,
+        () => member.list(namespaceGvr, undefined).then(() => true),
+        30_000,
+      );
+      lbs.resume(down.lab);
+    }
+    const samples = await traffic.stop();
+
+    const byHost = (hosts: Map<string, string>) => samples.filter((s) => hosts.has(s.host));
+    const afterBound = byHost(survivor).filter(
+      (s) => s.sentAt >= stoppedAt + FAILOVER_BOUND_MS && s.sentAt < restartedAt,
+    );
+    assert.ok(afterBound.length > 200, `${afterBound.length} requests after the bound`);
+    assert.deepEqual(
+      afterBound.filter((s) => failed(s) || s.prod !== survivor.get(s.host)).map(show),
+      [],
+      `after ${FAILOVER_BOUND_MS} ms every request is answered by the tenant's secondary, through the promotion`,
+    );
+    const failures = byHost(survivor).filter((s) => s.sentAt >= stoppedAt && failed(s));
+    // Those whose secondary was there: their primary answers throughout.
+    assert.deepEqual(
+      byHost(primary)
+        .filter((s) => s.sentAt < restartedAt && (failed(s) || s.prod !== primary.get(s.host)))
+        .map(show),
+      [],
+      'tenants with only their secondary there are not disturbed',
+    );
+    await until(
+      `${down.name} Reachable again`,
+      async () => {
+        const mc = await rest.get<MemberCluster>(memberClusterGvr, undefined, down.name);
+        return condition(mc, 'Reachable')?.status === 'True' || undefined;
+      },
+      30_000,
+    );
+    await until(
+      'every host routed to its primary',
+      async () => ((await misroutedNow(haproxy.url)).length === 0 ? true : undefined),
+      30_000,
+      250,
+    );
+    alive();
+    const lastFailure = failures.length ? Math.max(...failures.map((s) => s.sentAt)) : stoppedAt;
+    console.log(
+      `${down.lab} stopped with its stand-ins: ${failures.length} requests of its ${flip.length} Dual primaries failed (the last sent ${ms(lastFailure - stoppedAt)} after the stop); promoted and routed ${ms(flippedAt - stoppedAt)} after it`,
+    );
   },
 );
 

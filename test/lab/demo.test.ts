@@ -10,6 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readState } from '../../lab/src/context.js';
 import { groupMembers, isAlive } from '../../lab/src/proc.js';
 import { until } from '../support/wait.js';
+import { Rest } from '../../src/runtime/rest.js';
+import { client } from '../../lab/src/parts/kube.js';
+import { tenantGvr } from '../../src/controllers/fleet/context.js';
+import type { Tenant } from '../../src/api/tenant.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -75,6 +79,34 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
     const tail = out.slice(drained.index);
     assert.match(tail, /\(onprem-a\): 0 P \+ 0 S\n/);
     assert.match(out, /… and back:\n(.*\n){2}\s*serving: both since/);
+    // Routed: a few requests per tenant through the lab's HAProxy, before and after the drain,
+    // each answered by the Prod its Tenant status names as primary (then: the placement printed
+    // before the drain; after: the Tenants as the apiserver has them now).
+    const sweeps = [
+      ...out.matchAll(
+        /Through HAProxy \(http:\/\/127\.0\.0\.1:\d+\), 3 requests per tenant[^\n]*stand-ins for the app's pods[^\n]*\n((?: {2}.*\n)+)/g,
+      ),
+    ].map((m) => answeredBy(m[1]!));
+    assert.equal(sweeps.length, 2, 'requests before and after the drain');
+    const placedBefore = new Map<string, string>();
+    for (const m of out
+      .slice(0, out.indexOf('kachiku plan drain'))
+      .matchAll(/^ {2}(shop-\S+) \([\w-]+\): \d+ P \+ \d+ S(?: — (.*))?$/gm))
+      for (const t of (m[2] ?? '').split(' ').filter((w) => w && !w.endsWith('(S)')))
+        placedBefore.set(t, m[1]!);
+    assert.equal(placedBefore.size, 24);
+    assert.deepEqual(
+      sweeps[0],
+      placedBefore,
+      'before the drain: each tenant answered by its primary',
+    );
+    const cp = controlPlaneOf(dir);
+    const tenants = (await new Rest(client(cp)).list<Tenant>(tenantGvr, 'demo')).items;
+    assert.deepEqual(
+      sweeps[1],
+      new Map(tenants.map((t) => [t.metadata.name, t.status!.prods!.primary!])),
+      'after the drain: each tenant answered by its primary now',
+    );
     await sleep(2000);
     assert.equal(demo.exitCode, null, 'still running after the lab is up');
     const running = readState(dir);
@@ -93,3 +125,23 @@ test('the demo runs until Ctrl-C, then stops every process of its lab', async ()
     demo.kill('SIGKILL');
   }
 });
+
+/** Tenant → the one Prod that answered it, from the lines `  <prod> answered t01 t02 …`. */
+function answeredBy(block: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of block.trimEnd().split('\n')) {
+    const m = /^ {2}(\S+) answered (.+)$/.exec(line);
+    assert.ok(m, `an answer line: ${line}`);
+    for (const t of m[2]!.split(' ')) {
+      assert.ok(!out.has(t), `${t} answered by one Prod only`);
+      out.set(t, m[1]!);
+    }
+  }
+  return out;
+}
+
+function controlPlaneOf(dir: string) {
+  const cp = readState(dir)?.kube?.clusters.find((c) => c.role === 'control-plane');
+  assert.ok(cp, 'the demo lab has a control plane');
+  return cp;
+}

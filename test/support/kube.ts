@@ -4,11 +4,20 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Rest, isAlreadyExists, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
+import {
+  Rest,
+  isAlreadyExists,
+  isNotFound,
+  type Gvr,
+  type KubeObject,
+} from '../../src/runtime/rest.js';
 import { labState } from './lab.js';
 import { controlPlaneIdentity } from '../../lab/src/identities.js';
 import { until } from './wait.js';
-import { namespaceGvr } from '../../src/runtime/core.js';
+import { namespaceGvr, secretGvr } from '../../src/runtime/core.js';
+import { gvrOf } from '../../src/api/kind.js';
+import { memberClusterKind, type MemberCluster } from '../../src/api/membercluster.js';
+import { prodKind } from '../../src/api/prod.js';
 import { CONTROLLER_NAMESPACE, SECRET_READER_ROLE, SERVICE_ACCOUNT } from '../../src/api/rbac.js';
 
 // The tests' one name for it.
@@ -181,4 +190,78 @@ export function widgetTestbed(prefix: string): { config: KubeConfig; rest: Rest;
     await bed.rest.delete(namespaceGvr, undefined, bed.ns);
   });
   return bed;
+}
+
+/** A lab member registered under a name of the test's own, in a failure domain. */
+export interface MemberToRegister {
+  /** The lab's name of the cluster (onprem-a, eks-b, …). */
+  lab: string;
+  /** The MemberCluster's name (and its kubeconfig Secret's). */
+  name: string;
+  domain: string;
+  provider: MemberCluster['spec']['provider'];
+}
+
+/**
+ * Registers lab members as a user does: per cluster a Secret in `namespace` with kachiku's
+ * kubeconfig for it and a MemberCluster naming it, not draining, labelled `labels` (or what the
+ * function gives for that cluster). Applied, so a re-run over what an earlier one left is fine.
+ */
+export async function registerMembers(
+  rest: Rest,
+  namespace: string,
+  clusters: readonly MemberToRegister[],
+  labels: Record<string, string> | ((c: MemberToRegister) => Record<string, string>),
+): Promise<void> {
+  const fieldManager = 'kachiku-test';
+  for (const c of clusters) {
+    await rest.apply(
+      secretGvr,
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: c.name, namespace },
+        data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
+      } as KubeObject,
+      { fieldManager },
+    );
+    await rest.apply<MemberCluster>(
+      gvrOf(memberClusterKind),
+      {
+        apiVersion: 'kachiku.io/v1alpha1',
+        kind: 'MemberCluster',
+        metadata: { name: c.name },
+        spec: {
+          kubeconfigSecretRef: { name: c.name, namespace },
+          provider: c.provider,
+          failureDomain: c.domain,
+          labels: typeof labels === 'function' ? labels(c) : labels,
+          drain: false,
+        },
+      },
+      { fieldManager },
+    );
+  }
+}
+
+/**
+ * Deletes every Prod in `namespace` and waits until they are gone — while the controllers still
+ * run, so that what the Prods made in the members goes too.
+ */
+export async function deleteProds(rest: Rest, namespace: string, timeoutMs: number): Promise<void> {
+  const prodGvr = gvrOf(prodKind);
+  const prods = await rest.list(prodGvr, namespace);
+  await Promise.all(
+    prods.items.map((p) =>
+      rest.delete(prodGvr, namespace, p.metadata.name).catch((err) => {
+        if (!isNotFound(err)) throw err;
+      }),
+    ),
+  );
+  await until(
+    'every Prod gone',
+    async () => ((await rest.list(prodGvr, namespace)).items.length === 0 ? true : undefined),
+    timeoutMs,
+    250,
+  );
 }

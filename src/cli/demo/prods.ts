@@ -1,8 +1,9 @@
 // The demo of the second pillar: the lab's member clusters registered as MemberClusters (their
 // kubeconfigs in Secrets), then a Fleet of a sample app — one Prod per failure domain, which
 // kachiku names, places, provisions and warms up (requests to a tiny local server) — and a few
-// dozen Tenants placed on them; then one cluster drained, its plan printed first, showing where
-// the tenants went.
+// dozen Tenants placed on them and routed by the lab's HAProxy (a few requests per tenant show
+// which Prod answers); then one cluster drained, its plan printed first, showing where the
+// tenants went and who answers them now.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import type { LabState } from '../../../lab/src/state.js';
 import { until } from '../../runtime/wait.js';
 import { namespaceGvr, secretGvr } from '../../runtime/core.js';
 import { CONTROLLER_NAME } from '../../api/kind.js';
+import { ROUTER, startRouting } from './routing.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
@@ -133,6 +135,8 @@ export async function prodsDemo(
   await rest
     .create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } })
     .catch(ignoreExists);
+  const routing = await startRouting(state, say);
+  await routing.createRouter(rest, NAMESPACE);
   const t0 = Date.now();
   const fleet: Fleet = {
     apiVersion: 'kachiku.io/v1alpha1',
@@ -144,6 +148,7 @@ export async function prodsDemo(
       prods: { perDomain: 1 },
       // The demo keeps a drained cluster's Prod (idle) rather than retiring it.
       drain: { prods: 'Keep', rebalanceMovesPerMinute: 30 },
+      routing: { router: ROUTER },
       template: {
         capacity: CAPACITY,
         components: [
@@ -151,7 +156,9 @@ export async function prodsDemo(
             name: 'web',
             image: 'registry.example/shop-web:{{version}}',
             replicas: 2,
-            ports: [{ name: 'http', port: 8080 }],
+            ports: [{ name: 'http', port: routing.port }],
+            // Its tenants' requests come in through a LoadBalancer (the stand-in's, here).
+            expose: 'LoadBalancer',
             resources: { requests: { cpu: '250m', memory: '256Mi' } },
           },
           {
@@ -223,6 +230,8 @@ export async function prodsDemo(
     `${TENANTS} Tenants (${placed.filter((t) => t.spec.redundancy === 'Dual').length} Dual) placed in ${((Date.now() - t1) / 1000).toFixed(1)} s:`,
   );
   for (const line of byProd(placed, prods)) say(line);
+  const tenantsNow = async () => (await rest.list<Tenant>(tenantGvr, NAMESPACE)).items;
+  await routing.show(rest, NAMESPACE, tenantsNow);
 
   // A cluster drained for an upgrade: the plan first, then the drain.
   const drained = members[0]!.name;
@@ -264,11 +273,13 @@ export async function prodsDemo(
     `Drained in ${((Date.now() - t2) / 1000).toFixed(1)} s: no tenant left in ${drained}; ${moved.length} tenants moved, the others untouched:`,
   );
   for (const line of byProd(after, prods)) say(line);
+  await routing.show(rest, NAMESPACE, tenantsNow);
   say(
-    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get fleets,prods,tenants -n ${NAMESPACE} -o wide`,
+    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get fleets,prods,tenants,routers -n ${NAMESPACE} -o wide`,
   );
   return async () => {
     await stopOwn?.();
+    await routing.stop();
     server.close();
   };
 }

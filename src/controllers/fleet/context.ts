@@ -10,12 +10,14 @@ import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
+import { releaseKind, type Release } from '../../api/release.js';
 import type { Placer } from './plan.js';
 
 export const fleetGvr = gvrOf(fleetKind);
 export const tenantGvr = gvrOf(tenantKind);
 export const prodGvr = gvrOf(prodKind);
 export const memberClusterGvr = gvrOf(memberClusterKind);
+export const releaseGvr = gvrOf(releaseKind);
 
 export interface FleetDeps {
   /** The placement algorithms (src/fleet). */
@@ -36,6 +38,8 @@ export interface FleetEnv {
   tenants: Informer<Tenant>;
   prods: Informer<Prod>;
   clusters: Informer<MemberCluster>;
+  /** Releases: while one of a Fleet is active, the Fleet keeps its standby Prods. */
+  releases: Informer<Release>;
   expectations: Expectations;
   /** Tenant status writes, by outcome (the point of writing only changed ones). */
   tenantWrites?: Counter<'outcome'>;

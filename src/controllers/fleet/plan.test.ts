@@ -14,10 +14,19 @@ import {
   SOON_MS,
   STUCK_RETRY_MS,
   decide,
+  standbyWanted,
   type Observed,
   type Placer,
 } from './plan.js';
-import { SCALE_IN_ANNOTATION } from './prods.js';
+import { SCALE_IN_ANNOTATION, STANDBY_LABEL } from './prods.js';
+import { placer } from './placer.js';
+import {
+  AVOID_ANNOTATION,
+  HOLD_ANNOTATION,
+  RELEASE_FLEET_LABEL,
+  type Release,
+  type ReleasePhase,
+} from '../../api/release.js';
 import {
   NS,
   T0,
@@ -731,4 +740,244 @@ test('decide: the Fleet being deleted → nothing (the garbage collector takes i
   fleet.metadata.deletionTimestamp = at(T0);
   const d = decide(observed({ fleet, tenants: [tenantOf('t')] as Tenant[] }), scripted().placer);
   assert.deepEqual([d.create, d.tenants, d.status], [[], [], undefined]);
+});
+
+test('decide: status.source, status.release and SourceReady (other controllers’ parts) are kept as stored, and are no change', () => {
+  const tenants = [tenantOf('t1')];
+  const { placer } = scripted({ place: () => resultOf({ t1: { primary: 'web-da-1' } }) });
+  const first = decide(observed({ tenants }), placer).status!;
+  const sourceReady = {
+    type: 'SourceReady',
+    status: 'True' as const,
+    observedGeneration: 1,
+    lastTransitionTime: at(T0 - 60_000),
+    reason: 'SourceFound',
+    message: '1.1.0 from refs/tags/v1.1.0: Release web-1.1.0',
+  };
+  const foreign = {
+    source: {
+      version: '1.1.0',
+      from: 'refs/tags/1.1.0',
+      foundTime: at(T0 - 60_000),
+      lastPollTime: at(T0 - 1000),
+    },
+    release: 'web-1.1.0',
+  };
+  // As stored after the poller wrote its part between two Fleet reconciles.
+  const stored: FleetStatus = {
+    ...first,
+    ...foreign,
+    conditions: [...first.conditions!, sourceReady],
+  };
+  const written = new Map([['t1', { prods: { primary: 'web-da-1' } }]]);
+  const again = decide(
+    observed({
+      fleet: fleetOf({}, stored),
+      tenants: tenants.map((t) => ({ ...t, status: { ...written.get(t.metadata.name)! } })),
+      now: T0 + 30_000,
+    }),
+    placer,
+  );
+  assert.equal(again.status, undefined, 'the foreign parts are not a change of the Fleet’s own');
+
+  // A change of its own (a Prod no longer Ready) is written with the foreign parts as they are.
+  const prods = sixProds();
+  prods[0] = { ...prods[0]!, status: { ...prods[0]!.status, phase: 'Provisioning' } };
+  const changed = decide(
+    observed({ fleet: fleetOf({}, stored), prods, tenants, now: T0 + 30_000 }),
+    placer,
+  ).status!;
+  assert.notEqual(changed.readyProds, first.readyProds);
+  assert.deepEqual(changed.source, foreign.source);
+  assert.equal(changed.release, foreign.release);
+  assert.deepEqual(cond(changed, 'SourceReady'), sourceReady);
+  assert.deepEqual(
+    changed.conditions!.map((c) => c.type),
+    stored.conditions!.map((c) => c.type),
+    'in the same place',
+  );
+});
+
+// ---- releases: avoided and held Prods (with the real placement) --------------------------------
+
+/** Tenants on six Prods; web-da-1 and web-db-1 are the ones a rollback avoids below. */
+const rollbackTenants = (placed: Record<string, { primary: string; secondary?: string }> = {}) => {
+  const spec = {
+    s1: [{}, { primary: 'web-da-1' }],
+    s2: [{}, { primary: 'web-db-1' }],
+    s3: [{}, { primary: 'web-dc-1' }],
+    d1: [{ redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-dc-1' }],
+    d2: [{ redundancy: 'Dual' }, { primary: 'web-dc-2', secondary: 'web-db-1' }],
+    d3: [{ redundancy: 'Dual' }, { primary: 'web-da-1', secondary: 'web-db-1' }],
+  } as const;
+  return Object.entries(spec).map(([name, [s, p]]) => tenantOf(name, s, placed[name] ?? p));
+};
+const annotated = (annotation: string, which: string[]) =>
+  sixProds().map((p) =>
+    which.includes(p.metadata.name)
+      ? { ...p, metadata: { ...p.metadata, annotations: { [annotation]: 'web-2.0.0' } } }
+      : p,
+  );
+const placedAfter = (d: ReturnType<typeof decide>, tenants: Tenant[]) =>
+  Object.fromEntries(
+    tenants.map((t) => [
+      t.metadata.name,
+      d.tenants.find((c) => c.tenant.metadata.name === t.metadata.name)?.status.prods ??
+        t.status?.prods,
+    ]),
+  );
+
+test('decide: avoided Prods are down: every copy leaves them in ONE step; Dual tenants keep their other copy', () => {
+  const bad = ['web-da-1', 'web-db-1'];
+  const tenants = rollbackTenants();
+  const d = decide(observed({ prods: annotated(AVOID_ANNOTATION, bad), tenants }), placer);
+  const after = placedAfter(d, tenants);
+  for (const [name, p] of Object.entries(after)) {
+    assert.ok(p, `${name} placed`);
+    for (const prod of [p.primary, p.secondary])
+      assert.ok(
+        !bad.includes(prod ?? ''),
+        `${name} is off the avoided Prods: ${JSON.stringify(p)}`,
+      );
+  }
+  assert.equal(after.s3?.primary, 'web-dc-1', 'a tenant on a good Prod stays');
+  assert.equal(after.d1?.primary, 'web-dc-1', 'd1 keeps its good copy (promoted)');
+  assert.ok(after.d1?.secondary, 'd1 gets a new second copy');
+  assert.equal(after.d2?.primary, 'web-dc-2', 'd2 keeps its primary');
+  assert.ok(after.d2?.secondary && after.d2.secondary !== 'web-dc-1', 'd2: a new secondary');
+  assert.ok(after.d3?.primary && after.d3.secondary, 'd3 lost both copies: two new ones at once');
+  assert.ok(
+    d.tenants.every(
+      (c) => c.status.conditions?.find((x) => x.type === 'Placed')?.status === 'True',
+    ),
+    'every changed Tenant is Placed',
+  );
+  assert.deepEqual(d.create, [], 'avoided Prods still count: none is replaced');
+  assert.deepEqual(d.retire, [], 'nor retired');
+  const state = Object.fromEntries((d.status?.prods ?? []).map((p) => [p.name, p.state]));
+  assert.deepEqual(
+    [state['web-da-1'], state['web-db-1'], state['web-da-2']],
+    ['down', 'down', 'open'],
+  );
+
+  // The next step, statuses written: nothing changes, the avoided Prods get no one back.
+  const moved = rollbackTenants(after as Record<string, { primary: string }>);
+  const again = decide(
+    observed({ prods: annotated(AVOID_ANNOTATION, bad), tenants: moved }),
+    placer,
+  );
+  assert.deepEqual(again.tenants, []);
+  // Lifted: tenants return only at the rebalance rate (a budget of 0 right after a rebalance).
+  const fleet = fleetOf({ drain: { rebalanceMovesPerMinute: 1 } }, { lastRebalanceTime: at(T0) });
+  const lifted = decide(observed({ fleet, tenants: moved }), placer);
+  assert.deepEqual(lifted.tenants, [], 'no burst back when the annotation is lifted');
+  assert.ok((lifted.requeueAfterMs ?? 0) >= REBALANCE_INTERVAL_MS);
+});
+
+test('decide: a held Prod (kachiku.io/hold) changes no placement: the router handles hold', () => {
+  const tenants = rollbackTenants();
+  const plain = decide(observed({ tenants }), placer);
+  const held = decide(
+    observed({ prods: annotated(HOLD_ANNOTATION, ['web-da-1', 'web-db-1']), tenants }),
+    placer,
+  );
+  assert.deepEqual(held.tenants, plain.tenants);
+  assert.deepEqual(
+    held.status?.prods?.map((p) => p.state),
+    plain.status?.prods?.map((p) => p.state),
+  );
+  assert.ok(held.status?.prods?.every((p) => p.state === 'open'));
+});
+
+const releaseOf = (phase: ReleasePhase | undefined, standbyProds?: number): Release => ({
+  apiVersion: 'kachiku.io/v1alpha1',
+  kind: 'Release',
+  metadata: { name: `web-2.0.0`, namespace: NS, labels: { [RELEASE_FLEET_LABEL]: 'web' } },
+  spec: {
+    fleet: 'web',
+    version: '2.0.0',
+    ...(standbyProds !== undefined && { strategy: { standbyProds } }),
+  },
+  ...(phase && { status: { phase } }),
+});
+const standbyOf = (name: string, cluster: string, annotations?: Record<string, string>) => {
+  const p = prodOf(name, cluster, annotations && { annotations });
+  p.metadata.labels = { ...p.metadata.labels, [STANDBY_LABEL]: 'true' };
+  return p;
+};
+
+test('standbyWanted: the most standbyProds of the active Releases (else the Fleet strategy); 0 once over', () => {
+  const fleet = fleetOf({ release: { strategy: { standbyProds: 3 } } });
+  assert.equal(standbyWanted(fleetOf(), [releaseOf('Progressing', 2)]), 2);
+  assert.equal(standbyWanted(fleet, [releaseOf(undefined)]), 3, 'new, no phase yet: active');
+  for (const phase of ['Pending', 'Paused', 'RollingBack'] as const)
+    assert.equal(standbyWanted(fleetOf(), [releaseOf(phase, 1)]), 1, phase);
+  for (const phase of ['Succeeded', 'Failed', 'RolledBack', 'Aborted', 'Superseded'] as const)
+    assert.equal(standbyWanted(fleet, [releaseOf(phase, 2)]), 0, phase);
+  const other = releaseOf('Progressing', 2);
+  other.spec.fleet = 'api';
+  assert.equal(standbyWanted(fleetOf(), [other]), 0, "another Fleet's Release");
+});
+
+test('decide: an active Release with standbyProds → standby Prods made; closed to tenants until a Prod is avoided', () => {
+  const made = decide(observed({ releases: [releaseOf('Progressing', 2)] }), placer);
+  assert.deepEqual(names(made.create), ['web-standby-1', 'web-standby-2']);
+  assert.deepEqual(made.scaleIn, []);
+  assert.equal(made.requeueAfterMs, SOON_MS);
+
+  const prods = [...sixProds(), standbyOf('web-standby-1', 'a'), standbyOf('web-standby-2', 'b')];
+  const tenants = [tenantOf('new')];
+  const { placer: p1, calls } = scripted({ place: (i) => placer.place(i) });
+  const quiet = decide(observed({ prods, tenants, releases: [releaseOf('Progressing', 2)] }), p1);
+  const states = Object.fromEntries(calls.place[0]!.prods.map((p) => [p.name, p.state]));
+  assert.deepEqual([states['web-standby-1'], states['web-standby-2']], ['closed', 'closed']);
+  const placedOn = quiet.tenants[0]?.status.prods?.primary;
+  assert.ok(placedOn && !placedOn.startsWith('web-standby'), `a new tenant on ${placedOn}`);
+  assert.deepEqual([quiet.create, quiet.scaleIn], [[], []]);
+  assert.equal(quiet.status?.desiredProds, 6, 'standby Prods are not standard ones');
+  assert.deepEqual(
+    quiet.status?.prods?.filter((p) => p.role === 'standby').map((p) => [p.name, p.state]),
+    [
+      ['web-standby-1', 'closed'],
+      ['web-standby-2', 'closed'],
+    ],
+  );
+  assert.equal(cond(quiet.status, 'ProdsReady')?.status, 'True');
+
+  // A rollback: the avoided Prods' tenants may go to the standby Prods (open now).
+  const rolling = prods.map((p) =>
+    p.metadata.name === 'web-da-1'
+      ? { ...p, metadata: { ...p.metadata, annotations: { [AVOID_ANNOTATION]: 'web-2.0.0' } } }
+      : p,
+  );
+  const { placer: p2, calls: calls2 } = scripted({ place: (i) => placer.place(i) });
+  decide(observed({ prods: rolling, tenants, releases: [releaseOf('RollingBack', 2)] }), p2);
+  const states2 = Object.fromEntries(calls2.place[0]!.prods.map((p) => [p.name, p.state]));
+  assert.deepEqual(
+    [states2['web-standby-1'], states2['web-standby-2'], states2['web-da-1']],
+    ['open', 'open', 'down'],
+  );
+});
+
+test('decide: no Release active → the standby Prods are scaled in (emptied first), then retired', () => {
+  const prods = [...sixProds(), standbyOf('web-standby-1', 'a')];
+  const tenants = [tenantOf('t', {}, { primary: 'web-standby-1' })];
+  const over = decide(observed({ prods, tenants, releases: [releaseOf('RolledBack', 1)] }), placer);
+  assert.deepEqual(over.scaleIn, [
+    {
+      name: 'web-standby-1',
+      why: 'no Release of the Fleet is active: standby Prods are not needed',
+    },
+  ]);
+  assert.deepEqual(over.retire, [], 'it hosts a tenant: emptied first');
+  const leaving = [...sixProds(), standbyOf('web-standby-1', 'a', { [SCALE_IN_ANNOTATION]: 'x' })];
+  const next = decide(observed({ prods: leaving, tenants, releases: [] }), placer);
+  const movedTo = next.tenants[0]?.status.prods?.primary;
+  assert.ok(movedTo && !movedTo.startsWith('web-standby'), `moved off, to ${movedTo}`);
+  assert.deepEqual(next.create, [], 'nor replaced');
+  const empty = decide(observed({ prods: leaving, tenants: [], releases: [] }), placer);
+  assert.deepEqual(
+    empty.retire.map((r) => r.name),
+    ['web-standby-1'],
+  );
 });

@@ -14,15 +14,18 @@ import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Fleet, FleetStatus } from '../../api/fleet.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
+import type { Release } from '../../api/release.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { PlacementInput, PlacementResult, ProdState } from '../../fleet/types.js';
 import { clusterFacts, selectedDomains, type ClusterFacts } from './clusters.js';
 import {
   SCALE_IN_ANNOTATION,
+  avoided,
   clusterOfProd,
   counted,
   desiredProds,
   drainPolicy,
+  kindOf,
   ownership,
   retiring,
   roleOf,
@@ -38,6 +41,7 @@ import {
   type TenantChange,
 } from './tenants.js';
 import { autoscale, type AutoscaleMemory } from './autoscale.js';
+import { carryForeign } from './foreign.js';
 import {
   drainProgress,
   drainStages,
@@ -77,6 +81,8 @@ export interface Observed {
   /** Every Prod name in the namespace. */
   taken: ReadonlySet<string>;
   clusters: readonly MemberCluster[];
+  /** The Releases whose spec.fleet names it (their standbyProds while active). */
+  releases?: readonly Release[];
   now: number;
 }
 
@@ -134,6 +140,33 @@ export interface Step {
   stateOf: Map<string, ProdState>;
   perMinute: number;
   budget: { moves: number; nextInMs: number };
+  /** Standby Prods wanted: the most any active Release of the Fleet asks for. */
+  standby: number;
+}
+
+/** A Release that is not over (no phase yet: just made). */
+export const ACTIVE_RELEASE_PHASES: readonly (string | undefined)[] = [
+  undefined,
+  'Pending',
+  'Progressing',
+  'Paused',
+  'RollingBack',
+];
+
+/** standbyProds of the Fleet's active Releases (their strategy, else the Fleet's), the most. */
+export function standbyWanted(fleet: Fleet, releases: readonly Release[]): number {
+  let n = 0;
+  for (const r of releases)
+    if (
+      r.spec.fleet === fleet.metadata.name &&
+      !r.metadata.deletionTimestamp &&
+      ACTIVE_RELEASE_PHASES.includes(r.status?.phase)
+    )
+      n = Math.max(
+        n,
+        r.spec.strategy?.standbyProds ?? fleet.spec.release?.strategy?.standbyProds ?? 0,
+      );
+  return n;
 }
 
 /** The placement input of a Fleet as it stands (its drains' stages, the rebalance budget). */
@@ -161,7 +194,8 @@ export function prepare(fleet: Fleet, obs: Omit<Observed, 'fleet' | 'key'>): Ste
     prods,
     clusters,
     selectedDomains(clusters),
-    { draining: moving, rebalanceMoves: budget.moves },
+    // A rollback: standby Prods open up for the avoided Prods' tenants.
+    { draining: moving, rebalanceMoves: budget.moves, rollback: live.some(avoided) },
   );
   return {
     clusters,
@@ -177,6 +211,7 @@ export function prepare(fleet: Fleet, obs: Omit<Observed, 'fleet' | 'key'>): Ste
     stateOf: new Map(input.prods.map((p) => [p.name, p.state])),
     perMinute,
     budget,
+    standby: standbyWanted(fleet, obs.releases ?? []),
   };
 }
 
@@ -288,7 +323,13 @@ export function decide(obs: Observed, placer: Placer): Decision {
   const fill = capacity > 0 ? Math.round((100 * usedOpen) / capacity) : undefined;
 
   // How many standard Prods: spec.prods, or autoscale's count.
-  const desiredInput = { prods, clusters, taken: obs.taken, used: result.used };
+  const desiredInput = {
+    prods,
+    clusters,
+    taken: obs.taken,
+    used: result.used,
+    standby: step.standby,
+  };
   const baseline = desiredProds(fleet, desiredInput);
   const scale = fleet.spec.autoscale;
   let standard: number | undefined;
@@ -301,7 +342,7 @@ export function decide(obs: Observed, placer: Placer): Decision {
       now0.create.length === 0 &&
       now0.surplus.length === 0 &&
       !live.some(scaledIn) &&
-      live.filter((p) => roleOf(p) === 'standard' && counted(fleet, p, facts(p))).every(serving);
+      live.filter((p) => kindOf(p) === 'standard' && counted(fleet, p, facts(p))).every(serving);
     const step = autoscale({
       spec: scale,
       memory: status.autoscale ?? {},
@@ -345,12 +386,20 @@ export function decide(obs: Observed, placer: Placer): Decision {
       type: 'Normal',
       reason: 'ProdCreated',
       action: 'Create',
-      note: `Prod ${p.metadata.name} (${p.spec.role}) in cluster ${p.spec.cluster} (domain ${clusterOf.get(p.spec.cluster ?? '')?.domain})`,
+      note: `Prod ${p.metadata.name} (${kindOf(p)}) in cluster ${p.spec.cluster} (domain ${clusterOf.get(p.spec.cluster ?? '')?.domain})`,
     });
   const surplusWhy = scale
     ? `autoscale: ${want.standard} standard Prods wanted`
     : `spec.prods: ${want.standard} standard and ${fleet.spec.prods.testProds ?? 0} test Prods wanted`;
-  d.scaleIn = want.surplus.map((name) => ({ name, why: surplusWhy }));
+  const byName = new Map(prods.map((p) => [p.metadata.name, p]));
+  const standbyWhy =
+    step.standby > 0
+      ? `${step.standby} standby Prods wanted while a Release is active`
+      : 'no Release of the Fleet is active: standby Prods are not needed';
+  d.scaleIn = want.surplus.map((name) => {
+    const p = byName.get(name);
+    return { name, why: p && kindOf(p) === 'standby' ? standbyWhy : surplusWhy };
+  });
   for (const s of d.scaleIn)
     d.events.push({
       type: 'Normal',
@@ -521,7 +570,8 @@ function fleetStatus(fleet: Fleet, s: StatusParts): FleetStatus {
         name: p.metadata.name,
         cluster,
         domain: s.clusterOf.get(cluster)?.domain ?? '',
-        role: roleOf(p),
+        // standard, test, or standby (a standard Prod kept for a release's rollback).
+        role: kindOf(p),
         phase: p.status?.phase ?? 'Pending',
         state: s.stateOf.get(p.metadata.name) ?? 'down',
         tenants: s.copies.get(p.metadata.name) ?? 0,
@@ -532,7 +582,7 @@ function fleetStatus(fleet: Fleet, s: StatusParts): FleetStatus {
       return entry;
     });
   const countedStandard = s.prods.filter(
-    (p) => roleOf(p) === 'standard' && counted(fleet, p, s.clusterOf.get(clusterOfProd(p))),
+    (p) => kindOf(p) === 'standard' && counted(fleet, p, s.clusterOf.get(clusterOfProd(p))),
   );
   const readyProds = countedStandard.filter(serving).length;
   const testWanted = fleet.spec.prods.testProds ?? 0;
@@ -648,5 +698,6 @@ function fleetStatus(fleet: Fleet, s: StatusParts): FleetStatus {
   if (s.drains.length) status.drains = s.drains;
   if (s.lastRebalanceTime) status.lastRebalanceTime = s.lastRebalanceTime;
   if (gen === undefined) delete status.observedGeneration;
-  return status;
+  // The source poller's and the Release controller's parts, as they are.
+  return carryForeign(old, status);
 }

@@ -1,16 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { clusterFacts, eligible, selectedDomains, selects } from './clusters.js';
 import {
   FLEET_LABEL,
   ROLE_LABEL,
   SCALE_IN_ANNOTATION,
+  STANDBY_LABEL,
   counted,
   desiredProds,
   ownership,
   prodName,
   prodState,
 } from './prods.js';
+import type { Prod } from '../../api/prod.js';
 import { clusterOf, factsOf, fleetOf, prodOf, threeClusters } from './testing.js';
 
 // ---- clusters -------------------------------------------------------------------------------
@@ -71,6 +74,8 @@ test('prodState: each case of src/fleet/types.ts', () => {
   const hosting = { hosting: true, draining: false };
   const empty = { hosting: false, draining: false };
   const ready = prodOf('p', 'a');
+  const avoid = (opts: Parameters<typeof prodOf>[2] = {}) =>
+    prodOf('p', 'a', { annotations: { [AVOID_ANNOTATION]: 'web-2.0.0' }, ...opts });
   const cases: [string, ReturnType<typeof prodState>, ReturnType<typeof prodState>][] = [
     ['serving in a healthy cluster', prodState(ready, facts(), hosting), 'open'],
     ['its cluster gone', prodState(ready, undefined, hosting), 'down'],
@@ -140,6 +145,18 @@ test('prodState: each case of src/fleet/types.ts', () => {
     [
       'InService',
       prodState(prodOf('p', 'a', { phase: 'InService', readyCondition: 'True' }), facts(), hosting),
+      'open',
+    ],
+    ['avoided (a rollback), serving', prodState(avoid(), facts(), hosting), 'down'],
+    ['avoided, empty', prodState(avoid(), facts(), empty), 'down'],
+    [
+      'avoided, set back and warming up',
+      prodState(avoid({ phase: 'WarmingUp', version: '0.9.0' }), facts(), empty),
+      'down',
+    ],
+    [
+      'held (the router moves its Dual tenants; placement does not)',
+      prodState(prodOf('p', 'a', { annotations: { [HOLD_ANNOTATION]: 'r' } }), facts(), hosting),
       'open',
     ],
   ];
@@ -389,5 +406,71 @@ test('desiredProds: test Prods spread over domains, named <fleet>-test-<n>', () 
       (p) => [p.metadata.name, p.spec.cluster],
     ),
     [['web-test-2', 'a']],
+  );
+});
+
+// ---- standby Prods (a Release's strategy.standbyProds) -------------------------------------------
+
+const standbyProd = (name: string, cluster: string, opts: Parameters<typeof prodOf>[2] = {}) => {
+  const p = prodOf(name, cluster, opts);
+  p.metadata.labels = { ...p.metadata.labels, [STANDBY_LABEL]: 'true' };
+  return p;
+};
+
+test('prodState: a standby Prod is closed (no tenants) unless a rollback is under way', () => {
+  const facts = clusterFacts(fleetOf(), clusterOf('a', 'da'));
+  const p = standbyProd('web-standby-1', 'a');
+  assert.equal(prodState(p, facts, { hosting: false, draining: false }), 'closed');
+  assert.equal(prodState(p, facts, { hosting: true, draining: false }), 'closed');
+  assert.equal(prodState(p, facts, { hosting: false, draining: false, rollback: true }), 'open');
+  const warming = standbyProd('web-standby-1', 'a', { phase: 'WarmingUp' });
+  assert.equal(
+    prodState(warming, facts, { hosting: false, draining: false, rollback: true }),
+    'closed',
+  );
+});
+
+test('desiredProds standby: that many more, labelled, on the Fleet version, spread; not counted as standard', () => {
+  const fleet = fleetOf({ prods: { perDomain: 1 } });
+  const prods = ['a', 'b', 'c'].map((c) => prodOf(`web-d${c}-1`, c));
+  const input = (standby: number, more: Prod[] = []) =>
+    desiredProds(fleet, {
+      prods: [...prods, ...more],
+      clusters: factsOf(fleet, threeClusters()),
+      taken: new Set([...prods, ...more].map((p) => p.metadata.name)),
+      used: {},
+      standby,
+    });
+  const d = input(2);
+  assert.deepEqual(
+    d.create.map((p) => [p.metadata.name, p.spec.cluster, p.spec.role, p.spec.version]),
+    [
+      ['web-standby-1', 'a', 'standard', '1.0.0'],
+      ['web-standby-2', 'b', 'standard', '1.0.0'],
+    ],
+  );
+  assert.deepEqual(d.create[0]!.metadata.labels, {
+    [FLEET_LABEL]: 'web',
+    [ROLE_LABEL]: 'standard',
+    [STANDBY_LABEL]: 'true',
+  });
+  assert.equal(d.standard, 3);
+  // Made: nothing more, and the standard count is unchanged (no standard Prod is surplus).
+  const made = [standbyProd('web-standby-1', 'a'), standbyProd('web-standby-2', 'b')];
+  const steady = input(2, made);
+  assert.deepEqual([steady.create, steady.surplus], [[], []]);
+  // No Release active any more: the standby Prods are surplus (scaled in: drained, then retired).
+  assert.deepEqual(input(0, made).surplus.sort(), ['web-standby-1', 'web-standby-2']);
+  assert.deepEqual(input(0, made).create, []);
+});
+
+test('desiredProds total without autoscale: the spec total is the count (none of them is surplus)', () => {
+  const fleet = fleetOf({ prods: { total: 3 } });
+  const prods = [prodOf('web-da-1', 'a'), prodOf('web-db-1', 'b'), prodOf('web-dc-1', 'c')];
+  const d = desired(fleet, threeClusters(), prods);
+  assert.deepEqual([d.create, d.surplus, d.standard], [[], [], 3]);
+  assert.deepEqual(
+    desired(fleet, threeClusters(), prods.slice(0, 1)).create.map((p) => p.metadata.name),
+    ['web-db-1', 'web-dc-1'],
   );
 });

@@ -6,6 +6,7 @@ import { API_VERSION } from '../../api/kind.js';
 import { ConditionType } from '../../api/conditions.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Prod } from '../../api/prod.js';
+import { AVOID_ANNOTATION } from '../../api/release.js';
 import type { ProdState } from '../../fleet/types.js';
 import { eligible, type ClusterFacts } from './clusters.js';
 
@@ -13,12 +14,22 @@ import { eligible, type ClusterFacts } from './clusters.js';
 export const FLEET_LABEL = 'kachiku.io/fleet';
 /** On every Prod of a Fleet: standard or test. */
 export const ROLE_LABEL = 'kachiku.io/role';
+/**
+ * On the Fleet's standby Prods (value "true"): extra standard Prods on the Fleet's spec.version
+ * kept while a Release of it is active (strategy.standbyProds), taking tenants only in a rollback.
+ * Never in a release's waves: the Release controller leaves out Prods with this label.
+ */
+export const STANDBY_LABEL = 'kachiku.io/standby';
 /** On a Prod being emptied to be retired (autoscale, or a count lowered); the value says why. */
 export const SCALE_IN_ANNOTATION = 'kachiku.io/scale-in';
 
 export type Role = 'standard' | 'test';
 
 export const roleOf = (p: Prod): Role => (p.spec.role === 'test' ? 'test' : 'standard');
+export const isStandby = (p: Prod) => p.metadata.labels?.[STANDBY_LABEL] === 'true';
+/** The Prods the spec's counts are about: test, standard, or standby (a standard Prod kept for a rollback). */
+export type Kind = Role | 'standby';
+export const kindOf = (p: Prod): Kind => (isStandby(p) ? 'standby' : roleOf(p));
 export const retiring = (p: Prod) => Boolean(p.spec.retired || p.metadata.deletionTimestamp);
 export const scaledIn = (p: Prod) => p.metadata.annotations?.[SCALE_IN_ANNOTATION] !== undefined;
 /** Serving tenants: warmed up (Ready or InService) and not reported broken since. */
@@ -26,6 +37,8 @@ export const serving = (p: Prod) =>
   (p.status?.phase === 'Ready' || p.status?.phase === 'InService') &&
   findCondition(p.status?.conditions, ConditionType.Ready)?.status !== 'False';
 export const clusterOfProd = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
+/** Runs a version that failed a release's gate (set and lifted by the Release controller). */
+export const avoided = (p: Prod) => p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined;
 export const drainPolicy = (fleet: Fleet) => fleet.spec.drain?.prods ?? 'Retire';
 
 /** Whose the Prod is: this Fleet's, one to adopt (labelled, no controller), or another's. */
@@ -53,17 +66,21 @@ export function ownerReference(fleet: Fleet): OwnerReference {
 
 /**
  * What the Prod can do for tenants now (src/fleet/types.ts): `down` when its cluster is gone or
- * unreachable, or it stopped serving while hosting tenants; `leaving` when it serves but must be
+ * unreachable, it is avoided (a release's rollback: its version failed a gate, so its tenants
+ * move at once, without make-before-break, and it takes none until the annotation is lifted),
+ * or it stopped serving while hosting tenants; `leaving` when it serves but must be
  * emptied (retired, scaled in, its cluster draining for this Fleet or no longer selected);
- * `closed` while it warms up, rolls a version out, or its cluster is cordoned or not Ready;
- * otherwise `open`. `draining`: the Fleet's drain of its cluster is moving tenants.
+ * `closed` while it warms up, rolls a version out, or its cluster is cordoned or not Ready, and
+ * a standby Prod unless a rollback is under way (`rollback`: some Prod of the Fleet is avoided;
+ * the standby Prods are the room it needs); otherwise `open`. `draining`: the Fleet's drain of
+ * its cluster is moving tenants.
  */
 export function prodState(
   p: Prod,
   cluster: ClusterFacts | undefined,
-  opts: { hosting: boolean; draining: boolean },
+  opts: { hosting: boolean; draining: boolean; rollback?: boolean },
 ): ProdState {
-  if (!cluster || cluster.reachable === 'False') return 'down';
+  if (!cluster || cluster.reachable === 'False' || avoided(p)) return 'down';
   if (!serving(p)) {
     if (retiring(p)) return 'down';
     if (!opts.hosting) return 'closed';
@@ -75,6 +92,7 @@ export function prodState(
   }
   if (retiring(p) || scaledIn(p) || opts.draining || !cluster.selected) return 'leaving';
   if (cluster.cordoned || !cluster.ready || cluster.reachable !== 'True') return 'closed';
+  if (isStandby(p) && !opts.rollback) return 'closed';
   return 'open';
 }
 
@@ -96,15 +114,20 @@ export function prodName(fleet: string, middle: string, taken: ReadonlySet<strin
   }
 }
 
-export function newProd(fleet: Fleet, name: string, cluster: string, role: Role): Prod {
+export function newProd(fleet: Fleet, name: string, cluster: string, kind: Kind): Prod {
   const { components, manifests, warmup, capacity } = fleet.spec.template;
+  const role: Role = kind === 'test' ? 'test' : 'standard';
   return {
     apiVersion: API_VERSION,
     kind: 'Prod',
     metadata: {
       name,
       namespace: fleet.metadata.namespace,
-      labels: { [FLEET_LABEL]: fleet.metadata.name, [ROLE_LABEL]: role },
+      labels: {
+        [FLEET_LABEL]: fleet.metadata.name,
+        [ROLE_LABEL]: role,
+        ...(kind === 'standby' && { [STANDBY_LABEL]: 'true' }),
+      },
       ownerReferences: [ownerReference(fleet)],
     },
     spec: {
@@ -132,6 +155,8 @@ export interface DesiredInput {
   clusters: readonly ClusterFacts[];
   /** Standard Prods wanted in all (spec, or autoscale's count); undefined: spec.prods.perDomain per domain. */
   standard?: number;
+  /** Standby Prods wanted (an active Release's standbyProds; default 0: those left are surplus). */
+  standby?: number;
   /** Every Prod name in the namespace (whoever's): new names avoid them. */
   taken: ReadonlySet<string>;
   /** Units each Prod hosts (prefers emptier ones when scaling in). */
@@ -177,7 +202,7 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
     Number(serving(a)) - Number(serving(b)) ||
     unitsOf(a) - unitsOf(b) ||
     (a.metadata.name < b.metadata.name ? 1 : -1);
-  const createIn = (domain: string, role: Role, middle: string): boolean => {
+  const createIn = (domain: string, role: Kind, middle: string): boolean => {
     const where = open
       .filter((c) => c.domain === domain)
       .sort(
@@ -193,8 +218,8 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
     return true;
   };
 
-  const plan = (role: Role, n: number | undefined, middle: (domain: string) => string) => {
-    const mine = live.filter((p) => roleOf(p) === role && counted(fleet, p, cluster(p)));
+  const plan = (role: Kind, n: number | undefined, middle: (domain: string) => string) => {
+    const mine = live.filter((p) => kindOf(p) === role && counted(fleet, p, cluster(p)));
     const inDomain = new Map<string, Prod[]>();
     for (const p of mine) {
       const d = cluster(p)?.domain ?? '';
@@ -250,7 +275,7 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
   };
 
   const countedStandard = live.filter(
-    (p) => roleOf(p) === 'standard' && counted(fleet, p, cluster(p)),
+    (p) => kindOf(p) === 'standard' && counted(fleet, p, cluster(p)),
   );
   const standard =
     input.standard ??
@@ -258,8 +283,15 @@ export function desiredProds(fleet: Fleet, input: DesiredInput): Desired {
       fleet,
       new Set([...openDomains, ...countedStandard.map((p) => cluster(p)?.domain ?? '')]).size,
     );
-  plan('standard', input.standard, (d) => d);
+  // A count: autoscale's, else spec.prods.total (undefined only for perDomain).
+  const { perDomain, total } = fleet.spec.prods;
+  plan(
+    'standard',
+    input.standard ?? (perDomain === undefined ? (total ?? 0) : undefined),
+    (d) => d,
+  );
   plan('test', fleet.spec.prods.testProds ?? 0, () => 'test');
+  plan('standby', input.standby ?? 0, () => 'standby');
   const domains = [...spanned].sort();
   const minDomains = fleet.spec.prods.total !== undefined ? (fleet.spec.prods.minDomains ?? 1) : 1;
   let short: Desired['short'];

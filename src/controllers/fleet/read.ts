@@ -1,7 +1,9 @@
 // What the Fleet reconciler reads (all from the caches) and what brings a Fleet back to the queue:
 // its Tenants (by spec.fleet, so that a Tenant naming a missing Fleet is answered by the reconcile
-// of that key), its Prods (by label), and MemberClusters (every Fleet that selects the cluster or
-// has Prods there, within moments of its Reachable condition changing).
+// of that key), its Prods (by label; their annotations too: a release's avoid is a placement
+// change), MemberClusters (every Fleet that selects the cluster or has Prods there, within
+// moments of its Reachable condition changing), and its Releases (by spec.fleet: their phase
+// decides the standby Prods).
 import { generationChanged, parseKey, type Request } from '../../runtime/controller.js';
 import { findCondition } from '../../runtime/conditions.js';
 import { keyOf } from '../../runtime/informer.js';
@@ -9,20 +11,23 @@ import { ConditionType } from '../../api/conditions.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
+import type { Release } from '../../api/release.js';
 import { BY_CLUSTER, BY_FLEET, type FleetEnv } from './context.js';
 import { FLEET_LABEL, clusterOfProd } from './prods.js';
 import { selects } from './clusters.js';
 import type { Observed } from './plan.js';
 
 const fleetKeyOfTenant = (t: Tenant) => `${t.metadata.namespace ?? ''}/${t.spec.fleet}`;
+const fleetKeyOfRelease = (r: Release) => `${r.metadata.namespace ?? ''}/${r.spec.fleet}`;
 const fleetKeyOfProd = (p: Prod) => {
   const fleet = p.metadata.labels?.[FLEET_LABEL];
   return fleet ? [`${p.metadata.namespace ?? ''}/${fleet}`] : [];
 };
 
 /** The indexes the reconciler reads by; added before the informers start. */
-export function addIndexes(env: Pick<FleetEnv, 'tenants' | 'prods'>): void {
+export function addIndexes(env: Pick<FleetEnv, 'tenants' | 'prods' | 'releases'>): void {
   env.tenants.addIndex(BY_FLEET, (t) => [fleetKeyOfTenant(t)]);
+  env.releases.addIndex(BY_FLEET, (r) => [fleetKeyOfRelease(r)]);
   env.prods.addIndex(BY_FLEET, fleetKeyOfProd);
   env.prods.addIndex(BY_CLUSTER, (p) => [clusterOfProd(p)]);
 }
@@ -37,6 +42,7 @@ export function observe(env: FleetEnv, req: Request, now: number): Observed {
     prods: env.prods.byIndex(BY_FLEET, key),
     taken: new Set(env.prods.list(req.namespace).map((p) => p.metadata.name)),
     clusters: env.clusters.list(),
+    releases: env.releases.byIndex(BY_FLEET, key),
     now,
   };
 }
@@ -75,6 +81,15 @@ export function watch(env: FleetEnv): void {
       onProd(p);
     },
     delete: onProd,
+  });
+
+  // Releases: made, gone, or their phase changed (active or not: the standby Prods).
+  const phase = (r: Release) => JSON.stringify([r.status?.phase, r.metadata.deletionTimestamp]);
+  env.releases.addHandler({
+    add: (r) => enqueue(fleetKeyOfRelease(r)),
+    update: (old, r) =>
+      (generationChanged(old, r) || phase(old) !== phase(r)) && enqueue(fleetKeyOfRelease(r)),
+    delete: (r) => enqueue(fleetKeyOfRelease(r)),
   });
 
   // MemberClusters: the Fleets that select them or have Prods there.

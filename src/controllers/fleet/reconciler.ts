@@ -23,10 +23,12 @@ import type { Fleet } from '../../api/fleet.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
+import type { Release } from '../../api/release.js';
 import {
   fleetGvr,
   memberClusterGvr,
   prodGvr,
+  releaseGvr,
   tenantGvr,
   type FleetDeps,
   type FleetEnv,
@@ -46,6 +48,7 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
   const tenants = mgr.informer<Tenant>(tenantGvr);
   const prods = mgr.informer<Prod>(prodGvr);
   const clusters = mgr.informer<MemberCluster>(memberClusterGvr);
+  const releases = mgr.informer<Release>(releaseGvr);
   const ctl = mgr.controller({
     name: 'fleet',
     concurrency: deps.concurrency ?? 4,
@@ -59,6 +62,7 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
     tenants,
     prods,
     clusters,
+    releases,
     expectations: new Expectations(deps.expectationTimeoutMs ?? 10_000),
     tenantWrites: tenantWrites(mgr),
   };

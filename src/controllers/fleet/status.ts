@@ -6,6 +6,7 @@ import { keyOf } from '../../runtime/informer.js';
 import type { Fleet, FleetStatus } from '../../api/fleet.js';
 import { fleetGvr, type FleetEnv } from './context.js';
 import type { Decision } from './plan.js';
+import { carryForeign } from './foreign.js';
 
 export async function writeStatus(
   env: FleetEnv,
@@ -16,7 +17,10 @@ export async function writeStatus(
 ): Promise<void> {
   const from = fleet.metadata.resourceVersion ?? '';
   ctx.log.debug({ desired: status.desiredProds, ready: status.readyProds }, 'write Fleet status');
-  const after = await updateStatus<FleetStatus, Fleet>(env.mgr.rest, fleetGvr, fleet, () => status);
+  // On a 409 the object is read again: the parts other controllers wrote in between are kept.
+  const after = await updateStatus<FleetStatus, Fleet>(env.mgr.rest, fleetGvr, fleet, (fresh) =>
+    carryForeign(fresh.status, status),
+  );
   if (after.metadata.resourceVersion !== from)
     env.expectations.expect(owner, 'fleets', keyOf(fleet), { kind: 'updated', from });
 }

@@ -102,6 +102,8 @@ export interface InputOptions {
   /** Clusters whose Prods this Fleet is emptying (its drains that are moving or done). */
   draining: ReadonlySet<string>;
   rebalanceMoves?: number;
+  /** A rollback is under way (some Prod is avoided): standby Prods are open. */
+  rollback?: boolean;
 }
 
 /**
@@ -135,6 +137,7 @@ export function placementInput(
         state: prodState(p, cluster, {
           hosting: hosting.has(p.metadata.name),
           draining: opts.draining.has(name),
+          rollback: opts.rollback ?? false,
         }),
       };
     });

@@ -9,12 +9,14 @@ import type { ClusterConnection, ClusterRegistry } from '../../runtime/clusters.
 import type { KubeObject } from '../../runtime/rest.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { prodKind, type Prod } from '../../api/prod.js';
+import { routerKind, type Router } from '../../api/router.js';
 import { gvrOf } from '../../api/kind.js';
 import type { Deployment, Service } from './observe.js';
 import type { Memory } from './plan.js';
 
 export { FINALIZER } from './plan.js';
 export const prodGvr = gvrOf(prodKind);
+export const routerGvr = gvrOf(routerKind);
 export const memberClusterGvr = gvrOf(memberClusterKind);
 
 export interface ProdDeps {
@@ -38,6 +40,8 @@ export interface ProdEnv {
   resyncMs: number;
   prods: Informer<Prod>;
   clusters: Informer<MemberCluster>;
+  /** Routers: whether tenants are routed to a Prod (InService). */
+  routers: Informer<Router>;
   /** What decide() remembers per key (placements not yet in the cache, warm-up, …). */
   memory: Map<string, Memory>;
   /** The last object this controller wrote per key, to notice a stale cache. */

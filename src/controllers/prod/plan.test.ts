@@ -589,9 +589,27 @@ test('manifests (not watched) are applied when they change and at each resync', 
   assert.deepEqual(applied(edit), ['configmaps/settings']);
 });
 
-test('InService stays InService while its components run', () => {
+test('InService while a Router routes tenants to it; Ready again once none does', () => {
+  const ready = prodOf({}, stored('Ready', { version: '1.0.0' }));
+  const routed = decide(ready, observe(running(ready), { routedBy: 'edge' }), {});
+  assert.equal(routed.status?.phase, 'InService');
+  assert.equal(cond(routed, 'Ready')?.status, 'True');
   const p = prodOf({}, stored('InService', { version: '1.0.0' }));
-  assert.equal(decide(p, observe(running(p)), {}).status?.phase, 'InService');
+  assert.equal(decide(p, observe(running(p), { routedBy: 'edge' }), {}).status?.phase, 'InService');
+  assert.equal(decide(p, observe(running(p)), {}).status?.phase, 'Ready');
+});
+
+test('warmed up at a new version while still routed (its Single tenants stay): InService at once', () => {
+  const p0 = prodOf({}, stored('Provisioning'));
+  const entered = decide(p0, observe(running(p0), { routedBy: 'edge' }), {});
+  assert.equal(entered.status?.phase, 'WarmingUp');
+  const done = decide(
+    after(p0, entered),
+    observe(running(p0), { routedBy: 'edge' }),
+    entered.memory!,
+  );
+  assert.equal(done.status?.phase, 'InService');
+  assert.equal(done.status?.version, '1.0.0');
 });
 
 test('usage: set when read, removed where the metrics API is not served, kept when not read', () => {

@@ -5,7 +5,7 @@
 // when to look again. No I/O and no clock here: reconciler.ts reads, acts and writes the status
 // once; every rule is unit-tested case by case in plan.test.ts.
 //
-//   Pending → Provisioning → WarmingUp → Ready (InService comes with Fleets)
+//   Pending → Provisioning → WarmingUp → Ready ⇄ InService (tenants routed to it: routing.ts)
 //   any → Draining → Retired, on deletion or spec.retired
 //
 // Outcomes of actions (warm-up answers, an object the member cluster refused) come back through
@@ -130,6 +130,8 @@ export interface Observed {
   where: Where;
   /** Set when `where` names a cluster. */
   member?: Member;
+  /** The Router whose served table routes tenants to the Prod, if any (routing.ts). */
+  routedBy?: string;
 }
 
 export type Action =
@@ -442,8 +444,9 @@ function progress(
     cs.map((c) => `${c.name} ${c.ready}/${c.desired}`).join(', ');
 
   if (prod.status?.version === spec.version) {
-    // Warmed at this version: Ready, and Degraded when a component lost pods.
-    d.phase = d.phase === 'InService' ? 'InService' : 'Ready';
+    // Warmed at this version: Ready (InService while routed), and Degraded when a component
+    // lost pods.
+    d.phase = observed.routedBy ? 'InService' : 'Ready';
     if (obs.down.length)
       d.set(
         ConditionType.Ready,
@@ -550,7 +553,7 @@ function warmUp(
     );
     return d.done(actions, { ...mem, warm }, left);
   }
-  d.phase = 'Ready';
+  d.phase = observed.routedBy ? 'InService' : 'Ready';
   d.fields.version = spec.version;
   d.set(
     ConditionType.Ready,

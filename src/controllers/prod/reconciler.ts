@@ -5,7 +5,9 @@
 //   read.ts      what is observed: placement's view of the clusters, the member cluster
 //   act.ts       what is done there: server-side apply, deletions, warm-up requests
 //   status.ts    the status write and the events
-//   watch.ts     what re-queues a Prod: MemberClusters, connections, member-cluster objects
+//   watch.ts     what re-queues a Prod: MemberClusters, connections, member-cluster objects,
+//                Routers that start or stop routing tenants to it
+//   routing.ts   whether tenants are routed to it (InService), from the Routers' status
 //   context.ts   what they share: resources, dependencies, memory between reconciles
 // Member-cluster objects arrive as informer events; the only timers are requeueAfter (warm-up
 // time, retries, a slow resync).
@@ -23,12 +25,14 @@ import { isNotFound } from '../../runtime/rest.js';
 import { addFinalizer, removeFinalizer } from '../../runtime/objects.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
+import type { Router } from '../../api/router.js';
 import {
   FINALIZER,
   forget,
   memberClusterGvr,
   prodGvr,
   remember,
+  routerGvr,
   type ProdDeps,
   type ProdEnv,
   type Watched,
@@ -47,7 +51,8 @@ import {
 import { clusterView, readMember } from './read.js';
 import { Refused, applyObjects, deleteObject, warmUp } from './act.js';
 import { errorMessage, recordEvents, writeStatus } from './status.js';
-import { watchClusters } from './watch.js';
+import { watchClusters, watchRouters } from './watch.js';
+import { routedBy } from './routing.js';
 
 export { FINALIZER, memberClusterGvr, prodGvr } from './context.js';
 export type { ProdDeps } from './context.js';
@@ -62,6 +67,7 @@ export function registerProdController(mgr: Manager, deps: ProdDeps): ProdContro
   const prods = mgr.informer<Prod>(prodGvr);
   prods.addIndex('cluster', (p) => [clusterOf(p)]);
   const clusters = mgr.informer<MemberCluster>(memberClusterGvr);
+  const routers = mgr.informer<Router>(routerGvr);
   const ctl = mgr.controller({
     name: 'prod',
     concurrency: deps.concurrency ?? 8,
@@ -75,6 +81,7 @@ export function registerProdController(mgr: Manager, deps: ProdDeps): ProdContro
     resyncMs: deps.resyncMs ?? 10 * 60_000,
     prods,
     clusters,
+    routers,
     memory: new Map(),
     written: new Map(),
     attached: new WeakMap<ClusterConnection, Watched>(),
@@ -82,6 +89,7 @@ export function registerProdController(mgr: Manager, deps: ProdDeps): ProdContro
   // Spec, deletion and finalizer changes: our own status writes must not trigger a reconcile.
   ctl.for(prods, generationChanged);
   watchClusters(env);
+  watchRouters(env);
 
   return {
     controller: ctl,
@@ -128,6 +136,7 @@ async function reconcile(
       jitter: Math.random(),
       where,
       member: seen?.member,
+      routedBy: routedBy(env.routers.list(prod.metadata.namespace), prod.metadata.name),
     };
     return await execute(env, key, done, decide(prod, observed, memory), seen?.conn, ctx);
   } catch (err) {

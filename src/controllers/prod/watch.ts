@@ -1,7 +1,8 @@
 // What brings a Prod back to the queue besides its own changes: MemberClusters that change in
-// what placement reads, connections that come, go or change reachability, and the member-cluster
+// what placement reads, connections that come, go or change reachability, the member-cluster
 // objects (namespaces, Deployments, Services) a Prod made, watched through the connection's
-// informers so that drift and rollout progress arrive as events.
+// informers so that drift and rollout progress arrive as events, and Routers that start or stop
+// routing tenants to it (InService).
 import { parseKey, type Request } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { ClusterConnection } from '../../runtime/clusters.js';
@@ -12,6 +13,8 @@ import type { MemberCluster } from '../../api/membercluster.js';
 import { PROD_LABEL, ownerOf } from './render.js';
 import type { Deployment, Service } from './observe.js';
 import type { ProdEnv, Watched } from './context.js';
+import type { Router } from '../../api/router.js';
+import { routedProds } from './routing.js';
 import { deploymentGvr, namespaceGvr, serviceGvr } from '../../runtime/core.js';
 
 /** Sets up the MemberCluster and connection handlers, and watches the connections there are. */
@@ -49,6 +52,22 @@ export function watchClusters(env: ProdEnv): void {
     [...prodsIn(name), ...prodsIn('')].forEach((r) => ctl.enqueue(r));
   });
   for (const conn of registry.list()) watchConnection(env, conn);
+}
+
+/** A Router whose served table starts or stops routing to a Prod: that Prod (same namespace). */
+export function watchRouters(env: ProdEnv): void {
+  const changed = (old: Router | undefined, r: Router | undefined) => {
+    const before = routedProds(old);
+    const after = routedProds(r);
+    const namespace = (r ?? old)!.metadata.namespace;
+    for (const p of new Set([...before, ...after]))
+      if (before.has(p) !== after.has(p)) env.ctl.enqueue({ namespace, name: p });
+  };
+  env.routers.addHandler({
+    add: (r) => changed(undefined, r),
+    update: (old, r) => changed(old, r),
+    delete: (r) => changed(r, undefined),
+  });
 }
 
 /** The connection's informers, made (with handlers that enqueue the owning Prod) once. */

@@ -8,7 +8,7 @@
 //
 // What brings a Router back besides its poll: its spec, a Fleet naming it (or no longer), a
 // Tenant of such a Fleet whose hosts or assigned Prods change, a Prod of one whose endpoints,
-// labels or deletion change.
+// labels, hold annotation or deletion change.
 import { Counter, Histogram } from 'prom-client';
 import type { Manager } from '../../runtime/manager.js';
 import {
@@ -27,6 +27,7 @@ import { gvrOf } from '../../api/kind.js';
 import { Reason } from '../../api/conditions.js';
 import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { haproxySettings, routerKind, type Router, type RouterStatus } from '../../api/router.js';
 import { buildTable, settle } from './table.js';
@@ -80,8 +81,14 @@ interface Env {
   tenants: Informer<Tenant>;
   prods: Informer<Prod>;
   expectations: Expectations;
-  /** Per Router key: its uid and, per instance name, what was last seen of it. */
-  memory: Map<string, { uid: string; instances: Map<string, InstanceMemory> }>;
+  /**
+   * Per Router key: its uid, per instance name what was last seen of it, and why held Prods were
+   * last said not to be held (an Event when that changes).
+   */
+  memory: Map<
+    string,
+    { uid: string; instances: Map<string, InstanceMemory>; holdWaiting?: string }
+  >;
   client: ClientFactory;
   metrics: Metrics;
   dns: DnsEnv;
@@ -159,6 +166,8 @@ function watch(env: Env): void {
     JSON.stringify([
       p.status?.endpoints,
       p.metadata.labels?.[FLEET_LABEL],
+      p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined,
+      p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined,
       Boolean(p.metadata.deletionTimestamp),
     ]);
   const onProd = (p: Prod) => {
@@ -214,6 +223,20 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
     prods,
     previous: router.status?.slots ?? [],
   });
+
+  // A held Prod a Dual tenant cannot leave: said once, as the Release waiting for it may ask why.
+  const holdWaiting = table.holdWaiting.join('; ');
+  if (holdWaiting !== (mem.holdWaiting ?? '')) {
+    mem.holdWaiting = holdWaiting;
+    if (holdWaiting)
+      void env.mgr.events.record({
+        regarding: router,
+        type: 'Warning',
+        reason: Reason.HoldBlocked,
+        action: 'Route',
+        note: `held, but Dual tenants still routed to it first: ${table.holdWaiting.slice(0, 5).join('; ')}`,
+      });
+  }
 
   // Every instance, at once.
   const now = Date.now();

@@ -143,3 +143,53 @@ test('slots exhausted: Degraded says how many slots a reload needs', () => {
   assert.match(cond(s, 'Degraded')!.message, /A reload with at least 2 backend slots/);
   assert.deepEqual(s.table?.unrouted, ['b.example (tenant t2): no slot for p2']);
 });
+
+const heldTable = buildTable({
+  spec,
+  fleets: [fleet('f')],
+  tenants: [tenant('t1', ['a.example'], 'p1'), tenant('t2', ['b.example'], 'p1', 'p2')],
+  prods: [prod('p1', ['127.0.0.2:80'], { held: true }), prod('p2', ['127.0.0.3:80'])],
+  previous: [],
+});
+const withHeld = (a: InstanceMemory, b: InstanceMemory): StatusInput => ({
+  ...input(a, b),
+  table: heldTable,
+  records: heldTable.records,
+});
+
+test('held: listed once every instance serves the table that routes its Dual tenants away', () => {
+  const on = { tableVersion: heldTable.version };
+  assert.deepEqual(routerStatus(withHeld(serving(on), serving(on))).held, ['p1']);
+  // One instance still on the table before: not yet.
+  const before = serving({ tableVersion: 'the-one-before' });
+  assert.equal(routerStatus(withHeld(serving(on), before)).held, undefined);
+  // One that failed to take it: not yet either.
+  const failed = serving({ problem: { reason: 'RouterRejected', message: 'Rejected: no' } });
+  assert.equal(routerStatus(withHeld(serving(on), failed)).held, undefined);
+});
+
+test('held: an unreachable instance is not waited for; none reachable, nothing is held', () => {
+  const on = { tableVersion: heldTable.version };
+  const away = serving({
+    reachable: false,
+    problem: { reason: 'RouterUnreachable', message: 'ECONNREFUSED' },
+  });
+  assert.deepEqual(routerStatus(withHeld(serving(on), away)).held, ['p1']);
+  assert.equal(routerStatus(withHeld(away, away)).held, undefined);
+});
+
+test('held: a held Prod whose Dual tenant cannot go elsewhere is not listed', () => {
+  const t = buildTable({
+    spec,
+    fleets: [fleet('f')],
+    tenants: [tenant('t2', ['b.example'], 'p1', 'p2')],
+    prods: [
+      prod('p1', ['127.0.0.2:80'], { held: true }),
+      prod('p2', ['127.0.0.3:80'], { held: true }),
+    ],
+    previous: [],
+  });
+  const on = serving({ tableVersion: t.version });
+  const s = routerStatus({ ...input(on, on), table: t, records: t.records });
+  assert.deepEqual(s.held, ['p2']);
+});

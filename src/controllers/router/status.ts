@@ -2,7 +2,8 @@
 // instance serves, and two conditions. Ready: every instance that answers serves the table (and
 // at least one answers). Degraded: something short of that, or of routing every host — an
 // instance away, slots exhausted, Prods without endpoints, hosts without an entry. Nothing in it
-// moves unless the routing does, so an unchanged router is not written.
+// moves unless the routing does, so an unchanged router is not written. `held`: the held Prods
+// the table routes every Dual tenant away from, once every instance that answers serves it.
 import { setCondition, type Condition } from '../../runtime/conditions.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type {
@@ -124,6 +125,11 @@ export function routerStatus(input: StatusInput): RouterStatus {
     );
   else set(ConditionType.Degraded, 'False', Reason.Programmed, '');
 
+  // Unreachable instances are not waited for (as for Ready): a router that does not answer is
+  // reprogrammed with the current table before anything else once it is seen again.
+  const served = answering.length > 0 && serving.length === answering.length;
+  const held = served ? cut(table.held) : [];
+
   const status: RouterStatus = {
     observedGeneration: generation,
     conditions,
@@ -135,6 +141,7 @@ export function routerStatus(input: StatusInput): RouterStatus {
       ...(table.unrouted.length ? { unrouted: cut(table.unrouted) } : {}),
     },
     slots: input.records,
+    ...(held.length ? { held } : {}),
     instances,
   };
   return status;

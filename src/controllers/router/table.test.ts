@@ -269,3 +269,139 @@ test('slotsIn reads the slots out of map values, and nothing else', () => {
     [3, 10],
   );
 });
+
+test('hold: a Dual tenant whose primary is held goes to its secondary first; Singles stay', () => {
+  const t = buildTable(
+    input({
+      tenants: [
+        tenant('single', ['a.example'], 'p1'),
+        tenant('dual', ['b.example'], 'p1', 'p2'),
+        tenant('other', ['c.example'], 'p2', 'p1'),
+      ],
+      prods: [prod('p1', ['127.0.0.2:80'], { held: true }), prod('p2', ['127.0.0.3:80'])],
+    }),
+  );
+  assert.deepEqual(t.records, [active(0, 'p1'), active(1, 'p2')]);
+  assert.deepEqual(t.entries, [
+    ['a.example', 'be_slot_0'],
+    // The held Prod stays the fallback: the secondary first, the held primary second.
+    ['b.example', 'be_slot_1 be_slot_0'],
+    ['c.example', 'be_slot_1 be_slot_0'],
+  ]);
+  assert.deepEqual(t.held, ['p1']);
+  assert.deepEqual(t.holdWaiting, []);
+});
+
+test('hold lifted: the order is back and the version is that of the table before', () => {
+  const tenants = [tenant('dual', ['b.example'], 'p1', 'p2')];
+  const before = buildTable(
+    input({ tenants, prods: [prod('p1', ['127.0.0.2:80']), prod('p2', ['127.0.0.3:80'])] }),
+  );
+  const during = buildTable(
+    input({
+      tenants,
+      prods: [prod('p1', ['127.0.0.2:80'], { held: true }), prod('p2', ['127.0.0.3:80'])],
+      previous: before.records,
+    }),
+  );
+  const after = buildTable(
+    input({
+      tenants,
+      prods: [prod('p1', ['127.0.0.2:80']), prod('p2', ['127.0.0.3:80'])],
+      previous: during.records,
+    }),
+  );
+  assert.deepEqual(before.entries, [['b.example', 'be_slot_0 be_slot_1']]);
+  assert.deepEqual(during.entries, [['b.example', 'be_slot_1 be_slot_0']]);
+  assert.notEqual(during.version, before.version);
+  assert.deepEqual(after.entries, before.entries);
+  assert.equal(after.version, before.version);
+  assert.deepEqual(after.held, []);
+});
+
+test('hold: both Prods of a Dual tenant held keep its order, and neither is held', () => {
+  const t = buildTable(
+    input({
+      tenants: [tenant('dual', ['b.example'], 'p1', 'p2')],
+      prods: [
+        prod('p1', ['127.0.0.2:80'], { held: true }),
+        prod('p2', ['127.0.0.3:80'], { held: true }),
+      ],
+    }),
+  );
+  assert.deepEqual(t.entries, [['b.example', 'be_slot_0 be_slot_1']]);
+  // p2 is only the secondary: no Dual host goes to it first.
+  assert.deepEqual(t.held, ['p2']);
+  assert.deepEqual(t.holdWaiting, ['p1: b.example (tenant dual) has its other Prod p2 held too']);
+});
+
+test('hold: a Dual tenant with no usable secondary (gone, or without a slot) stays and waits', () => {
+  const gone = buildTable(
+    input({
+      tenants: [tenant('dual', ['b.example'], 'p1', 'p9')],
+      prods: [prod('p1', ['127.0.0.2:80'], { held: true })],
+    }),
+  );
+  assert.deepEqual(gone.entries, [['b.example', 'be_slot_0']]);
+  assert.deepEqual(gone.held, []);
+  assert.deepEqual(gone.holdWaiting, ['p1: b.example (tenant dual) has no other Prod with a slot']);
+  const full = buildTable(
+    input({
+      spec: settings({ slots: 1 }),
+      tenants: [tenant('dual', ['b.example'], 'p1', 'p2')],
+      prods: [prod('p1', ['127.0.0.2:80'], { held: true }), prod('p2', ['127.0.0.3:80'])],
+      previous: [active(0, 'p1')],
+    }),
+  );
+  assert.deepEqual(full.exhausted, ['p2']);
+  assert.deepEqual(full.entries, [['b.example', 'be_slot_0']]);
+  assert.deepEqual(full.held, []);
+});
+
+test('hold: a held Prod with no Dual tenant (or no tenant) is held at once; Singles are not moved', () => {
+  const t = buildTable(
+    input({
+      tenants: [tenant('single', ['a.example'], 'p1')],
+      prods: [
+        prod('p1', ['127.0.0.2:80'], { held: true }),
+        prod('p3', ['127.0.0.4:80'], { held: true }),
+      ],
+    }),
+  );
+  assert.deepEqual(t.entries, [['a.example', 'be_slot_0']]);
+  assert.deepEqual(t.held, ['p1', 'p3']);
+  const unheld = buildTable(
+    input({
+      tenants: [tenant('single', ['a.example'], 'p1')],
+      prods: [prod('p1', ['127.0.0.2:80']), prod('p3', ['127.0.0.4:80'])],
+    }),
+  );
+  assert.equal(t.version, unheld.version);
+});
+
+test('avoid: a Dual tenant on an avoided Prod goes to its other copy at once, even a held one', () => {
+  const t = buildTable(
+    input({
+      tenants: [
+        tenant('single', ['a.example'], 'p1'),
+        tenant('dual', ['b.example'], 'p1', 'p2'),
+        tenant('held', ['c.example'], 'p1', 'p3'),
+        tenant('both', ['d.example'], 'p1', 'p4'),
+      ],
+      prods: [
+        prod('p1', ['127.0.0.2:80'], { avoided: true }),
+        prod('p2', ['127.0.0.3:80']),
+        prod('p3', ['127.0.0.4:80'], { held: true }),
+        prod('p4', ['127.0.0.5:80'], { avoided: true }),
+      ],
+    }),
+  );
+  assert.deepEqual(t.entries, [
+    // A Single tenant has nowhere else to go until the Fleet places it elsewhere.
+    ['a.example', 'be_slot_0'],
+    ['b.example', 'be_slot_1 be_slot_0'],
+    // A held Prod still answers (it is about to be updated, not bad): before an avoided one.
+    ['c.example', 'be_slot_2 be_slot_0'],
+    ['d.example', 'be_slot_0 be_slot_3'],
+  ]);
+});

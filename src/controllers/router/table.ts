@@ -6,9 +6,18 @@
 // names it; a Prod no longer named leaves its slot Releasing, and only settle() frees it, once
 // every instance was seen without a map entry pointing at it. So a slot is never pointed at a new
 // Prod while some router may still send a host there for the old one.
+//
+// A Prod annotated kachiku.io/hold (a Release is about to update it) sends its Dual tenants to
+// their secondary: the value lists the secondary's slot first and the held Prod's second, so it
+// stays their fallback. The assignment does not change; lifting the hold restores the order.
+// A Prod annotated kachiku.io/avoid (it runs a version that failed a gate) goes last the same way,
+// at once: its Dual tenants are answered by their good copy without waiting for the Fleet to
+// write their new placement (the writes of thousands of Tenant statuses take seconds; this is
+// one map swap). Single tenants move when the placement does.
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Fleet } from '../../api/fleet.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { HAProxySettings, SlotRecord } from '../../api/router.js';
@@ -49,6 +58,10 @@ export interface Table {
   badEndpoints: string[];
   /** Slots wanted at this moment: Prods named, plus the Releasing ones. */
   slotsNeeded: number;
+  /** Held Prods (annotated kachiku.io/hold) to which no Dual tenant's host goes first (sorted). */
+  held: string[];
+  /** Why the other held Prods are not: a Dual tenant's host that still goes to them first. */
+  holdWaiting: string[];
 }
 
 export const backendOf = (spec: HAProxySettings, slot: number) => `${spec.backendPrefix}${slot}`;
@@ -83,7 +96,7 @@ export function buildTable(input: TableInput): Table {
   const unrouted: string[] = [];
 
   // 1. Hosts → (primary, secondary) Prods, the first claim of a host winning.
-  const routes = new Map<string, { tenant: string; prods: string[] }>();
+  const routes = new Map<string, { tenant: string; dual: boolean; prods: string[] }>();
   const tenants = input.tenants
     .filter((t) => fleets.has(t.spec.fleet))
     .map((t): [string, Tenant] => [ageKey(t), t])
@@ -120,7 +133,11 @@ export function buildTable(input: TableInput): Table {
         why(`its Prods ${named.join(', ')} do not exist in its Fleet`);
         continue;
       }
-      routes.set(host, { tenant: name, prods: [...new Set(usable)] });
+      routes.set(host, {
+        tenant: name,
+        dual: t.spec.redundancy === 'Dual',
+        prods: [...new Set(usable)],
+      });
     }
   }
 
@@ -159,17 +176,31 @@ export function buildTable(input: TableInput): Table {
   records.sort((a, b) => a.slot - b.slot);
   exhausted.sort();
 
-  // 3. Entries: the slots of the Prods that have one, in the tenant's order.
+  // 3. Entries: the slots of the Prods that have one, in the tenant's order — unless the first
+  // is held and the other is not: then the other first. A Dual tenant whose host still goes
+  // first to a held Prod keeps that Prod out of `held`.
+  const isHeld = (p: string) => prods.get(p)?.metadata.annotations?.[HOLD_ANNOTATION] !== undefined;
+  const heldProds = [...prods.keys()].filter(isHeld).sort();
+  const isAvoided = (p: string) =>
+    prods.get(p)?.metadata.annotations?.[AVOID_ANNOTATION] !== undefined;
+  // First the Prods that serve as usual, then held ones, then avoided ones.
+  const rank = (p: string) => (isAvoided(p) ? 2 : isHeld(p) ? 1 : 0);
+  const waiting = new Map<string, string>();
   const entries: [string, string][] = [];
   for (const [host, r] of [...routes].sort(byKey)) {
-    const backends = r.prods
-      .filter((p) => slotOf.has(p))
-      .map((p) => backendOf(spec, slotOf.get(p)!));
-    if (backends.length === 0) {
+    let order = r.prods.filter((p) => slotOf.has(p));
+    if (order.length === 0) {
       unrouted.push(`${host} (tenant ${r.tenant}): no slot for ${r.prods.join(', ')}`);
       continue;
     }
-    entries.push([host, backends.join(' ')]);
+    if (order.length === 2 && rank(order[0]!) > rank(order[1]!)) order = [order[1]!, order[0]!];
+    const first = order[0]!;
+    if (r.dual && isHeld(first) && !waiting.has(first))
+      waiting.set(
+        first,
+        `${first}: ${host} (tenant ${r.tenant}) ${order.length === 2 ? `has its other Prod ${order[1]} held too` : 'has no other Prod with a slot'}`,
+      );
+    entries.push([host, order.map((p) => backendOf(spec, slotOf.get(p)!)).join(' ')]);
   }
 
   // 4. Servers: each Prod's endpoints, as the Fleet selects them.
@@ -210,6 +241,8 @@ export function buildTable(input: TableInput): Table {
     noEndpoints,
     badEndpoints,
     slotsNeeded: wanted.size + records.filter((r) => r.state === 'Releasing').length,
+    held: heldProds.filter((p) => !waiting.has(p)),
+    holdWaiting: [...waiting.values()].sort(),
   };
 }
 

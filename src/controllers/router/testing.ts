@@ -59,7 +59,13 @@ export function tenant(
 export function prod(
   name: string,
   addresses: string[],
-  opts: { fleet?: string; component?: string; deleting?: boolean } = {},
+  opts: {
+    fleet?: string;
+    component?: string;
+    deleting?: boolean;
+    held?: boolean;
+    avoided?: boolean;
+  } = {},
 ): Prod {
   return {
     apiVersion: 'kachiku.io/v1alpha1',
@@ -68,6 +74,14 @@ export function prod(
       name,
       namespace: NS,
       labels: { 'kachiku.io/fleet': opts.fleet ?? 'f' },
+      ...(opts.held || opts.avoided
+        ? {
+            annotations: {
+              ...(opts.held ? { 'kachiku.io/hold': 'shop-2.0.0' } : {}),
+              ...(opts.avoided ? { 'kachiku.io/avoid': 'shop-2.0.0' } : {}),
+            },
+          }
+        : {}),
       ...(opts.deleting ? { deletionTimestamp: '2025-01-01T00:00:00Z' } : {}),
     },
     spec: { app: 'shop', version: '1.0.0' },

@@ -276,3 +276,39 @@ test("batches: within Route 53's limits (an UPSERT's values count twice), a host
   assert.equal(out[0]![497]!.record.name, out[0]![495]!.record.name);
   assert.ok(!fitsOneBatch(out[0]!.concat(out[2]!.slice(0, 3))));
 });
+
+test('hold and avoid: a held, then an avoided Prod goes second in its pairs; held lists it once no pair has it first', () => {
+  const marked = (name: string, annotation: string) => {
+    const p = prods.find((x) => x.metadata.name === name)!;
+    return { ...p, metadata: { ...p.metadata, annotations: { [annotation]: 'x' } } };
+  };
+  const r = dnsRoutes({
+    zone: ZONE,
+    fleets: [fleet('f')],
+    tenants: [
+      tenant('d', ['d.example.com'], 'p1', 'p2'),
+      tenant('e', ['e.example.com'], 'p2', 'p3'),
+    ],
+    prods: [marked('p1', 'kachiku.io/hold'), marked('p2', 'kachiku.io/avoid'), prods[2]!],
+  });
+  assert.deepEqual(
+    r.routes.map((x) => x.targets.map((t) => t.prod)),
+    [
+      ['p1', 'p2'],
+      ['p3', 'p2'],
+    ],
+  );
+  // p1 is first for d (its other Prod is avoided): not yet held.
+  assert.deepEqual(r.held, []);
+  const r2 = dnsRoutes({
+    zone: ZONE,
+    fleets: [fleet('f')],
+    tenants: [tenant('d', ['d.example.com'], 'p1', 'p3')],
+    prods: [marked('p1', 'kachiku.io/hold'), ...prods.slice(1)],
+  });
+  assert.deepEqual(
+    r2.routes[0]!.targets.map((t) => t.prod),
+    ['p3', 'p1'],
+  );
+  assert.deepEqual(r2.held, ['p1']);
+});

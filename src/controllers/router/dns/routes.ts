@@ -4,12 +4,15 @@
 // The same claims as the HAProxy table (table.ts): the older Tenant keeps a shared host, a Prod
 // that is gone or not the tenant's Fleet's cannot serve, endpoints as endpointsOf picks them.
 // What differs: wildcard hosts are routed (a `*.x` record is DNS's own), a host outside the zone
-// is not, and a Prod without an address is left out of the record rather than a slot.
+// is not, and a Prod without an address is left out of the record rather than a slot. As there,
+// a Prod annotated kachiku.io/hold, then one annotated kachiku.io/avoid, goes second in its Dual
+// tenants' failover pairs; `held` lists the held Prods no pair has first any more.
 import type { Fleet } from '../../../api/fleet.js';
 import type { Prod } from '../../../api/prod.js';
 import type { Tenant } from '../../../api/tenant.js';
 import { fqdn } from '../../../clouds/aws/route53.js';
 import { endpointsOf } from '../table.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../../api/release.js';
 
 export interface Target {
   prod: string;
@@ -39,6 +42,8 @@ export interface DnsRoutes {
   noEndpoints: string[];
   /** Prods routed. */
   prods: number;
+  /** Held Prods that no failover pair has first (sorted). */
+  held: string[];
 }
 
 export interface RoutesInput {
@@ -76,6 +81,10 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
     return targets.get(name);
   };
 
+  const marked = (p: string, a: string) => prods.get(p)?.metadata.annotations?.[a] !== undefined;
+  // First the Prods that serve as usual, then held ones, then avoided ones.
+  const rank = (p: string) =>
+    marked(p, AVOID_ANNOTATION) ? 2 : marked(p, HOLD_ANNOTATION) ? 1 : 0;
   const claimed = new Map<string, DnsRoute>();
   const oldestFirst = input.tenants
     .filter((t) => fleets.has(t.spec.fleet))
@@ -92,7 +101,10 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
     const own = named.filter(
       (p) => prods.get(p)?.metadata.labels?.['kachiku.io/fleet'] === fleet.metadata.name,
     );
-    const serving = [...new Set(own)].map((p) => targetOf(p, fleet)).filter((x) => x !== undefined);
+    const serving = [...new Set(own)]
+      .map((p) => targetOf(p, fleet))
+      .filter((x) => x !== undefined)
+      .sort((a, b) => rank(a.prod) - rank(b.prod));
     for (const h of t.spec.hosts ?? []) {
       const host = fqdn(h);
       const skip = (why: string) => {
@@ -116,7 +128,13 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
   }
   const routes = [...claimed.values()].sort((a, b) => (a.host < b.host ? -1 : 1));
   const used = new Set(routes.flatMap((r) => r.targets.map((x) => x.prod)));
+  const first = new Set(routes.filter((r) => r.targets.length > 1).map((r) => r.targets[0].prod));
+  const held = input.prods
+    .map((p) => p.metadata.name)
+    .filter((p) => marked(p, HOLD_ANNOTATION) && !first.has(p))
+    .sort();
   return {
+    held,
     routes,
     unrouted: unrouted.sort(),
     unroutedHosts,

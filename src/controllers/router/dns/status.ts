@@ -97,5 +97,9 @@ export function dnsRouterStatus(input: DnsStatusInput): RouterStatus {
       ...(lastChange && { lastChange }),
     };
   } else if (prev?.dns) status.dns = prev.dns;
+  // Held Prods whose tenants Route 53 now sends elsewhere first (resolvers may hold the old
+  // answer for the record's TTL).
+  if (sync && !problem && routes?.held.length) status.held = routes.held;
+  else if (!sync && prev?.held) status.held = prev.held;
   return status;
 }
