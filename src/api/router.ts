@@ -215,6 +215,12 @@ export const RouterStatus = Type.Object({
           minimum: 0,
           description: "Route 53 health checks (one per Dual tenant's primary)",
         }),
+        prods: Type.Optional(
+          Type.Array(Type.String(), {
+            description: 'the Prods the records in Route 53 send tenants to',
+            'x-kubernetes-list-type': 'set',
+          }),
+        ),
         conflicts: Type.Optional(
           Type.Array(Type.String(), {
             description: 'hosts left alone: records kachiku does not own are there (first 50)',

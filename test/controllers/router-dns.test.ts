@@ -320,6 +320,8 @@ test('records as specified: a simple A per Single host, a failover pair with a h
   );
   const r = await ready(ROUTER, (r) => r.status?.table?.hosts === 4);
   assert.equal(r.status!.dns!.hostedZoneID, zoneId);
+  // What the Prod controller reads to call a Prod InService.
+  assert.deepEqual(r.status!.dns!.prods, ['p1', 'p2', 'p3']);
   assert.ok(r.metadata.finalizers?.includes('kachiku.io/router-dns'));
 
   // Single: one simple record, the Fleet's TTL, the Prod's addresses.

@@ -58,3 +58,15 @@ test('routed by two Routers: the first by name', () => {
   const st = { table, slots, instances: [instance('v2')] };
   assert.equal(routedBy([router('z', st), router('b', st)], 'p1'), 'b');
 });
+
+test('DNS mode: the Prods its records in Route 53 name', () => {
+  const dns = (status: RouterStatus, deleting = false): Router => {
+    const r = router('dns', status, deleting);
+    return { ...r, spec: { route53: { hostedZone: { name: 'example.com' } } } };
+  };
+  const r = dns({ dns: { records: 3, healthChecks: 1, prods: ['p1', 'p2'] } });
+  assert.deepEqual([...routedProds(r)].sort(), ['p1', 'p2']);
+  assert.equal(routedBy([r], 'p2'), 'dns');
+  assert.deepEqual([...routedProds(dns({}))], []);
+  assert.deepEqual([...routedProds(dns(r.status!, true))], []);
+});

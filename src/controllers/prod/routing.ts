@@ -1,6 +1,6 @@
 // Whether tenants are routed to a Prod (pure): what makes a warmed-up Prod InService rather than
 // Ready. The Router's status says it: the Prod has an Active backend slot there (a tenant's host
-// points at it) and an instance serves that table. Read from the Routers of the
+// points at it) and an instance serves that table; in DNS mode, the records written name it. Read from the Routers of the
 // Prod's namespace, so the Prod controller needs neither the Fleet nor the placement.
 import type { Router } from '../../api/router.js';
 
@@ -18,6 +18,9 @@ export function routedBy(routers: readonly Router[], prod: string): string | und
  * restarting does not take every Prod out of service for the second before it is reprogrammed.
  */
 export function routedProds(r: Router | undefined): Set<string> {
+  // DNS mode: the Prods its records in Route 53 name, once written.
+  if (r?.spec.route53)
+    return new Set(r.metadata.deletionTimestamp ? [] : (r.status?.dns?.prods ?? []));
   const version = r?.status?.table?.version;
   const served = (r?.status?.instances ?? []).some(
     (i) => version !== undefined && i.tableVersion === version,

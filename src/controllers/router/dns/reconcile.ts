@@ -126,6 +126,13 @@ export async function reconcileDns(
         records: sync.records,
         healthChecks: sync.healthChecks,
         changed: sync.changes.length > 0,
+        prods: [
+          ...new Set(
+            (routes?.routes ?? [])
+              .filter((r) => !sync!.conflicts.has(r.host))
+              .flatMap((r) => r.targets.map((t) => t.prod)),
+          ),
+        ].sort(),
       },
     }),
     ...(problem && { problem }),

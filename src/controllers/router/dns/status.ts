@@ -29,6 +29,8 @@ export interface DnsStatusInput {
     records: number;
     healthChecks: number;
     changed: boolean;
+    /** The Prods the records now in Route 53 name (sorted). */
+    prods: string[];
   };
   /** Why the sync did not happen or did not finish. */
   problem?: { reason: string; message: string };
@@ -93,6 +95,7 @@ export function dnsRouterStatus(input: DnsStatusInput): RouterStatus {
       ...(input.zoneId && { hostedZoneID: input.zoneId }),
       records: sync.records,
       healthChecks: sync.healthChecks,
+      ...(sync.prods.length ? { prods: sync.prods } : {}),
       ...(conflicts.length ? { conflicts: cut(conflicts) } : {}),
       ...(lastChange && { lastChange }),
     };
