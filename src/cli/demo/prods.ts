@@ -29,6 +29,8 @@ import { until } from '../../runtime/wait.js';
 import { namespaceGvr, secretGvr } from '../../runtime/core.js';
 import { CONTROLLER_NAME } from '../../api/kind.js';
 import { ROUTER, startRouting } from './routing.js';
+import { releaseDemo } from './release.js';
+import { Informer } from '../../runtime/informer.js';
 
 const NAMESPACE = 'demo';
 const APP = 'shop';
@@ -135,7 +137,16 @@ export async function prodsDemo(
   await rest
     .create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } })
     .catch(ignoreExists);
-  const routing = await startRouting(state, say);
+  // The stand-ins answer with their Prod's name and the version its pods run (status.version:
+  // what it runs warmed up), read from an informer at each request.
+  const prodInformer = new Informer<Prod>(rest, prodGvr, { namespace: NAMESPACE });
+  prodInformer.start();
+  await prodInformer.waitForSync();
+  const routing = await startRouting(
+    state,
+    say,
+    (prod) => `${prod} ${prodInformer.get(`${NAMESPACE}/${prod}`)?.status?.version ?? '?'}`,
+  );
   await routing.createRouter(rest, NAMESPACE);
   const t0 = Date.now();
   const fleet: Fleet = {
@@ -274,12 +285,25 @@ export async function prodsDemo(
   );
   for (const line of byProd(after, prods)) say(line);
   await routing.show(rest, NAMESPACE, tenantsNow);
+
+  await releaseDemo(state, say, {
+    rest,
+    namespace: NAMESPACE,
+    fleet: APP,
+    versions: async () => {
+      const answers = await routing.ask(await tenantsNow());
+      return new Map(
+        [...answers].map(([t, a]) => [t, a.startsWith('(') ? a : (a.split(' ')[1] ?? a)]),
+      );
+    },
+  });
   say(
-    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get fleets,prods,tenants,routers -n ${NAMESPACE} -o wide`,
+    `See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get mc; kubectl get fleets,prods,tenants,routers,releases -n ${NAMESPACE} -o wide`,
   );
   return async () => {
     await stopOwn?.();
     await routing.stop();
+    await prodInformer.stop();
     server.close();
   };
 }

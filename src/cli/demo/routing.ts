@@ -25,18 +25,23 @@ export interface DemoRouting {
   createRouter(rest: Rest, namespace: string): Promise<void>;
   /** Sends REQUESTS per tenant through HAProxy; prints who answered, by Prod. */
   show(rest: Rest, namespace: string, tenants: () => Promise<Tenant[]>): Promise<void>;
+  /** One request per tenant through HAProxy: tenant → the stand-in's answer (or the error). */
+  ask(tenants: readonly Tenant[]): Promise<Map<string, string>>;
   stop(): Promise<void>;
 }
 
 export async function startRouting(
   state: LabState,
   say: (line: string) => void,
+  /** What a stand-in answers (default: its Prod's name); asked at each request. */
+  answerOf?: (prod: string) => string,
 ): Promise<DemoRouting> {
   const haproxy = state.router;
   if (!haproxy) throw new Error('the lab has no tenant router (HAProxy): lab up again');
   const members = state.kube!.clusters.filter((c) => c.role === 'member');
   const lbs = new LoopbackLoadBalancers(
     members.map((m) => ({ name: m.name, rest: new Rest(client(m)) })),
+    answerOf ? { answer: answerOf } : {},
   );
   const port = await freeLoopbackPort(
     members.map((_, i) => `127.0.0.${10 + i}`).concat('127.0.0.1'),
@@ -109,14 +114,23 @@ export async function startRouting(
         say(`  ${p} answered ${names.sort().join(' ')}`);
       if (failed.length) say(`  no answer: ${failed.sort().join(', ')}`);
     },
+    async ask(tenants) {
+      const got = await Promise.all(
+        tenants.map(
+          async (t) =>
+            [t.metadata.name, await answer(haproxy.url, t.spec.hosts![0]!, 'body')] as const,
+        ),
+      );
+      return new Map(got);
+    },
     async stop() {
       await lbs.close();
     },
   };
 }
 
-/** The Prod that answered a GET through the router as `host`, or what went wrong. */
-function answer(url: string, host: string): Promise<string> {
+/** The Prod that answered a GET through the router as `host` (or its answer), or what went wrong. */
+function answer(url: string, host: string, what: 'prod' | 'body' = 'prod'): Promise<string> {
   return new Promise((resolve) => {
     const req = request(url, { headers: { host }, timeout: 5000 }, (res) => {
       let body = '';
@@ -124,7 +138,11 @@ function answer(url: string, host: string): Promise<string> {
       res.on('data', (c: string) => (body += c));
       res.on('end', () =>
         resolve(
-          res.statusCode === 200 && res.headers['x-prod'] ? body : `(HTTP ${res.statusCode})`,
+          res.statusCode === 200 && res.headers['x-prod']
+            ? what === 'body'
+              ? body
+              : String(res.headers['x-prod'])
+            : `(HTTP ${res.statusCode})`,
         ),
       );
     });
