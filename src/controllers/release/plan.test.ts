@@ -267,7 +267,10 @@ test('an alert during the bake: wave Failed naming it, rollback avoids every Pro
 test('onFailure Pause: phase Paused, nothing moved', () => {
   const w = world({ alerts: (prod) => (prod === 'c-2' ? ['Boom'] : []) });
   w.release().spec.strategy = { ...gated, onFailure: 'Pause' };
-  for (let i = 0; i < 10; i++) (w.reconcile(), w.tick());
+  for (let i = 0; i < 10; i++) {
+    w.reconcile();
+    w.tick();
+  }
   const d = w.reconcile();
   assert.equal(d.status.phase, 'Paused');
   assert.deepEqual(d.actions, []);
@@ -319,7 +322,10 @@ test('spec.paused: no new step begins, a Prod mid-update finishes; resume contin
 
 test('spec.aborted: what was updated is rolled back, then Aborted', () => {
   const w = world();
-  for (let i = 0; i < 8; i++) (w.reconcile(), w.tick());
+  for (let i = 0; i < 8; i++) {
+    w.reconcile();
+    w.tick();
+  }
   assert.ok(w.prods.some((p) => p.spec.version === '2.0.0'));
   w.release().spec.aborted = true;
   const r = w.runToEnd();
@@ -336,7 +342,10 @@ test('spec.aborted: what was updated is rolled back, then Aborted', () => {
 
 test('the happy path: every Prod once, Prods that joined form a rest wave, the Fleet version set last', () => {
   const w = world();
-  for (let i = 0; i < 12; i++) (w.reconcile(), w.tick());
+  for (let i = 0; i < 12; i++) {
+    w.reconcile();
+    w.tick();
+  }
   w.prods.push(prodOf('c-3', 'c'));
   const r = w.runToEnd();
   assert.equal(r.status?.phase, 'Succeeded');
@@ -363,13 +372,15 @@ test('one at a time per Fleet: a newer Release waits, then supersedes the older 
     ),
   );
   // The older is already running when the newer appears.
-  let d = w.reconcile('web-3.0.0');
+  const d = w.reconcile('web-3.0.0');
   assert.equal(d.status.phase, 'Pending');
   assert.equal(d.status.conditions?.[0]?.reason, 'WaitingForRelease');
   assert.deepEqual(d.actions, []);
   // The older finishes its current wave, then gives way.
-  for (let i = 0; i < 10 && w.release().status?.phase !== 'Superseded'; i++)
-    (w.tick(), w.reconcile('web-2.0.0'));
+  for (let i = 0; i < 10 && w.release().status?.phase !== 'Superseded'; i++) {
+    w.tick();
+    w.reconcile('web-2.0.0');
+  }
   const old = w.release();
   assert.equal(old.status?.phase, 'Superseded');
   assert.equal(old.status!.waves![0]!.state, 'Passed');

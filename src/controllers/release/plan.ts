@@ -11,7 +11,6 @@
 // newer updates them in its own waves. A failed wave is not superseded: the version is bad, its
 // rollback runs to its end first. An older Release not started yet is Superseded at once.
 import { setCondition, type Condition } from '../../runtime/conditions.js';
-import { timestamp } from '../../runtime/time.js';
 import { parseDuration } from '../../runtime/duration.js';
 import {
   AVOID_ANNOTATION,
@@ -104,7 +103,6 @@ export interface Decision {
   requeueAfterMs?: number;
 }
 
-type Waves = NonNullable<ReleaseStatus['waves']>;
 type ProdEntry = NonNullable<ReleaseStatus['prods']>[number];
 type GateEntry = NonNullable<ReleaseStatus['gates']>[number];
 
@@ -456,7 +454,6 @@ class Step {
   private runWave(fleet: Fleet, i: number): boolean {
     const w = this.s.waves![i]!;
     const version = this.r.spec.version;
-    const name = this.r.metadata.name;
     const paused = Boolean(this.r.spec.paused);
     let allThere = true;
     for (const m of w.prods) {

@@ -119,7 +119,8 @@ export class World {
     if (a.kind === 'annotate')
       p.metadata.annotations = { ...p.metadata.annotations, [a.key]: a.value };
     else if (a.kind === 'unannotate') {
-      const { [a.key]: _, ...rest } = p.metadata.annotations ?? {};
+      const rest = { ...p.metadata.annotations };
+      delete rest[a.key];
       p.metadata.annotations = rest;
     } else {
       this.versionWrites.push({ prod: a.prod, version: a.version });
