@@ -26,6 +26,7 @@ interface Options {
   clusterProbeTimeout: number;
   clusterUnreachableAfter: number;
   clusterReachableAfter: number;
+  alertmanagerUrl?: string;
 }
 
 const count = (v: string): number => {
@@ -146,6 +147,12 @@ export function controllerCommand(): Command {
     )
     .addOption(
       new Option(
+        '--alertmanager-url <url>',
+        "Alertmanager's base URL for release gates when a Release's spec.strategy.alertmanager is not set",
+      ).env('KACHIKU_ALERTMANAGER_URL'),
+    )
+    .addOption(
+      new Option(
         '--identity <id>',
         "this replica's identity in the Lease (default: hostname and a random suffix)",
       ).env('POD_NAME'),
@@ -184,7 +191,10 @@ export function controllerCommand(): Command {
         failuresToUnreachable: o.clusterUnreachableAfter,
         successesToReachable: o.clusterReachableAfter,
       };
-      for (const c of controllers) c.register(mgr, { secretNamespaces, probes });
+      if (o.alertmanagerUrl !== undefined && !/^https?:\/\/\S+$/.test(o.alertmanagerUrl))
+        throw new Error(`--alertmanager-url "${o.alertmanagerUrl}" is not an http(s) URL`);
+      const alertmanagerUrl = o.alertmanagerUrl;
+      for (const c of controllers) c.register(mgr, { secretNamespaces, probes, alertmanagerUrl });
       const stop = new AbortController();
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {

@@ -8,6 +8,7 @@ import { registerProdController, type ProdController } from './prod/reconciler.j
 import { registerFleetController } from './fleet/reconciler.js';
 import { placer } from './fleet/placer.js';
 import { registerRouterController } from './router/reconciler.js';
+import { registerReleaseController } from './release/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -18,6 +19,8 @@ export interface ControllerSettings {
     MemberClusterDeps,
     'probeIntervalMs' | 'probeTimeoutMs' | 'failuresToUnreachable' | 'successesToReachable'
   >;
+  /** The release gates' Alertmanager when a Release names none (`--alertmanager-url`). */
+  alertmanagerUrl?: string;
 }
 
 export interface ControllerRegistration {
@@ -58,4 +61,9 @@ export const controllers: ControllerRegistration[] = [
   },
   { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
   { name: 'router', register: (mgr) => void registerRouterController(mgr) },
+  {
+    name: 'release',
+    register: (mgr, settings) =>
+      void registerReleaseController(mgr, { alertmanagerUrl: settings?.alertmanagerUrl }),
+  },
 ];
