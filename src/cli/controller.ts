@@ -27,6 +27,7 @@ interface Options {
   clusterUnreachableAfter: number;
   clusterReachableAfter: number;
   alertmanagerUrl?: string;
+  releaseHoldTimeout: number;
 }
 
 const count = (v: string): number => {
@@ -150,6 +151,14 @@ export function controllerCommand(): Command {
         '--alertmanager-url <url>',
         "Alertmanager's base URL for release gates when a Release's spec.strategy.alertmanager is not set",
       ).env('KACHIKU_ALERTMANAGER_URL'),
+    )
+    .addOption(
+      new Option(
+        '--release-hold-timeout <d>',
+        "how long a Release waits for the Router to route a held Prod's Dual tenants away before it updates the Prod anyway",
+      )
+        .default(30_000, '30s')
+        .argParser(parseDuration),
     )
     .addOption(
       new Option(

@@ -21,6 +21,8 @@ export interface ControllerSettings {
   >;
   /** The release gates' Alertmanager when a Release names none (`--alertmanager-url`). */
   alertmanagerUrl?: string;
+  /** How long a Release waits for the Router to list a held Prod (`--release-hold-timeout`). */
+  releaseHoldTimeoutMs?: number;
 }
 
 export interface ControllerRegistration {
@@ -64,6 +66,9 @@ export const controllers: ControllerRegistration[] = [
   {
     name: 'release',
     register: (mgr, settings) =>
-      void registerReleaseController(mgr, { alertmanagerUrl: settings?.alertmanagerUrl }),
+      void registerReleaseController(mgr, {
+        alertmanagerUrl: settings?.alertmanagerUrl,
+        holdTimeoutMs: settings?.releaseHoldTimeoutMs,
+      }),
   },
 ];

@@ -5,7 +5,8 @@
 // kachiku's Prods, gives each LoadBalancer Service a loopback address 127.0.0.N, writes it into
 // the Service's status.loadBalancer.ingress (so the Prod controller reports it in the Prod's
 // status.endpoints, as it would an ELB's or Octavia's), and listens there on the Service's ports
-// with an HTTP server answering the Prod's name. A Service that goes (a Prod retired) takes its
+// with an HTTP server answering the Prod's name (or what the test's `answer` says, asked at each
+// request). A Service that goes (a Prod retired) takes its
 // server with it. Stopping a server is how a test makes a Prod fail. The test closes it (close())
 // in its own after(), once nothing it cleans up needs it.
 import { createServer, type Server } from 'node:http';
@@ -40,10 +41,13 @@ export class LoopbackLoadBalancers {
 
   constructor(
     private readonly members: { name: string; rest: Rest }[],
-    opts: { firstIp?: number } = {},
+    opts: { firstIp?: number; answer?: (prod: string) => string } = {},
   ) {
     this.nextIp = opts.firstIp ?? 10;
+    this.answer = opts.answer ?? ((prod) => prod);
   }
+  /** What a stand-in answers, asked at each request (default: the Prod's name). */
+  private readonly answer: (prod: string) => string;
 
   /** The stand-ins of a Prod (one per port), live or stopped. */
   of(prod: string): StandIn[] {
@@ -91,7 +95,9 @@ export class LoopbackLoadBalancers {
         const ip = `127.0.0.${this.nextIp++}`;
         if (this.nextIp > 254) throw new Error('out of loopback addresses');
         const ports = (svc.spec?.ports ?? []).map((p) => p.port);
-        const standIns = await Promise.all(ports.map((port) => standIn(prod, m.name, ip, port)));
+        const standIns = await Promise.all(
+          ports.map((port) => standIn(prod, m.name, ip, port, this.answer)),
+        );
         entry = { ip, standIns };
         this.services.set(key, entry);
       }
@@ -113,7 +119,13 @@ export class LoopbackLoadBalancers {
   }
 }
 
-async function standIn(prod: string, member: string, ip: string, port: number): Promise<StandIn> {
+async function standIn(
+  prod: string,
+  member: string,
+  ip: string,
+  port: number,
+  answer: (prod: string) => string,
+): Promise<StandIn> {
   let server: Server | undefined;
   const s: StandIn = {
     prod,
@@ -135,7 +147,7 @@ async function standIn(prod: string, member: string, ip: string, port: number): 
       const srv = createServer((_req, res) => {
         s.hits++;
         res.writeHead(200, { 'content-type': 'text/plain', 'x-prod': prod });
-        res.end(prod);
+        res.end(answer(prod));
       });
       // HAProxy's health checks open and close connections all the time: no lingering.
       srv.keepAliveTimeout = 2000;

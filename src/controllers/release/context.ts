@@ -25,6 +25,8 @@ export const memberClusterGvr = gvrOf(memberClusterKind);
 export interface ReleaseDeps {
   /** The gates' Alertmanager when a Release's strategy names none (--alertmanager-url). */
   alertmanagerUrl?: string;
+  /** How long a held Prod waits for the Router's status.held before it is updated anyway. */
+  holdTimeoutMs?: number;
   /** Releases reconciled at once (default 4). */
   concurrency?: number;
   /** Alertmanager queries in flight per gate check (default 8). */

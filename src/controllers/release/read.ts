@@ -51,6 +51,7 @@ export function observe(env: ReleaseEnv, req: Request, now: number): PlanInput |
       .filter((r) => r.metadata.name !== release.metadata.name),
     domains,
     defaultAlertmanager: env.deps.alertmanagerUrl,
+    ...(env.deps.holdTimeoutMs !== undefined && { holdBoundMs: env.deps.holdTimeoutMs }),
     now,
   };
 }
