@@ -4,7 +4,14 @@ import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { planWaves } from '../../fleet/waves.js';
 import { T0, fleetOf, prodOf, tenantOf } from '../fleet/testing.js';
 import { roleOf } from '../fleet/prods.js';
-import { GATE_ERRORS_TO_FAIL, HOLD_BOUND_MS, assignmentOf, decide, type Action } from './plan.js';
+import {
+  GATE_ERRORS_TO_FAIL,
+  HOLD_BOUND_MS,
+  STANDBY_LABEL,
+  assignmentOf,
+  decide,
+  type Action,
+} from './plan.js';
 import { World, releaseOf, routedFleet } from './testing.js';
 
 // The seed's shape: a test Prod, a quiet Prod, Prods whose tenants are all Dual, Prods with
@@ -236,7 +243,12 @@ test('an alert during the bake: wave Failed naming it, rollback avoids every Pro
   w.release().spec.strategy = gated;
   let r = w.release();
   for (let i = 0; i < 40 && r.status?.phase !== 'RollingBack'; i++) {
-    w.reconcile();
+    const d = w.reconcile();
+    // The step that fails the wave begins the rollback: nothing else would bring it back.
+    if (d.status.waves?.some((x) => x.state === 'Failed')) {
+      assert.equal(d.status.phase, 'RollingBack');
+      assert.ok(d.actions.some((a) => a.kind === 'annotate' && a.key === AVOID_ANNOTATION));
+    }
     w.tick();
     r = w.release();
   }
@@ -425,4 +437,15 @@ test('decide() keeps a finished Release as it is', () => {
   const d = w.reconcile();
   assert.deepEqual(d.actions, []);
   assert.deepEqual(d.status, { ...before, observedGeneration: 1 });
+});
+
+test('standby Prods (kachiku.io/standby) are in no wave, not even the rest wave', () => {
+  const w = world();
+  const standby = prodOf('c-9', 'c');
+  standby.metadata.labels = { ...standby.metadata.labels, [STANDBY_LABEL]: 'true' };
+  w.prods.push(standby);
+  const r = w.runToEnd();
+  assert.equal(r.status?.phase, 'Succeeded');
+  assert.ok(!r.status!.prods!.some((p) => p.name === 'c-9'));
+  assert.equal(w.prod('c-9').spec.version, '1.0.0');
 });

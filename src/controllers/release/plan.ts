@@ -29,6 +29,13 @@ import { planWaves, type WaveStep } from '../../fleet/waves.js';
 import type { Assignment } from '../../fleet/types.js';
 import { clusterOfProd, retiring, roleOf, serving } from '../fleet/prods.js';
 
+/**
+ * On a Fleet's standby Prods (the avoid work's kachiku.io/standby, in fleet/prods.ts once merged):
+ * kept on the good version for a rollback, never in a Release's waves.
+ */
+export const STANDBY_LABEL = 'kachiku.io/standby';
+const standby = (p: Prod) => p.metadata.labels?.[STANDBY_LABEL] === 'true';
+
 /** Without routerrest's status.held, or a Router that never lists a Prod: hold this long, then go on. */
 export const HOLD_BOUND_MS = 30_000;
 /** Tenants still on avoided Prods this long after a rollback began: set the versions back anyway. */
@@ -317,7 +324,9 @@ class Step {
       return this.done();
     }
     const version = this.r.spec.version;
-    const todo = this.input.prods.filter((p) => !retiring(p) && p.spec.version !== version);
+    const todo = this.input.prods.filter(
+      (p) => !retiring(p) && !standby(p) && p.spec.version !== version,
+    );
     const waves = planWaves({
       prods: todo.map((p) => ({ name: p.metadata.name, role: roleOf(p) })),
       tenants: this.input.tenants.map((t) => ({
@@ -385,7 +394,7 @@ class Step {
         this.s.currentWave = i;
         continue;
       }
-      if (w.state === 'Failed') return this.failed(fleet, i);
+      if ((w.state as string) === 'Failed') return this.failed(fleet, i);
       if (w.state === 'Pending') {
         if (paused) break;
         // Between waves: the previous one settled, a newer Release takes over from here.
@@ -400,6 +409,8 @@ class Step {
         );
       }
       const settled = this.runWave(fleet, i);
+      // Failed in this step: the rollback (or the pause) begins in this step too.
+      if ((w.state as string) === 'Failed') return this.failed(fleet, i);
       if (!settled) break;
     }
     if (i >= waves.length) {
@@ -408,7 +419,10 @@ class Step {
       const planned = new Set(this.s.prods!.map((p) => p.name));
       const rest = this.input.prods.filter(
         (p) =>
-          !planned.has(p.metadata.name) && !retiring(p) && p.spec.version !== this.r.spec.version,
+          !planned.has(p.metadata.name) &&
+          !retiring(p) &&
+          !standby(p) &&
+          p.spec.version !== this.r.spec.version,
       );
       if (rest.length > 0) {
         const step: WaveStep | 'rest' = 'rest';
