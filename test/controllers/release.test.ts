@@ -641,12 +641,15 @@ test(
     const waveAtPause = r.status!.currentWave!;
     await patchRelease('v4', { paused: false });
     r = await until(
-      'v4 past the wave it paused before',
+      'v4 going on after the resume',
       async () => {
         alive();
         const x = await getRelease('v4');
         const w = x.status?.waves?.[x.status.currentWave ?? 0];
-        return (x.status?.currentWave ?? 0) >= waveAtPause && w && w.state !== 'Pending'
+        return x.status?.phase === 'Progressing' &&
+          (x.status.currentWave ?? 0) >= waveAtPause &&
+          w &&
+          w.state !== 'Pending'
           ? x
           : undefined;
       },
@@ -678,6 +681,14 @@ test(
   { timeout: 400_000 },
   async () => {
     await settled();
+    const active = (await rest.list<Release>(releaseGvr, ns)).items.filter(
+      (x) => !isEnd(x.status?.phase ?? 'Pending') && x.metadata.name !== 'nowhere',
+    );
+    assert.deepEqual(
+      active.map((x) => x.metadata.name),
+      [],
+      'no other Release active',
+    );
     const h = await watchAll();
     await createRelease('v5', {
       version: '5.0.0',
@@ -714,7 +725,11 @@ test(
       [],
       'no Prod set twice',
     );
-    assert.equal(writes.size, (await prodsNow()).length);
+    assert.deepEqual(
+      [...writes.keys()].sort(),
+      (await prodsNow()).map((p) => `${p.metadata.name}=5.0.0`).sort(),
+      'every Prod set to 5.0.0 once, nothing else written',
+    );
     assert.deepEqual(dualBothBusy(h), []);
   },
 );
