@@ -203,7 +203,13 @@ export function controllerCommand(): Command {
       if (o.alertmanagerUrl !== undefined && !/^https?:\/\/\S+$/.test(o.alertmanagerUrl))
         throw new Error(`--alertmanager-url "${o.alertmanagerUrl}" is not an http(s) URL`);
       const alertmanagerUrl = o.alertmanagerUrl;
-      for (const c of controllers) c.register(mgr, { secretNamespaces, probes, alertmanagerUrl });
+      for (const c of controllers)
+        c.register(mgr, {
+          secretNamespaces,
+          probes,
+          alertmanagerUrl,
+          releaseHoldTimeoutMs: o.releaseHoldTimeout,
+        });
       const stop = new AbortController();
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {

@@ -379,13 +379,19 @@ function dualBothBusy(h: History): string[] {
     const p = name ? (state.get('Prod')!.get(name) as Prod | undefined) : undefined;
     return !!p && (p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined || !serving(p));
   };
+  const why = (state: Snapshot, name: string) => {
+    const p = state.get('Prod')!.get(name) as Prod;
+    return `${name} (hold ${p.metadata.annotations?.[HOLD_ANNOTATION] ?? '-'}, ${p.spec.version}/${p.status?.version} ${p.status?.phase} Ready=${condition(p, 'Ready')?.status})`;
+  };
   h.replay((state, change) => {
     for (const o of state.get('Tenant')!.values()) {
       const t = o as Tenant;
       const pl = t.status?.prods;
       if (t.spec.redundancy !== 'Dual' || !pl?.primary || !pl.secondary) continue;
       if (busy(state, pl.primary) && busy(state, pl.secondary))
-        bad.push(`rv ${change.rv}: ${t.metadata.name} on ${pl.primary} + ${pl.secondary}`);
+        bad.push(
+          `rv ${change.rv} (${change.kind} ${change.object.metadata.name}): ${t.metadata.name} on ${why(state, pl.primary)} + ${why(state, pl.secondary)}`,
+        );
     }
   });
   return bad;
