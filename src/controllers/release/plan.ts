@@ -496,7 +496,13 @@ class Step {
           // Never both Prods of a Dual tenant held or updating: the plan keeps partners in
           // different waves, and this keeps it when tenants moved since.
           const busy = partnersOf(m.name, this.input.tenants).filter((q) => this.busy(q));
-          if (e.state === 'Holding' && busy.some((q) => q < m.name)) {
+          // Held, and a partner is busy (placement paired them since): step back — always
+          // when the partner is rolling, by name when both are only held.
+          const partnerRolling = (q: string) => {
+            const pq = this.prodByName.get(q);
+            return !!pq && !serving(pq);
+          };
+          if (e.state === 'Holding' && busy.some((q) => partnerRolling(q) || q < m.name)) {
             this.unhold(p);
             this.setProd(e, 'Pending');
           }
