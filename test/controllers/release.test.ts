@@ -83,8 +83,10 @@ const clusters = [
 ] as const;
 const ROUTER = 'edge';
 const FLEET = `shop-${id}`;
-/** Alert posted → every affected tenant answered by an old-version Prod through HAProxy. */
-const ROLLBACK_BOUND_MS = 8000;
+/** Alert posted → every affected tenant answered by an old-version Prod through HAProxy (measured
+ * about 1 s with a 500 ms gate interval on a loaded 2-core machine; the issue's target, interval +
+ * 2 s, is for bench/). */
+const ROLLBACK_BOUND_MS = 5000;
 
 let ns = '';
 let controller: Controller;
@@ -721,7 +723,7 @@ test(
     const wave1 = r.status!.gates!.find((g) => g.wave === 1);
     assert.equal(wave1?.result, 'Passed');
     assert.ok(
-      Date.parse(wave1!.checkedAt!) >= restarted - 1000,
+      Date.parse(wave1!.checkedAt!) >= restarted,
       `wave 1's gates asked after the restart (${wave1!.checkedAt} vs ${new Date(restarted).toISOString()})`,
     );
     assert.equal(r.status!.waves![1]!.bakeStart, baking.status!.waves![1]!.bakeStart, 'bake kept');
