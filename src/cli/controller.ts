@@ -27,6 +27,8 @@ interface Options {
   clusterProbeTimeout: number;
   clusterUnreachableAfter: number;
   clusterReachableAfter: number;
+  alertmanagerUrl?: string;
+  releaseHoldTimeout: number;
 }
 
 const count = (v: string): number => {
@@ -155,6 +157,20 @@ export function controllerCommand(): Command {
     )
     .addOption(
       new Option(
+        '--alertmanager-url <url>',
+        "Alertmanager's base URL for release gates when a Release's spec.strategy.alertmanager is not set",
+      ).env('KACHIKU_ALERTMANAGER_URL'),
+    )
+    .addOption(
+      new Option(
+        '--release-hold-timeout <d>',
+        "how long a Release waits for the Router to route a held Prod's Dual tenants away before it updates the Prod anyway",
+      )
+        .default(30_000, '30s')
+        .argParser(parseDuration),
+    )
+    .addOption(
+      new Option(
         '--identity <id>',
         "this replica's identity in the Lease (default: hostname and a random suffix)",
       ).env('POD_NAME'),
@@ -194,7 +210,16 @@ export function controllerCommand(): Command {
         failuresToUnreachable: o.clusterUnreachableAfter,
         successesToReachable: o.clusterReachableAfter,
       };
-      for (const c of controllers) c.register(mgr, { secretNamespaces, probes });
+      if (o.alertmanagerUrl !== undefined && !/^https?:\/\/\S+$/.test(o.alertmanagerUrl))
+        throw new Error(`--alertmanager-url "${o.alertmanagerUrl}" is not an http(s) URL`);
+      const alertmanagerUrl = o.alertmanagerUrl;
+      for (const c of controllers)
+        c.register(mgr, {
+          secretNamespaces,
+          probes,
+          alertmanagerUrl,
+          releaseHoldTimeoutMs: o.releaseHoldTimeout,
+        });
       const stop = new AbortController();
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {

@@ -9,6 +9,7 @@ import { registerFleetController } from './fleet/reconciler.js';
 import { placer } from './fleet/placer.js';
 import { registerRouterController } from './router/reconciler.js';
 import { registerSourceController } from './source/reconciler.js';
+import { registerReleaseController } from './release/reconciler.js';
 
 /** What `kachiku controller` tells every controller. */
 export interface ControllerSettings {
@@ -19,6 +20,10 @@ export interface ControllerSettings {
     MemberClusterDeps,
     'probeIntervalMs' | 'probeTimeoutMs' | 'failuresToUnreachable' | 'successesToReachable'
   >;
+  /** The release gates' Alertmanager when a Release names none (`--alertmanager-url`). */
+  alertmanagerUrl?: string;
+  /** How long a Release waits for the Router to list a held Prod (`--release-hold-timeout`). */
+  releaseHoldTimeoutMs?: number;
 }
 
 export interface ControllerRegistration {
@@ -60,4 +65,12 @@ export const controllers: ControllerRegistration[] = [
   { name: 'fleet', register: (mgr) => void registerFleetController(mgr, { placer }) },
   { name: 'router', register: (mgr) => void registerRouterController(mgr) },
   { name: 'source', register: (mgr) => void registerSourceController(mgr) },
+  {
+    name: 'release',
+    register: (mgr, settings) =>
+      void registerReleaseController(mgr, {
+        alertmanagerUrl: settings?.alertmanagerUrl,
+        holdTimeoutMs: settings?.releaseHoldTimeoutMs,
+      }),
+  },
 ];

@@ -1,0 +1,127 @@
+// The shell's hands: the annotations and versions a decision says to write (each a
+// read-modify-write that writes nothing when the object already says so, recorded as an
+// expectation so that the next step waits until the caches show it), and the gate queries.
+import type { ReconcileContext } from '../../runtime/controller.js';
+import { mapLimit } from '../../runtime/concurrency.js';
+import { isNotFound } from '../../runtime/rest.js';
+import { update } from '../../runtime/objects.js';
+import { keyOf } from '../../runtime/informer.js';
+import type { Fleet } from '../../api/fleet.js';
+import type { Prod } from '../../api/prod.js';
+import type { Release } from '../../api/release.js';
+import { activeAlerts } from '../../clouds/alertmanager/index.js';
+import { fleetGvr, prodGvr, type ReleaseEnv } from './context.js';
+import { settings, type Action, type GateCheck, type GateQuery } from './plan.js';
+import { errorMessage } from './status.js';
+
+export async function act(
+  env: ReleaseEnv,
+  key: string,
+  release: Release,
+  fleet: Fleet | undefined,
+  actions: readonly Action[],
+  ctx: ReconcileContext,
+): Promise<void> {
+  const { rest } = env.mgr;
+  const ns = release.metadata.namespace ?? '';
+  const write = async <T extends Prod | Fleet>(
+    resource: 'prods' | 'fleets',
+    cached: T | undefined,
+    what: string,
+    mutate: (o: T) => boolean,
+  ) => {
+    if (!cached) return;
+    const from = cached.metadata.resourceVersion ?? '';
+    try {
+      const after = await update(rest, resource === 'prods' ? prodGvr : fleetGvr, cached, mutate);
+      if (after.metadata.resourceVersion === from) return;
+      ctx.log.info({ [resource === 'prods' ? 'prod' : 'fleet']: cached.metadata.name }, what);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    env.expectations.expect(key, resource, keyOf(cached), { kind: 'updated', from });
+  };
+  const prod = (name: string) => env.prods.get(`${ns}/${name}`);
+
+  for (const a of actions) {
+    switch (a.kind) {
+      case 'annotate':
+        await write('prods', prod(a.prod), `annotate ${a.key}`, (p: Prod) => {
+          if (p.metadata.annotations?.[a.key] !== undefined) return false;
+          p.metadata.annotations = { ...p.metadata.annotations, [a.key]: a.value };
+          return true;
+        });
+        break;
+      case 'unannotate':
+        await write('prods', prod(a.prod), `lift ${a.key}`, (p: Prod) => {
+          if (p.metadata.annotations?.[a.key] === undefined) return false;
+          delete p.metadata.annotations[a.key];
+          return true;
+        });
+        break;
+      case 'setProdVersion':
+        await write('prods', prod(a.prod), `set version ${a.version}`, (p: Prod) => {
+          if (p.spec.version === a.version) return false;
+          p.spec.version = a.version;
+          return true;
+        });
+        break;
+      case 'setFleetVersion':
+        await write('fleets', fleet, `set the Fleet's version ${a.version}`, (f: Fleet) => {
+          if (f.spec.version === a.version) return false;
+          f.spec.version = a.version;
+          return true;
+        });
+        break;
+      case 'queryGates':
+        env.gateChecks.set(key, await checkGates(env, key, release, a.wave, a.queries, ctx));
+        break;
+    }
+  }
+}
+
+/** Asks Alertmanager every query of a wave; an error is recorded, never taken for a pass. */
+async function checkGates(
+  env: ReleaseEnv,
+  key: string,
+  release: Release,
+  wave: number,
+  queries: readonly GateQuery[],
+  ctx: ReconcileContext,
+): Promise<GateCheck> {
+  const url = settings(release, env.deps.alertmanagerUrl).alertmanager ?? '';
+  const at = Date.now();
+  const answers = await mapLimit([...queries], env.deps.gateConcurrency ?? 8, async (q) => {
+    try {
+      const alerts = await activeAlerts(url, q.matchers, {
+        signal: ctx.signal,
+        timeoutMs: env.deps.gateTimeoutMs ?? 5000,
+        ...(env.deps.dispatcher && { dispatcher: env.deps.dispatcher }),
+      });
+      return { q, alerts: alerts.map((x) => x.name) };
+    } catch (err) {
+      return { q, alerts: [] as string[], error: errorMessage(err) };
+    }
+  });
+  const gates = [...new Set(queries.map((q) => q.gate))];
+  const results = gates.map((gate) => {
+    const mine = answers.filter((x) => x.q.gate === gate);
+    const error = mine.find((x) => x.error)?.error;
+    const alerts = [...new Set(mine.flatMap((x) => x.alerts))].sort();
+    return { gate, alerts, ...(error !== undefined && { error }) };
+  });
+  const failed = results.some((r) => r.error !== undefined);
+  const prev = env.gateChecks.get(key);
+  const check: GateCheck = {
+    wave,
+    at,
+    results,
+    errorsInRow: failed ? (prev?.wave === wave ? prev.errorsInRow : 0) + 1 : 0,
+  };
+  ctx.log.info(
+    { wave, gates: results.map((r) => `${r.gate}:${r.error ? 'error' : r.alerts.length}`) },
+    'gates asked',
+  );
+  return check;
+}
