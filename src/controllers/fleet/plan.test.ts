@@ -874,19 +874,26 @@ test('decide: avoided Prods are down: every copy leaves them in ONE step; Dual t
   assert.ok((lifted.requeueAfterMs ?? 0) >= REBALANCE_INTERVAL_MS);
 });
 
-test('decide: a held Prod (kachiku.io/hold) changes no placement: the router handles hold', () => {
+test('decide: a held Prod (kachiku.io/hold) moves no tenant (the router handles hold); it is closed to new ones', () => {
   const tenants = rollbackTenants();
-  const plain = decide(observed({ tenants }), placer);
-  const held = decide(
-    observed({ prods: annotated(HOLD_ANNOTATION, ['web-da-1', 'web-db-1']), tenants }),
-    placer,
-  );
-  assert.deepEqual(held.tenants, plain.tenants);
+  const heldProds = ['web-da-1', 'web-db-1'];
+  const held = decide(observed({ prods: annotated(HOLD_ANNOTATION, heldProds), tenants }), placer);
+  const before = placedAfter({ ...held, tenants: [] }, tenants);
+  const after = placedAfter(held, tenants);
+  for (const t of tenants) {
+    const was = [before[t.metadata.name]?.primary, before[t.metadata.name]?.secondary];
+    const now = [after[t.metadata.name]?.primary, after[t.metadata.name]?.secondary];
+    for (const p of heldProds) {
+      assert.equal(now.includes(p), was.includes(p), `${t.metadata.name} on ${p}: as it was`);
+    }
+  }
   assert.deepEqual(
-    held.status?.prods?.map((p) => p.state),
-    plain.status?.prods?.map((p) => p.state),
+    held.status?.prods?.filter((p) => p.state !== 'open').map((p) => [p.name, p.state]),
+    [
+      ['web-da-1', 'closed'],
+      ['web-db-1', 'closed'],
+    ],
   );
-  assert.ok(held.status?.prods?.every((p) => p.state === 'open'));
 });
 
 const releaseOf = (phase: ReleasePhase | undefined, standbyProds?: number): Release => ({

@@ -155,9 +155,9 @@ test('prodState: each case of src/fleet/types.ts', () => {
       'down',
     ],
     [
-      'held (the router moves its Dual tenants; placement does not)',
+      'held (the router moves its Dual tenants; placement keeps them there, adds none)',
       prodState(prodOf('p', 'a', { annotations: { [HOLD_ANNOTATION]: 'r' } }), facts(), hosting),
-      'open',
+      'closed',
     ],
   ];
   for (const [what, got, want] of cases) assert.equal(got, want, what);

@@ -6,7 +6,7 @@ import { API_VERSION } from '../../api/kind.js';
 import { ConditionType } from '../../api/conditions.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Prod } from '../../api/prod.js';
-import { AVOID_ANNOTATION } from '../../api/release.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import type { ProdState } from '../../fleet/types.js';
 import { eligible, type ClusterFacts } from './clusters.js';
 
@@ -39,6 +39,7 @@ export const serving = (p: Prod) =>
 export const clusterOfProd = (p: Prod) => p.spec.cluster || p.status?.cluster || '';
 /** Runs a version that failed a release's gate (set and lifted by the Release controller). */
 export const avoided = (p: Prod) => p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined;
+export const held = (p: Prod) => p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined;
 export const drainPolicy = (fleet: Fleet) => fleet.spec.drain?.prods ?? 'Retire';
 
 /** Whose the Prod is: this Fleet's, one to adopt (labelled, no controller), or another's. */
@@ -93,6 +94,10 @@ export function prodState(
   if (retiring(p) || scaledIn(p) || opts.draining || !cluster.selected) return 'leaving';
   if (cluster.cordoned || !cluster.ready || cluster.reachable !== 'True') return 'closed';
   if (isStandby(p) && !opts.rollback) return 'closed';
+  // About to be updated by a Release: it keeps its tenants (the router sends its Dual tenants to
+  // their other copy meanwhile) but takes no new copy, which would have to leave again at once
+  // and could put a Dual tenant's two copies on Prods updating together.
+  if (held(p)) return 'closed';
   return 'open';
 }
 
