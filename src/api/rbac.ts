@@ -156,3 +156,9 @@ export function renderRbac(): GeneratedFile[] {
     generatedFile('deploy/rbac/member/role_binding.yaml', [o.memberRoleBinding]),
   ];
 }
+
+/** The RoleBinding an operator adds to let kachiku read the Secrets of another namespace. */
+export function secretReaderBindingIn(namespace: string) {
+  const b = rbacObjects().secretReaderBinding;
+  return { ...b, metadata: { ...b.metadata, namespace } };
+}

@@ -18,7 +18,7 @@ import { namespaceGvr, secretGvr } from '../../src/runtime/core.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { memberClusterKind, type MemberCluster } from '../../src/api/membercluster.js';
 import { prodKind } from '../../src/api/prod.js';
-import { CONTROLLER_NAMESPACE, SECRET_READER_ROLE, SERVICE_ACCOUNT } from '../../src/api/rbac.js';
+import { secretReaderBindingIn } from '../../src/api/rbac.js';
 
 // The tests' one name for it.
 export { namespaceGvr };
@@ -61,23 +61,10 @@ export function memberKubeconfig(name: string): string {
  */
 export async function grantSecrets(rest: Rest, namespace: string): Promise<void> {
   await controlPlaneIdentity(rest);
-  await rest.apply(
-    rolebindingGvr,
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: SECRET_READER_ROLE, namespace },
-      roleRef: {
-        apiGroup: 'rbac.authorization.k8s.io',
-        kind: 'ClusterRole',
-        name: SECRET_READER_ROLE,
-      },
-      subjects: [
-        { kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: CONTROLLER_NAMESPACE },
-      ],
-    } as KubeObject,
-    { fieldManager: 'test', force: true },
-  );
+  await rest.apply(rolebindingGvr, secretReaderBindingIn(namespace) as KubeObject, {
+    fieldManager: 'test',
+    force: true,
+  });
 }
 
 const rolebindingGvr: Gvr = {

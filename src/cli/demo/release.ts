@@ -8,6 +8,7 @@ import { Rest, isAlreadyExists, type KubeObject } from '../../runtime/rest.js';
 import { until } from '../../runtime/wait.js';
 import { secretGvr } from '../../runtime/core.js';
 import { gvrOf } from '../../api/kind.js';
+import { secretReaderBindingIn } from '../../api/rbac.js';
 import { releaseKind, type Release } from '../../api/release.js';
 import type { Fleet } from '../../api/fleet.js';
 import { fleetGvr } from '../../controllers/fleet/context.js';
@@ -50,6 +51,17 @@ export async function releaseDemo(
     .catch((e: unknown) => {
       if (!isAlreadyExists(e)) throw e;
     });
+  // As an operator does for a namespace whose objects name Secrets (deploy/rbac's README).
+  await rest.apply(
+    {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      resource: 'rolebindings',
+      namespaced: true,
+    },
+    secretReaderBindingIn(namespace) as KubeObject,
+    { fieldManager: 'kachiku-demo', force: true },
+  );
   await pushCommit(repo, auth, { tags: ['1.0.0'], message: 'shop 1.0.0' });
 
   say(`\n— Releases: versions from git, rolled out in waves by user impact, gated on alerts —`);
@@ -150,7 +162,15 @@ async function follow(
     },
     120_000,
     200,
-  );
+  ).catch(async (err: Error) => {
+    // Say what was seen: the Release (if any) and the Fleet's source.
+    const r = await rest.get<Release>(releaseGvr, namespace, name).catch(() => undefined);
+    const f = await rest.get<Fleet>(fleetGvr, namespace, name.replace(/-[^-]*$/, ''));
+    const source = f.status?.conditions?.find((c) => c.type === 'SourceReady');
+    throw new Error(
+      `${err.message}: ${r ? `Release status ${JSON.stringify(r.status)}` : 'no Release'}; Fleet source ${JSON.stringify(f.status?.source)}, SourceReady ${source?.status} ${source?.reason}: ${source?.message}`,
+    );
+  });
 }
 
 /** "1.1.0: 24 tenants" — the versions that answered, with their tenant counts. */
