@@ -26,12 +26,13 @@ export function demoCommand(): Command {
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, resolve);
       });
       let stopController: (() => Promise<void>) | undefined;
+      let keepAlive: NodeJS.Timeout | undefined;
       try {
         const state = await labUp({ dir: o.dir, members: o.members, log });
         console.log(describeLab(state));
         // Signal handlers do not keep Node's event loop alive: without this the demo would
         // return at once and leave the lab running.
-        const keepAlive = setInterval(() => {}, 60_000);
+        keepAlive = setInterval(() => {}, 60_000);
         const say = (line: string) => console.log(line);
         const defend = await mirrorDemo(state, say);
         stopController = defend.stop;
@@ -39,8 +40,9 @@ export function demoCommand(): Command {
         stopController = async () => (await stopProds(), await defend.stop());
         console.log('\nkachiku demo is running. Press Ctrl-C to stop and tear everything down.');
         log(`received ${await stopped}`);
-        clearInterval(keepAlive);
       } finally {
+        // Also on an error: the demo then exits (non-zero) instead of idling with no lab.
+        clearInterval(keepAlive);
         await stopController?.();
         await labDown(o.dir, log);
       }
