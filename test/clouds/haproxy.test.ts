@@ -4,7 +4,7 @@
 // run), atomic map replacement under traffic, server state, typed errors, and what a restarted
 // or killed router comes back with. The map is the router's one table: these tests own it, and
 // leave it empty with every server of the slots they used back in maintenance.
-import { test, after } from 'node:test';
+import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -38,14 +38,18 @@ const client = runtimeClient(
 const MAP = router.mapFile;
 const USED_SLOTS = ['be_slot_0', 'be_slot_1', 'be_slot_2', 'be_slot_3', 'be_slot_4'];
 
-after(async () => {
+/** An empty map and every server of the slots used in maintenance. */
+async function reset(): Promise<void> {
   await writeMapFile(MAP, []);
   await replaceMap(client, MAP, []);
   for (const be of USED_SLOTS)
     for (const s of await showServersState(client, be))
       if (s.admin !== 'maint') await setServerState(client, be, s.name, 'maint');
   await saveServerState(lab.dir);
-});
+}
+// Before too: a reused lab's router may hold what the Router tests programmed last.
+before(reset);
+after(reset);
 
 const server = async (be: string, name: string): Promise<ServerState> => {
   const s = (await showServersState(client, be)).find((x) => x.name === name);
