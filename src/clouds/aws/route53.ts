@@ -49,14 +49,14 @@ export interface ObservedHealthCheck extends HealthCheckSpec {
 export type HealthState = 'Healthy' | 'Unhealthy' | 'Unknown';
 
 /**
- * One A or TXT record set (an address, an alias or text), as kachiku writes and reads them:
- * simple (no SetIdentifier), weighted (weight) or failover (failover).
+ * One A, CNAME or TXT record set (an address, a name, an alias or text), as kachiku writes and
+ * reads them: simple (no SetIdentifier), weighted (weight) or failover (failover).
  */
 export interface RecordSet {
   /** Fully qualified, with the trailing dot, lower case. */
   name: string;
-  /** Default A. */
-  type?: 'A' | 'TXT';
+  /** Default A. A CNAME holds one value, a fully qualified name. */
+  type?: 'A' | 'TXT' | 'CNAME';
   setIdentifier?: string;
   weight?: number;
   failover?: 'PRIMARY' | 'SECONDARY';
@@ -325,7 +325,8 @@ export async function listRecords(r53: Client, zoneId: string): Promise<RecordAt
 }
 
 function atName(rs: ResourceRecordSet): RecordAtName {
-  const set = rs.Type === 'A' || rs.Type === 'TXT' ? fromRecordSet(rs) : undefined;
+  const set =
+    rs.Type === 'A' || rs.Type === 'TXT' || rs.Type === 'CNAME' ? fromRecordSet(rs) : undefined;
   return {
     name: fqdn(rs.Name ?? ''),
     type: rs.Type ?? '',
@@ -496,7 +497,7 @@ function toRecordSet(r: RecordSet): ResourceRecordSet {
 function fromRecordSet(rs: ResourceRecordSet): RecordSet {
   return {
     name: fqdn(rs.Name ?? ''),
-    ...(rs.Type === 'TXT' && { type: 'TXT' as const }),
+    ...((rs.Type === 'TXT' || rs.Type === 'CNAME') && { type: rs.Type }),
     ...(rs.SetIdentifier !== undefined && { setIdentifier: rs.SetIdentifier }),
     ...(rs.Weight !== undefined && { weight: Number(rs.Weight) }),
     ...(rs.Failover && { failover: rs.Failover as 'PRIMARY' | 'SECONDARY' }),

@@ -92,16 +92,152 @@ test('routes: a Dual tenant whose secondary has no address gets a simple record 
     zone: ZONE,
     fleets: [fleet('f')],
     tenants: [tenant('d', ['d.example.com'], 'p1', 'px')],
-    prods: [...prods, prod('px', ['ingress.example.net:80'])],
+    prods: [...prods, prod('px', [])],
   });
   assert.deepEqual(
     r.routes[0]!.targets.map((t) => t.prod),
     ['p1'],
   );
-  assert.deepEqual(r.noEndpoints, [
-    'px: ingress.example.net:80: ingress.example.net is not an IP address',
-    'px: no endpoint of component web',
+  assert.deepEqual(r.noEndpoints, ['px: no endpoint in its status yet']);
+  assert.deepEqual(r.noFailover, []);
+});
+
+const named = [
+  prod('n1', ['b-nlb.elb.amazonaws.com:443', 'A-nlb.elb.amazonaws.com:443']),
+  prod('n2', ['mirror.lb.example.org:443']),
+];
+const namedRoutes = (tenants: ReturnType<typeof tenant>[], extra = named) =>
+  dnsRoutes({
+    zone: ZONE,
+    fleets: [fleet('f', { router: 'r', ttl: 20 })],
+    tenants,
+    prods: [...prods, ...extra],
+  });
+
+test('routes: a Prod at a name → a CNAME to its first name, sorted; a Dual pair of names → a CNAME failover pair with an FQDN check', () => {
+  const r = namedRoutes([
+    tenant('s', ['s.example.com'], 'n1'),
+    tenant('d', ['d.example.com'], 'n1', 'n2'),
   ]);
+  assert.deepEqual(r.noEndpoints, []);
+  assert.deepEqual(
+    r.routes.map((x) => [x.host, x.targets.map((t) => [t.prod, t.kind, t.addresses, t.port])]),
+    [
+      [
+        'd.example.com.',
+        [
+          ['n1', 'name', ['a-nlb.elb.amazonaws.com.'], 443],
+          ['n2', 'name', ['mirror.lb.example.org.'], 443],
+        ],
+      ],
+      ['s.example.com.', [['n1', 'name', ['a-nlb.elb.amazonaws.com.'], 443]]],
+    ],
+  );
+  const checks = wantedHealthChecks(owner, r.routes, { type: 'HTTPS', path: '/up', port: 8443 });
+  assert.deepEqual(
+    checks.map((c) => [c.key, c.spec]),
+    [
+      [
+        'a-nlb.elb.amazonaws.com.:443',
+        {
+          type: 'HTTPS',
+          fqdn: 'a-nlb.elb.amazonaws.com.',
+          port: 8443,
+          path: '/up',
+          requestInterval: 30,
+          failureThreshold: 3,
+        },
+      ],
+    ],
+  );
+  const w = new Map(
+    r.routes.map((x) => [
+      x.host,
+      recordsOf(owner, x, (k) => (k === checks[0]!.key ? 'hc-n' : undefined)),
+    ]),
+  );
+  assert.deepEqual(w.get('s.example.com.')![0], {
+    name: 's.example.com.',
+    type: 'CNAME',
+    ttl: 20,
+    values: ['a-nlb.elb.amazonaws.com.'],
+  });
+  assert.deepEqual(
+    w.get('d.example.com.')!.map((x) => [x.type, x.failover, x.values, x.healthCheckId]),
+    [
+      ['CNAME', 'PRIMARY', ['a-nlb.elb.amazonaws.com.'], 'hc-n'],
+      ['CNAME', 'SECONDARY', ['mirror.lb.example.org.'], undefined],
+      ['TXT', undefined, [ownerValue(owner)], undefined],
+    ],
+  );
+});
+
+test('routes: a Dual tenant of an IP Prod and a name Prod → its primary alone, said in noFailover', () => {
+  const r = namedRoutes([tenant('m', ['m.example.com'], 'n2', 'p3')]);
+  assert.deepEqual(
+    r.routes[0]!.targets.map((t) => [t.prod, t.kind]),
+    [['n2', 'name']],
+  );
+  assert.deepEqual(r.noFailover, [
+    'm.example.com (tenant m): no failover, n2 answers at a name and p3 at an IP (Route 53 pairs records of one type only); n2 alone is published',
+  ]);
+  // A Prod with IPs and names keeps its A record; its names are listed as before.
+  const both = namedRoutes(
+    [tenant('b', ['b.example.com'], 'nb')],
+    [prod('nb', ['x.example.org:80', '10.1.1.1:80'])],
+  );
+  assert.deepEqual(both.routes[0]!.targets[0].kind, 'ip');
+  assert.deepEqual(both.noEndpoints, ['nb: x.example.org:80: x.example.org is not an IP address']);
+});
+
+test('changes: a host whose Prod moved from an IP to a name → A deleted and CNAME written in one batch, and back', () => {
+  for (const [from, to] of [
+    ['p1', 'n1'],
+    ['n1', 'p1'],
+  ] as const) {
+    for (const dual of [false, true]) {
+      const second = dual ? (from === 'p1' ? 'p2' : 'n2') : undefined;
+      const second2 = dual ? (to === 'p1' ? 'p2' : 'n2') : undefined;
+      const before = namedRoutes([tenant('a', ['a.example.com'], from, second)]);
+      const after = namedRoutes([tenant('a', ['a.example.com'], to, second2)]);
+      const zone = listed([...wantedOf(before).values()].flat());
+      const view = viewZone(owner, zone, new Set(['a.example.com.']));
+      assert.deepEqual(view.conflicts, new Map());
+      const perHost = recordChanges(wantedOf(after), view.owned, new Set());
+      assert.equal(perHost.length, 1);
+      const [oldType, newType] = from === 'p1' ? ['A', 'CNAME'] : ['CNAME', 'A'];
+      const roles = dual ? ['PRIMARY', 'SECONDARY'] : ['simple'];
+      assert.deepEqual(
+        perHost[0]!.map(
+          (c) => `${c.action} ${c.record.type ?? 'A'} ${c.record.failover ?? 'simple'}`,
+        ),
+        [
+          ...roles.map((x) => `DELETE ${oldType} ${x}`),
+          ...roles.map((x) => `UPSERT ${newType} ${x}`),
+        ],
+      );
+      assert.equal(batches(perHost).length, 1);
+    }
+  }
+});
+
+test("zone: a CNAME at an owned host is the Router's; a CNAME at a host it does not own is a conflict", () => {
+  const cname = {
+    name: 'c.example.com.',
+    type: 'CNAME' as const,
+    ttl: 60,
+    values: ['x.example.org.'],
+  };
+  const owned = listed([
+    cname,
+    { name: '_kachiku.c.example.com.', type: 'TXT', ttl: 300, values: [ownerValue(owner)] },
+  ]);
+  assert.deepEqual(
+    viewZone(owner, owned, new Set(['c.example.com.'])).owned.get('c.example.com.')?.length,
+    2,
+  );
+  const foreign = viewZone(owner, listed([cname]), new Set(['c.example.com.']));
+  assert.deepEqual(foreign.conflicts, new Map([['c.example.com.', 'CNAME']]));
 });
 
 test('records: a simple A and its ownership TXT; a failover pair with the health check on the primary', () => {

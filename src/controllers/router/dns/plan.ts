@@ -6,12 +6,15 @@
 // is the Router's when a TXT record at `_kachiku.<host>` (`_kachiku-wildcard.<zone part>` for
 // `*.<zone part>`) holds its owner value; it is written in the same atomic batch as the host's
 // first records and deleted with its last ones, so no crash leaves one without the other. At a
-// host it owns, the Router's records are the simple A record and the failover pair whose
-// SetIdentifiers it derives from its own name and the host (moto deletes every record of a
-// SetIdentifier whatever its name, so they are unique per host). Any other A, AAAA or CNAME
-// record at a wanted host, or another owner's TXT, is a conflict: that host is left alone.
+// host it owns, the Router's records are the simple A or CNAME record and the failover pair
+// (A or CNAME) whose SetIdentifiers it derives from its own name and the host (moto deletes every
+// record of a SetIdentifier whatever its name, so they are unique per host). Any other A, AAAA
+// or CNAME record at a wanted host, or another owner's TXT, is a conflict: that host is left
+// alone. A host whose Prod moved between an IP and a name changes type in one batch: the old
+// records deleted first, then the new (Route 53 allows no CNAME beside other records of a name).
 //
-// Health checks: one per primary Prod endpoint of a Dual tenant (shared by its tenants), found
+// Health checks: one per primary Prod endpoint of a Dual tenant (shared by its tenants; by IP
+// address, or by FullyQualifiedDomainName when the Prod answers at a name), found
 // again by the CallerReference prefix of the Router and matched by their settings; a new one's
 // reference ends with a time, since Route 53 refuses a reference a deleted check once had.
 import { createHash } from 'node:crypto';
@@ -28,7 +31,7 @@ import {
   type RecordChange,
   type RecordSet,
 } from '../../../clouds/aws/route53.js';
-import type { DnsRoute } from './routes.js';
+import type { DnsRoute, Target } from './routes.js';
 
 export const OWNER_TAG = 'kachiku.io/router';
 export const MANAGED_BY_TAG = 'kachiku.io/managed-by';
@@ -72,7 +75,7 @@ export const callerReference = (o: Owner, spec: HealthCheckSpec, nowMs: number) 
   `${callerPrefix(o)}${hash(spec, 8)}:${nowMs.toString(36)}`;
 
 export interface WantedHealthCheck {
-  /** The Prod endpoint it probes, `ip:port`. */
+  /** The Prod endpoint it probes, `ip:port` or `name:port` (the record's, not the check's port). */
   key: string;
   prod: string;
   spec: HealthCheckSpec;
@@ -84,11 +87,12 @@ export function healthCheckOf(
   settings: Route53Router['healthCheck'],
   address: string,
   port: number,
+  kind: Target['kind'] = 'ip',
 ): HealthCheckSpec {
   const type = settings?.type ?? 'TCP';
   return {
     type,
-    ipAddress: address,
+    ...(kind === 'ip' ? { ipAddress: address } : { fqdn: address }),
     port: settings?.port ?? port,
     ...(type !== 'TCP' && { path: settings?.path ?? '/' }),
     requestInterval: (settings?.interval ?? 30) as 10 | 30,
@@ -106,8 +110,8 @@ export function wantedHealthChecks(
   for (const r of routes) {
     if (r.targets.length < 2) continue;
     const p = r.targets[0];
-    const spec = healthCheckOf(settings, p.addresses[0]!, p.port);
-    const key = `${spec.ipAddress}:${spec.port}`;
+    const spec = healthCheckOf(settings, p.addresses[0]!, p.port, p.kind);
+    const key = checkKey(p);
     if (!out.has(key))
       out.set(key, {
         key,
@@ -122,6 +126,9 @@ export function wantedHealthChecks(
   }
   return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
 }
+
+/** The key of a primary target's health check (as recordsOf looks it up). */
+const checkKey = (t: Target) => `${t.addresses[0]}:${t.port}`;
 
 /** Which observed health check serves each wanted one (same settings), and which are spare. */
 export function matchHealthChecks(
@@ -152,11 +159,14 @@ export function recordsOf(
     values: [ownerValue(owner)],
   };
   const [p, s] = route.targets;
-  if (!s) return [{ name: route.host, ttl: route.ttl, values: p.addresses }, owned];
-  const id = checkId(`${p.addresses[0]}:${p.port}`);
+  // routes.ts pairs only targets of one kind.
+  const type = p.kind === 'name' ? { type: 'CNAME' as const } : {};
+  if (!s) return [{ name: route.host, ...type, ttl: route.ttl, values: p.addresses }, owned];
+  const id = checkId(checkKey(p));
   return [
     {
       name: route.host,
+      ...type,
       setIdentifier: setIdentifier(owner, route.host, 'primary'),
       failover: 'PRIMARY',
       ttl: route.ttl,
@@ -165,6 +175,7 @@ export function recordsOf(
     },
     {
       name: route.host,
+      ...type,
       setIdentifier: setIdentifier(owner, route.host, 'secondary'),
       failover: 'SECONDARY',
       ttl: route.ttl,
@@ -208,8 +219,9 @@ export function viewZone(
     if (txt && !isOwned) foreign.push(`TXT ${ownerName(host)} ${txt.set?.values?.join(' ')}`);
     for (const r of at.get(host) ?? []) {
       if (!['A', 'AAAA', 'CNAME'].includes(r.type)) continue;
-      const oursById = r.type === 'A' && r.setIdentifier !== undefined && ours.has(r.setIdentifier);
-      const oursSimple = r.type === 'A' && r.setIdentifier === undefined && isOwned;
+      const kind = r.type === 'A' || r.type === 'CNAME';
+      const oursById = kind && r.setIdentifier !== undefined && ours.has(r.setIdentifier);
+      const oursSimple = kind && r.setIdentifier === undefined && isOwned;
       if (r.set && (oursById || oursSimple)) mine.push(r.set);
       else foreign.push(`${r.type}${r.setIdentifier ? ` (SetIdentifier ${r.setIdentifier})` : ''}`);
     }
@@ -237,7 +249,8 @@ export function recordChanges(
     const want = wanted.get(host) ?? [];
     const have = new Map((owned.get(host) ?? []).map((r) => [key(r), r]));
     const wantKeys = new Set(want.map(key));
-    // A simple record and a failover pair differ in key: one replaces the other in one batch.
+    // A simple record and a failover pair, or an A and a CNAME, differ in key: the old are
+    // deleted before the new are written, in one batch.
     const changes: RecordChange[] = [
       ...[...have.values()]
         .filter((r) => !wantKeys.has(key(r)))

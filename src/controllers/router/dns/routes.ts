@@ -7,16 +7,25 @@
 // is not, and a Prod without an address is left out of the record rather than a slot. As there,
 // a Prod annotated kachiku.io/hold, then one annotated kachiku.io/avoid, goes second in its Dual
 // tenants' failover pairs; `held` lists the held Prods no pair has first any more.
+//
+// A Prod whose picked endpoints are all host names (an ELB's, a LoadBalancerMirror's record)
+// answers at a name: its hosts get a CNAME to the first name, sorted (a CNAME holds one value;
+// the others are ignored). A Prod with IP endpoints keeps its A record (names beside IPs are
+// listed as before). Route 53 pairs only records of one type, so a Dual tenant whose Prods
+// differ (one IP, one name) gets its primary alone as a simple record, listed in `noFailover`.
 import type { Fleet } from '../../../api/fleet.js';
 import type { Prod } from '../../../api/prod.js';
 import type { Tenant } from '../../../api/tenant.js';
 import { fqdn } from '../../../clouds/aws/route53.js';
+import { isIP } from 'node:net';
 import { endpointsOf } from '../table.js';
 import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../../api/release.js';
 
 export interface Target {
   prod: string;
-  /** IP addresses, sorted, distinct. */
+  /** `ip`: an A record of the addresses; `name`: a CNAME to the one name. */
+  kind: 'ip' | 'name';
+  /** IP addresses, sorted, distinct; or the one host name, fully qualified. */
   addresses: string[];
   /** The port the Prod answers on (its first endpoint's), for the health check. */
   port: number;
@@ -44,6 +53,8 @@ export interface DnsRoutes {
   prods: number;
   /** Held Prods that no failover pair has first (sorted). */
   held: string[];
+  /** Dual tenants' hosts published without failover (one Prod at an IP, one at a name), with why. */
+  noFailover: string[];
 }
 
 export interface RoutesInput {
@@ -70,13 +81,19 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
     if (!targets.has(name)) {
       const prod = prods.get(name)!;
       const picked = endpointsOf(prod, fleet.spec.routing?.endpoint);
-      for (const bad of picked.bad) noEndpoints.add(`${name}: ${bad}`);
-      if (picked.good.length === 0) noEndpoints.add(`${name}: ${picked.why}`);
-      const addresses = [...new Set(picked.good.map((e) => e.addr))];
-      targets.set(
-        name,
-        addresses.length ? { prod: name, addresses, port: picked.good[0]!.port } : undefined,
-      );
+      const named = picked.good.length ? undefined : nameOf(prod, fleet);
+      if (named) targets.set(name, { prod: name, kind: 'name', ...named });
+      else {
+        for (const bad of picked.bad) noEndpoints.add(`${name}: ${bad}`);
+        if (picked.good.length === 0) noEndpoints.add(`${name}: ${picked.why}`);
+        const addresses = [...new Set(picked.good.map((e) => e.addr))];
+        targets.set(
+          name,
+          addresses.length
+            ? { prod: name, kind: 'ip', addresses, port: picked.good[0]!.port }
+            : undefined,
+        );
+      }
     }
     return targets.get(name);
   };
@@ -86,6 +103,7 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
   const rank = (p: string) =>
     marked(p, AVOID_ANNOTATION) ? 2 : marked(p, HOLD_ANNOTATION) ? 1 : 0;
   const claimed = new Map<string, DnsRoute>();
+  const noFailover: string[] = [];
   const oldestFirst = input.tenants
     .filter((t) => fleets.has(t.spec.fleet))
     .map((t) => ({
@@ -117,13 +135,20 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
       else if (named.length === 0) skip('not placed');
       else if (own.length === 0) skip(`its Prods ${named.join(', ')} do not exist in its Fleet`);
       else if (serving.length === 0) skip(`no address for its Prods ${own.join(', ')}`);
-      else
+      else {
+        const [p, s] = serving;
+        const mixed = s !== undefined && s.kind !== p!.kind;
+        if (mixed)
+          noFailover.push(
+            `${h} (tenant ${t.metadata.name}): no failover, ${p!.prod} answers at ${p!.kind === 'ip' ? 'an IP' : 'a name'} and ${s.prod} at ${s.kind === 'ip' ? 'an IP' : 'a name'} (Route 53 pairs records of one type only); ${p!.prod} alone is published`,
+          );
         claimed.set(host, {
           host,
           tenant: t.metadata.name,
           ttl: fleet.spec.routing?.ttl ?? DEFAULT_TTL,
-          targets: serving.slice(0, 2) as DnsRoute['targets'],
+          targets: (mixed ? [p] : serving.slice(0, 2)) as DnsRoute['targets'],
         });
+      }
     }
   }
   const routes = [...claimed.values()].sort((a, b) => (a.host < b.host ? -1 : 1));
@@ -139,6 +164,36 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
     unrouted: unrouted.sort(),
     unroutedHosts,
     noEndpoints: [...noEndpoints].sort(),
+    noFailover: noFailover.sort(),
     prods: used.size,
   };
 }
+
+/**
+ * The name a Prod answers at when its endpoints (picked as endpointsOf picks them: the component
+ * and port of the Fleet's spec.routing.endpoint, else the first endpoint's component) are all
+ * host names: the first, sorted, fully qualified, with its port. Undefined when any is an IP
+ * or none fits.
+ */
+function nameOf(prod: Prod, fleet: Fleet): { addresses: [string]; port: number } | undefined {
+  const all = prod.status?.endpoints ?? [];
+  const select = fleet.spec.routing?.endpoint;
+  const component = select?.component ?? all[0]?.component;
+  const names: { host: string; port: number }[] = [];
+  for (const e of all) {
+    if (e.component !== component) continue;
+    const m = /^([^:[\]]+):(\d{1,5})$/.exec(e.address);
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) return undefined;
+    if (select?.port !== undefined && port !== select.port) continue;
+    if (isIP(m[1]!) !== 0 || !HOST_NAME.test(m[1]!)) return undefined;
+    names.push({ host: fqdn(m[1]!), port });
+  }
+  names.sort((a, b) => (a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.port - b.port));
+  const first = names[0];
+  return first && { addresses: [first.host], port: first.port };
+}
+
+/** A DNS host name (letters, digits, hyphens, dots; no wildcard). */
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i;

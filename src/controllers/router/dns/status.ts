@@ -67,6 +67,11 @@ export function dnsRouterStatus(input: DnsStatusInput): RouterStatus {
       reason: Reason.EndpointsMissing,
       message: cut(routes.noEndpoints).join('; '),
     },
+    routes?.noFailover.length && {
+      // A Dual tenant served by its primary alone: its secondary has no endpoint of that type.
+      reason: Reason.EndpointsMissing,
+      message: cut(routes.noFailover).join('; '),
+    },
     routes?.unrouted.length && {
       reason: Reason.Unrouted,
       message: `${routes.unrouted.length} hosts not routed, e.g. ${routes.unrouted.slice(0, 3).join('; ')}`,
