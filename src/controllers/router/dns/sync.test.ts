@@ -18,9 +18,14 @@ const prods = [
   prod('p1', ['10.0.0.1:80']),
   prod('p2', ['10.0.1.1:80']),
   prod('p3', ['10.0.2.1:80']),
+  prod('n1', ['nlb-1.elb.amazonaws.com:80']),
+  prod('n2', ['nlb-2.elb.amazonaws.com:80']),
 ];
 
-/** Route 53 in memory, strict where Route 53 is: a DELETE must match the record exactly. */
+/**
+ * Route 53 in memory, strict where Route 53 is: a DELETE must match the record exactly, and a
+ * batch may not leave a CNAME beside records of another type at one name.
+ */
 function fakeRoute53() {
   const sets = new Map<string, RecordSet>();
   const checks = new Map<string, ObservedHealthCheck>();
@@ -66,6 +71,12 @@ function fakeRoute53() {
           next.delete(k);
         } else next.set(k, structuredClone(c.record));
       }
+      const types = new Map<string, Set<string>>();
+      for (const r of next.values())
+        types.set(r.name, (types.get(r.name) ?? new Set()).add(r.type ?? 'A'));
+      for (const [name, t] of types)
+        if (t.has('CNAME') && t.size > 1)
+          throw new Error(`InvalidChangeBatch: CNAME beside ${[...t].join(',')} at ${name}`);
       sets.clear();
       for (const [k, v] of next) sets.set(k, v);
     },
@@ -166,4 +177,49 @@ test('remove: every record and check of the Router goes, read back gone; others 
   assert.equal(removed, 6);
   assert.deepEqual([...r53.sets.values()], [foreign]);
   assert.equal(r53.checks.size, 0);
+});
+
+test('sync: IP Prods → name Prods → IP Prods: A and CNAME swap in one batch per host, checks by address then by name', async () => {
+  const r53 = fakeRoute53();
+  const ips = [tenant('a', ['a.example.com'], 'p1'), tenant('d', ['d.example.com'], 'p1', 'p2')];
+  const names = [tenant('a', ['a.example.com'], 'n1'), tenant('d', ['d.example.com'], 'n1', 'n2')];
+  const first = await syncDns(r53.api, input(ips));
+  r53.calls.length = 0;
+  const second = await syncDns(r53.api, input(names, first.memory, 2000));
+  // The FQDN check first, both hosts in one batch (each host's deletions before its writes),
+  // then the address check, no record using it any more.
+  assert.deepEqual(r53.calls, ['createHealthCheck', 'changeRecords:6', 'deleteHealthCheck']);
+  assert.deepEqual(
+    [...r53.checks.values()].map((c) => [c.fqdn, c.ipAddress, c.port]),
+    [['nlb-1.elb.amazonaws.com.', undefined, 80]],
+  );
+  const at = (name: string) =>
+    [...r53.sets.values()]
+      .filter((x) => x.name === name)
+      .map((x) => [x.type ?? 'A', x.failover ?? 'simple', x.values, x.healthCheckId]);
+  assert.deepEqual(at('a.example.com.'), [
+    ['CNAME', 'simple', ['nlb-1.elb.amazonaws.com.'], undefined],
+  ]);
+  const check = [...r53.checks.keys()][0];
+  assert.deepEqual(at('d.example.com.'), [
+    ['CNAME', 'PRIMARY', ['nlb-1.elb.amazonaws.com.'], check],
+    ['CNAME', 'SECONDARY', ['nlb-2.elb.amazonaws.com.'], undefined],
+  ]);
+  assert.equal(second.records, 5);
+  // Unchanged: nothing written on the resync.
+  r53.calls.length = 0;
+  await syncDns(r53.api, input(names, second.memory, 2000 + 60_000));
+  assert.deepEqual(r53.calls, ['listRecords', 'listHealthChecks']);
+  // Back to IPs: nothing of the CNAMEs is left.
+  const third = await syncDns(r53.api, input(ips));
+  assert.deepEqual(at('a.example.com.'), [['A', 'simple', ['10.0.0.1'], undefined]]);
+  assert.deepEqual(
+    at('d.example.com.').map(([t, f]) => [t, f]),
+    [
+      ['A', 'PRIMARY'],
+      ['A', 'SECONDARY'],
+    ],
+  );
+  assert.equal(third.healthChecks, 1);
+  assert.equal([...r53.checks.values()][0]!.ipAddress, '10.0.0.1');
 });
