@@ -61,6 +61,9 @@ const PRODS: Record<string, string[]> = {
   p1: ['203.0.113.11:8080', '203.0.113.12:8080'],
   p2: ['203.0.113.21:8080'],
   p3: ['203.0.113.31:8080'],
+  // Prods that answer at a name (an NLB's, a LoadBalancerMirror's record): CNAMEs.
+  n1: ['nlb-b.elb.us-east-1.amazonaws.com:443', 'nlb-a.elb.us-east-1.amazonaws.com:443'],
+  n2: ['mirror.lb.example.org:443'],
 };
 
 /** A valid spec.haproxy, for what the schema refuses. */
@@ -509,11 +512,94 @@ test('a Single tenant made Dual: its simple record gives way to the pair in one 
   );
 });
 
+test('Prods at a name: a CNAME per Single host, a CNAME failover pair with an FQDN check per Dual host; moved to IP Prods → A records, nothing left over', async () => {
+  await tenant('named', ['named'], { primary: 'n1' });
+  await tenant('namedduo', ['namedduo'], { primary: 'n1', secondary: 'n2' });
+  const cnames = await until(
+    'CNAMEs at named and namedduo',
+    async () => {
+      const single = await at('named', 'CNAME');
+      const pair = await at('namedduo', 'CNAME');
+      return single.length === 1 && pair.length === 2 ? { single, pair } : undefined;
+    },
+    15_000,
+    100,
+  );
+  // The first of n1's names, sorted; the Fleet's TTL.
+  assert.deepEqual(
+    cnames.single.map((x) => [x.SetIdentifier, x.TTL, values(x)]),
+    [[undefined, 30, ['nlb-a.elb.us-east-1.amazonaws.com.']]],
+  );
+  const primary = cnames.pair.find((x) => x.Failover === 'PRIMARY')!;
+  const secondary = cnames.pair.find((x) => x.Failover === 'SECONDARY')!;
+  assert.deepEqual(values(primary), ['nlb-a.elb.us-east-1.amazonaws.com.']);
+  assert.deepEqual(values(secondary), ['mirror.lb.example.org.']);
+  assert.equal(secondary.HealthCheckId, undefined);
+  const hc = (await healthChecksOfRouter()).find((h) => h.Id === primary.HealthCheckId);
+  assert.ok(hc, 'the PRIMARY CNAME names a health check of the Router');
+  assert.deepEqual(
+    [
+      hc.HealthCheckConfig!.FullyQualifiedDomainName?.replace(/\.?$/, '.'),
+      hc.HealthCheckConfig!.IPAddress,
+      hc.HealthCheckConfig!.Port,
+      hc.HealthCheckConfig!.Type,
+      hc.HealthCheckConfig!.ResourcePath,
+    ],
+    ['nlb-a.elb.us-east-1.amazonaws.com.', undefined, 443, 'HTTP', '/healthz'],
+  );
+  // No A beside a CNAME (AWS refuses it; moto would not).
+  assert.deepEqual([...(await at('named')), ...(await at('namedduo'))], []);
+  const r = await ready(ROUTER, (r) => r.status?.dns?.prods?.includes('n2') ?? false);
+  // Their names are published, not listed as endpoints missing.
+  assert.doesNotMatch(condition(r, 'Degraded')!.message, /\bn[12]: /);
+  // Settled: resyncs (every 2 s) read back the CNAMEs as written and write nothing.
+  await sleep(1_000);
+  let since = proxy.sent.length;
+  await sleep(5_000);
+  assert.deepEqual(writesSent(since), []);
+
+  // Moved to IP Prods: per host the CNAMEs are deleted and the A records written in one batch;
+  // the FQDN check, used by no record any more, goes after.
+  since = proxy.sent.length;
+  await place('named', { primary: 'p2' });
+  await place('namedduo', { primary: 'p2', secondary: 'p3' });
+  await until(
+    'A records at named and namedduo, no CNAME, no FQDN check',
+    async () => {
+      const a = [...(await at('named')), ...(await at('namedduo'))];
+      const c = [...(await at('named', 'CNAME')), ...(await at('namedduo', 'CNAME'))];
+      const fqdnChecks = (await healthChecksOfRouter()).filter(
+        (h) => h.HealthCheckConfig!.FullyQualifiedDomainName,
+      );
+      return a.length === 3 && c.length === 0 && fqdnChecks.length === 0 ? true : undefined;
+    },
+    15_000,
+    100,
+  );
+  assert.deepEqual(values((await at('named'))[0]), ['203.0.113.21']);
+  assert.deepEqual((await at('namedduo')).map((x) => [x.Failover, values(x)]).sort(), [
+    ['PRIMARY', ['203.0.113.21']],
+    ['SECONDARY', ['203.0.113.31']],
+  ]);
+  await sleep(1_000);
+  const sent = changesSent(since);
+  assert.deepEqual(sent.filter((c) => c.endsWith(` ${fq('named')}`)).sort(), [
+    `DELETE ${fq('named')}`,
+    `UPSERT ${fq('named')}`,
+  ]);
+  assert.deepEqual(sent.filter((c) => c.endsWith(` ${fq('namedduo')}`)).sort(), [
+    `DELETE ${fq('namedduo')}`,
+    `DELETE ${fq('namedduo')}`,
+    `UPSERT ${fq('namedduo')}`,
+    `UPSERT ${fq('namedduo')}`,
+  ]);
+});
+
 test('deleting the Router removes its records and health checks, and only those', async () => {
   await rest.delete(routerGvr, ns, ROUTER);
   await gone(ROUTER, 30_000);
   const left = (await zoneRecords())
-    .filter((r) => r.Type === 'A' || r.Type === 'TXT')
+    .filter((r) => r.Type === 'A' || r.Type === 'TXT' || r.Type === 'CNAME')
     .map((r) => `${r.Type} ${unescape(r.Name)}`);
   assert.deepEqual(left, [`A ${fq('taken')}`]);
   assert.deepEqual(await healthChecksOfRouter(), []);
