@@ -181,6 +181,12 @@ test('routes: a Dual tenant of an IP Prod and a name Prod → its primary alone,
   assert.deepEqual(r.noFailover, [
     'm.example.com (tenant m): no failover, n2 answers at a name and p3 at an IP (Route 53 pairs records of one type only); n2 alone is published',
   ]);
+  // The zone apex cannot hold a CNAME: unrouted, with why.
+  const apex = namedRoutes([tenant('z', ['example.com'], 'n1')]);
+  assert.deepEqual(apex.routes, []);
+  assert.deepEqual(apex.unrouted, [
+    'example.com (tenant z): n1 answers at a name and the zone apex cannot hold a CNAME',
+  ]);
   // A Prod with IPs and names keeps its A record; its names are listed as before.
   const both = namedRoutes(
     [tenant('b', ['b.example.com'], 'nb')],

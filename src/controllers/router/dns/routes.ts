@@ -13,6 +13,7 @@
 // the others are ignored). A Prod with IP endpoints keeps its A record (names beside IPs are
 // listed as before). Route 53 pairs only records of one type, so a Dual tenant whose Prods
 // differ (one IP, one name) gets its primary alone as a simple record, listed in `noFailover`.
+// The zone apex cannot hold a CNAME: a host there whose Prod answers at a name is unrouted.
 import type { Fleet } from '../../../api/fleet.js';
 import type { Prod } from '../../../api/prod.js';
 import type { Tenant } from '../../../api/tenant.js';
@@ -135,6 +136,8 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
       else if (named.length === 0) skip('not placed');
       else if (own.length === 0) skip(`its Prods ${named.join(', ')} do not exist in its Fleet`);
       else if (serving.length === 0) skip(`no address for its Prods ${own.join(', ')}`);
+      else if (host === zone && serving[0]!.kind === 'name')
+        skip(`${serving[0]!.prod} answers at a name and the zone apex cannot hold a CNAME`);
       else {
         const [p, s] = serving;
         const mixed = s !== undefined && s.kind !== p!.kind;
