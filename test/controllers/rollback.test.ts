@@ -348,7 +348,9 @@ test(
         alive();
         const ts = await tenantsNow();
         const f = await fleetNow();
-        const ready = (f.status?.prods ?? []).filter((p) => p.phase === 'Ready');
+        const ready = (f.status?.prods ?? []).filter(
+          (p) => p.phase === 'Ready' || p.phase === 'InService',
+        );
         return ts.length === TENANTS &&
           ts.every((t) => condition(t, 'Placed')?.status === 'True') &&
           f.status?.readyProds === 6 &&
