@@ -227,6 +227,8 @@ async function main(): Promise<void> {
         prods: { total: P },
         clusterSelector: { matchLabels: { run: id } },
         routing: { router: 'edge' },
+        // No rebalancing while a run is timed (set high between runs to even out again).
+        drain: { rebalanceMovesPerMinute: 0 },
       },
     });
     await mapLimit(
@@ -442,6 +444,14 @@ async function main(): Promise<void> {
       });
       if (res.status !== 200) throw new Error(`Alertmanager: ${res.status} ${await res.text()}`);
     };
+    const setRate = (perMinute: number) =>
+      rest.patch(
+        fleetGvr,
+        ns,
+        FLEET,
+        { spec: { drain: { rebalanceMovesPerMinute: perMinute } } },
+        'merge',
+      );
     const totals: number[] = [];
     const perTenant: number[] = [];
     for (let run = 0; run < RUNS; run++) {
@@ -523,6 +533,22 @@ async function main(): Promise<void> {
       await postAlert(labels, true);
       await quiet();
       warmup = WARMUP_MS;
+      // Even again: the Prods emptied by the rollback filled before the next run.
+      await setRate(100_000);
+      const share = (N * 1.3) / P;
+      await until(
+        'every Prod filled again',
+        () => {
+          const c = new Map<string, number>();
+          for (const t of tenants.list(ns))
+            for (const p of copiesOf(t)) c.set(p, (c.get(p) ?? 0) + 1);
+          return prods.every((p) => (c.get(p) ?? 0) >= 0.7 * share) ? true : undefined;
+        },
+        180_000,
+        500,
+      );
+      await setRate(0);
+      await quiet();
     }
     agent.destroy();
     if (RUNS > 0)
