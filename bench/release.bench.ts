@@ -160,9 +160,20 @@ async function main(): Promise<void> {
   prodWatch.addHandler({ add: roll, update: (_o, p) => roll(p) });
   /** `<release>/<wave>` → when this process first saw it Passed / Baking. */
   const passedAt = new Map<string, number>();
+  /** Release → when this process first saw it RollingBack; the first avoid annotation seen. */
+  const rollingBackAt = new Map<string, number>();
+  let avoidSeenAt = 0;
+  prodWatch.addHandler({
+    update: (_o, p) => {
+      if (!avoidSeenAt && p.metadata.annotations?.[AVOID_ANNOTATION] !== undefined)
+        avoidSeenAt = performance.now();
+    },
+  });
   const bakingAt = new Map<string, number>();
   releases.addHandler({
     update: (_o, r) => {
+      if (r.status?.phase === 'RollingBack' && !rollingBackAt.has(r.metadata.name))
+        rollingBackAt.set(r.metadata.name, performance.now());
       r.status?.waves?.forEach((w, i) => {
         const k = `${r.metadata.name}/${i}`;
         if (w.state === 'Passed' && !passedAt.has(k)) passedAt.set(k, performance.now());
@@ -492,6 +503,7 @@ async function main(): Promise<void> {
       const loadBefore = load();
       // From now on the Prods going back to the old version warm up slowly: not what answers.
       warmup = ROLLBACK_WARMUP_MS;
+      avoidSeenAt = 0;
       const t0 = performance.now();
       await postAlert(labels);
       const pending = new Set(affected);
@@ -528,7 +540,7 @@ async function main(): Promise<void> {
         Date.parse(r!.status!.rollback!.routedTime ?? '') -
         Date.parse(r!.status!.rollback!.startTime);
       console.log(
-        `run ${run + 1}: alert on ${target} (wave 2 of ${baking!.status!.waves!.length}; ${bad.size} Prods on ${version}, ${affected.length} tenants) → every one answered by a Prod on ${good} ${ms(total)} (per tenant ${summary(answeredAt)}); status: routed ${routedIn} ms after the rollback began (second stamps); the last: ${last.join(', ')}; load ${loadBefore} → ${load()}`,
+        `run ${run + 1}: alert on ${target} (wave 2 of ${baking!.status!.waves!.length}; ${bad.size} Prods on ${version}, ${affected.length} tenants) → Release RollingBack ${ms((rollingBackAt.get(name) ?? NaN) - t0)}, first avoid annotation ${ms(avoidSeenAt - t0)}, every one answered by a Prod on ${good} ${ms(total)} (per tenant ${summary(answeredAt)}); status: routed ${routedIn} ms after the rollback began (second stamps); the last: ${last.join(', ')}; load ${loadBefore} → ${load()}`,
       );
       await postAlert(labels, true);
       await quiet();
