@@ -12,9 +12,10 @@
 #        bash bench/run.sh placement [tenants] [prods] [rounds]   (pure: no lab)
 #        bash bench/run.sh fleet [tenants]   (a lab with three members: started so here)
 #        bash bench/run.sh rollback [prods] [tenants per Prod] [runs]   (a lab started here gets 64 router slots)
+#        bash bench/run.sh release [prods] [tenants per Prod] [rollback runs] [warm-up ms] [full release 1|0]   (64 router slots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet|rollback [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet|rollback|release [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh
@@ -27,7 +28,7 @@ export KACHIKU_LAB_DIR=${KACHIKU_LAB_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/
 if ! node dist/src/cli/main.js lab status --dir "$KACHIKU_LAB_DIR" >/dev/null 2>&1; then
   trap 'node dist/src/cli/main.js lab down --dir "$KACHIKU_LAB_DIR"' EXIT
   slots=()
-  if [ "$which" = rollback ]; then slots=(--router-slots 64); fi
+  if [ "$which" = rollback ] || [ "$which" = release ]; then slots=(--router-slots 64); fi
   node dist/src/cli/main.js lab up --dir "$KACHIKU_LAB_DIR" --members 3 "${slots[@]}" >/dev/null
 fi
 node --expose-gc "dist/bench/$which.bench.js" "$@"
