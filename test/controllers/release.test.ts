@@ -46,6 +46,7 @@ import { eventGvr } from '../../src/runtime/events.js';
 import { labState } from '../support/lab.js';
 import {
   controlPlaneConfig,
+  deleteProds,
   grantSecrets,
   memberKubeconfig,
   namespaceGvr,
@@ -256,20 +257,7 @@ after(async () => {
       const left = await rest.list(kind, ns);
       await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
     }
-    const prods = await rest.list<Prod>(prodGvr, ns);
-    await Promise.all(
-      prods.items.map((p) =>
-        rest.delete(prodGvr, ns, p.metadata.name).catch((err) => {
-          if (!isNotFound(err)) throw err;
-        }),
-      ),
-    );
-    await until(
-      'every Prod gone',
-      async () => ((await rest.list(prodGvr, ns)).items.length === 0 ? true : undefined),
-      90_000,
-      250,
-    );
+    await deleteProds(rest, ns, 90_000);
   } catch (err) {
     console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
     throw err;
