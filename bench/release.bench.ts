@@ -50,6 +50,7 @@ import { controlPlaneConfig, kachikuConfig } from '../test/support/kube.js';
 import { until } from '../test/support/wait.js';
 import { percentile } from '../test/support/traffic.js';
 import { freeLoopbackPort } from '../test/support/loadbalancers.js';
+import { labHAProxy } from '../lab/src/router.js';
 
 const P = Number(process.argv[2] ?? 10);
 const PER_PROD = Number(process.argv[3] ?? 200);
@@ -215,13 +216,7 @@ async function main(): Promise<void> {
       kind: 'Router',
       metadata: { name: 'edge', namespace: ns },
       spec: {
-        haproxy: {
-          instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-          map: haproxy.mapFile,
-          slots: haproxy.slots,
-          serversPerSlot: haproxy.serversPerSlot,
-          pollInterval: '1s',
-        },
+        haproxy: labHAProxy(haproxy, '1s'),
       },
     });
     const fleet = await rest.create<Fleet>(fleetGvr, {

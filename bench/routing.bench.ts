@@ -33,6 +33,7 @@ import { until } from '../test/support/wait.js';
 import { Traffic, failed, percentile } from '../test/support/traffic.js';
 import { freeLoopbackPort } from '../test/support/loadbalancers.js';
 import { createServer, type Server } from 'node:http';
+import { labHAProxy } from '../lab/src/router.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const P = Number(process.argv[3] ?? 30);
@@ -154,13 +155,7 @@ async function main(): Promise<void> {
       kind: 'Router',
       metadata: { name: 'edge', namespace: ns },
       spec: {
-        haproxy: {
-          instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-          map: haproxy.mapFile,
-          slots: haproxy.slots,
-          serversPerSlot: haproxy.serversPerSlot,
-          pollInterval: '1s',
-        },
+        haproxy: labHAProxy(haproxy, '1s'),
       },
     });
     const mgr = new Manager({

@@ -18,6 +18,7 @@ import {
   showInfo,
   type RouterInfo,
 } from '../../src/clouds/haproxy/index.js';
+import type { HAProxyRouter } from '../../src/api/router.js';
 
 export interface RouterStopOptions {
   /** SIGKILL the master and worker, saving nothing: a crash. Default: an orderly stop. */
@@ -71,4 +72,15 @@ function recorded(dir: string) {
   const proc = state?.processes.find((p) => p.name === ROUTER_PROCESS);
   if (!router || !proc) throw new Error(`no tenant router in the lab at ${dir}`);
   return { router, proc };
+}
+
+/** A Router's spec.haproxy for the lab's HAProxy: its runtime API, map, slots and servers. */
+export function labHAProxy(r: RouterState, pollInterval?: string): HAProxyRouter {
+  return {
+    instances: [{ name: 'lab', runtimeAPI: r.adminAddress }],
+    map: r.mapFile,
+    slots: r.slots,
+    serversPerSlot: r.serversPerSlot,
+    ...(pollInterval && { pollInterval }),
+  };
 }

@@ -58,6 +58,7 @@ import { viaRouter } from '../support/router.js';
 import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
 import { History, type Snapshot } from '../support/history.js';
 import { client } from '../../lab/src/parts/kube.js';
+import { labHAProxy } from '../../lab/src/router.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -183,13 +184,7 @@ before(async () => {
     kind: 'Router',
     metadata: { name: ROUTER, namespace: ns },
     spec: {
-      haproxy: {
-        instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-        map: haproxy.mapFile,
-        slots: haproxy.slots,
-        serversPerSlot: haproxy.serversPerSlot,
-        pollInterval: '1s',
-      },
+      haproxy: labHAProxy(haproxy, '1s'),
     },
   });
   await rest.create<Fleet>(fleetGvr, {

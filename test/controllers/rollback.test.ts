@@ -44,6 +44,7 @@ import { until } from '../support/wait.js';
 import { kachikuController, type Controller } from '../support/process.js';
 import { viaRouter } from '../support/router.js';
 import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
+import { labHAProxy } from '../../lab/src/router.js';
 
 const lab = labState();
 const members = lab.kube!.clusters.filter((c) => c.role === 'member');
@@ -283,13 +284,7 @@ test(
       kind: 'Router',
       metadata: { name: ROUTER, namespace: ns },
       spec: {
-        haproxy: {
-          instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-          map: haproxy.mapFile,
-          slots: haproxy.slots,
-          serversPerSlot: haproxy.serversPerSlot,
-          pollInterval: '1s',
-        },
+        haproxy: labHAProxy(haproxy, '1s'),
       },
     });
     await rest.create<Fleet>(fleetGvr, {

@@ -30,7 +30,7 @@ import { prodGvr } from '../../src/controllers/prod/reconciler.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { client } from '../../lab/src/parts/kube.js';
 import { routerConfig } from '../../lab/src/parts/haproxy.js';
-import { restartRouter } from '../../lab/src/router.js';
+import { labHAProxy, restartRouter } from '../../lab/src/router.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { HOLD_ANNOTATION } from '../../src/api/release.js';
 import { runtimeClient, showInfo } from '../../src/clouds/haproxy/index.js';
@@ -339,13 +339,7 @@ test(
       kind: 'Router',
       metadata: { name: ROUTER, namespace: ns },
       spec: {
-        haproxy: {
-          instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-          map: haproxy.mapFile,
-          slots: haproxy.slots,
-          serversPerSlot: haproxy.serversPerSlot,
-          pollInterval: POLL,
-        },
+        haproxy: labHAProxy(haproxy, POLL),
       },
     });
     await rest.create<Fleet>(fleetGvr, {

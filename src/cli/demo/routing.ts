@@ -13,6 +13,7 @@ import { routerGvr } from '../../controllers/router/reconciler.js';
 import { client } from '../../../lab/src/parts/kube.js';
 import { LoopbackLoadBalancers, freeLoopbackPort } from '../../../lab/src/loadbalancers.js';
 import type { LabState } from '../../../lab/src/state.js';
+import { labHAProxy } from '../../../lab/src/router.js';
 
 export const ROUTER = 'edge';
 /** Requests sent per tenant each time. */
@@ -56,12 +57,7 @@ export async function startRouting(
           kind: 'Router',
           metadata: { name: ROUTER, namespace },
           spec: {
-            haproxy: {
-              instances: [{ name: 'lab', runtimeAPI: haproxy.adminAddress }],
-              map: haproxy.mapFile,
-              slots: haproxy.slots,
-              serversPerSlot: haproxy.serversPerSlot,
-            },
+            haproxy: labHAProxy(haproxy),
           },
         })
         .catch((e: unknown) => {
