@@ -50,6 +50,7 @@ test('names, scopes and short names', () => {
       ['tenants.kachiku.io', 'Namespaced', ['tn']],
       ['routers.kachiku.io', 'Namespaced', ['rt']],
       ['releases.kachiku.io', 'Namespaced', ['rel']],
+      ['tenantslices.kachiku.io', 'Namespaced', ['tsl']],
     ],
   );
   for (const c of crds) {
@@ -126,7 +127,7 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
     // The exceptions: a Fleet creates and removes its Prods, and creates Releases.
     assert.equal(
       can(k.group, k.plural, 'create'),
-      ['prods', 'releases'].includes(k.plural),
+      ['prods', 'releases', 'tenantslices'].includes(k.plural),
       `create on ${k.plural}`,
     );
     assert.equal(can(k.group, k.plural, 'delete'), k.plural === 'prods', `delete on ${k.plural}`);

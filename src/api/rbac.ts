@@ -29,10 +29,10 @@ export const clusterRules: PolicyRule[] = [
   { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch', 'update'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['update'] },
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
-  // The exceptions: a Fleet makes, adopts and removes its Prods, and makes a Release when its
-  // source offers a new version.
+  // The exceptions: a Fleet makes, adopts and removes its Prods, makes its TenantSlices (the
+  // garbage collector takes them with it), and makes a Release when its source offers a new version.
   { apiGroups: [GROUP], resources: ['prods'], verbs: ['create', 'delete'] },
-  { apiGroups: [GROUP], resources: ['releases'], verbs: ['create'] },
+  { apiGroups: [GROUP], resources: ['releases', 'tenantslices'], verbs: ['create'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -9,7 +9,14 @@ import type { Fleet } from '../api/fleet.js';
 import type { MemberCluster } from '../api/membercluster.js';
 import type { Prod } from '../api/prod.js';
 import type { Tenant } from '../api/tenant.js';
-import { fleetGvr, memberClusterGvr, prodGvr, tenantGvr } from '../controllers/fleet/context.js';
+import {
+  fleetGvr,
+  memberClusterGvr,
+  prodGvr,
+  tenantGvr,
+  tenantSliceGvr,
+} from '../controllers/fleet/context.js';
+import type { TenantSlice } from '../api/tenantslice.js';
 import {
   drainPlans,
   planDocument,
@@ -51,13 +58,14 @@ async function listAll<T extends KubeObject>(
 
 /** Everything a plan is computed from, read now (the demo reads it the same way). */
 export async function readWorld(rest: Rest, namespace?: string): Promise<World> {
-  const [fleets, tenants, prods, clusters] = await Promise.all([
+  const [fleets, tenants, prods, clusters, slices] = await Promise.all([
     listAll<Fleet>(rest, fleetGvr, namespace),
     listAll<Tenant>(rest, tenantGvr, namespace),
     listAll<Prod>(rest, prodGvr, namespace),
     listAll<MemberCluster>(rest, memberClusterGvr),
+    listAll<TenantSlice>(rest, tenantSliceGvr, namespace),
   ]);
-  return { fleets, tenants, prods, clusters, now: Date.now() };
+  return { fleets, tenants, prods, clusters, slices, now: Date.now() };
 }
 
 function print(

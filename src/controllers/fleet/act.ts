@@ -1,6 +1,7 @@
 // The shell's hands: what a decision says to write, in an order that keeps make-before-break —
-// Prods created, adopted and marked for scale-in first; then the Tenants' statuses (a step of
-// the assignment, bounded concurrency, each PUT on the status subresource with the
+// Prods created, adopted and marked for scale-in first; then the TenantSlices (the assignment
+// the routers read: every changed slice at once, ≤ SLICE_COUNT writes whatever the number of
+// tenants moved); then the Tenants' statuses (for people; bounded concurrency, each PUT on the status subresource with the
 // resourceVersion it was computed from, 409 → re-read and write again); only then Prods
 // retired (they host no one once those writes are in) and retired Prods removed. Every write is
 // recorded as an expectation, so the next step waits until the caches show it.
@@ -12,8 +13,11 @@ import { keyOf } from '../../runtime/informer.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant, TenantStatus } from '../../api/tenant.js';
-import { prodGvr, tenantGvr, type FleetEnv } from './context.js';
-import { SCALE_IN_ANNOTATION, ownerReference } from './prods.js';
+import { API_VERSION } from '../../api/kind.js';
+import type { TenantSlice } from '../../api/tenantslice.js';
+import { prodGvr, tenantGvr, tenantSliceGvr, type FleetEnv } from './context.js';
+import { FLEET_LABEL, SCALE_IN_ANNOTATION, ownerReference } from './prods.js';
+import type { SliceChange } from './tenants.js';
 import type { Decision } from './plan.js';
 
 /** Does the Prod and Tenant writes of a decision (the Fleet's status is written by status.ts). */
@@ -69,6 +73,7 @@ export async function act(
       return true;
     });
 
+  if (fleet) await writeSlices(env, owner, fleet, d.slices, ctx);
   await writeTenants(env, owner, d.tenants, ctx);
 
   for (const r of d.retire)
@@ -84,6 +89,53 @@ export async function act(
     });
     expect('prods', `${ns}/${name}`, { kind: 'deleted' });
   }
+}
+
+async function writeSlices(
+  env: FleetEnv,
+  owner: string,
+  fleet: Fleet,
+  changes: readonly SliceChange[],
+  ctx: ReconcileContext,
+): Promise<void> {
+  if (changes.length === 0) return;
+  const { rest } = env.mgr;
+  const ns = fleet.metadata.namespace ?? '';
+  await Promise.all(
+    changes.map(async (c) => {
+      const key = `${ns}/${c.name}`;
+      if (!c.existing) {
+        const obj: TenantSlice = {
+          apiVersion: API_VERSION,
+          kind: 'TenantSlice',
+          metadata: {
+            name: c.name,
+            namespace: ns,
+            labels: { [FLEET_LABEL]: fleet.metadata.name },
+            ownerReferences: [ownerReference(fleet)],
+          },
+          spec: { fleet: fleet.metadata.name, slice: c.slice, tenants: c.tenants },
+        };
+        try {
+          await rest.create(tenantSliceGvr, obj);
+          env.expectations.expect(owner, 'tenantslices', key, { kind: 'created' });
+        } catch (err) {
+          // Made meanwhile (a cache behind its own write): the next reconcile compares it.
+          if (!isAlreadyExists(err)) throw err;
+          env.ctl.enqueue({ namespace: ns, name: fleet.metadata.name });
+        }
+        return;
+      }
+      const from = c.existing.metadata.resourceVersion ?? '';
+      const after = await update(rest, tenantSliceGvr, c.existing, (s) => {
+        s.spec.tenants = c.tenants;
+        return true;
+      });
+      if (after.metadata.resourceVersion !== from)
+        env.expectations.expect(owner, 'tenantslices', key, { kind: 'updated', from });
+    }),
+  );
+  ctx.log.debug({ slices: changes.length }, 'tenant slices written');
 }
 
 async function writeTenants(

@@ -11,6 +11,7 @@ import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { releaseKind, type Release } from '../../api/release.js';
+import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import type { Placer } from './plan.js';
 
 export const fleetGvr = gvrOf(fleetKind);
@@ -18,13 +19,14 @@ export const tenantGvr = gvrOf(tenantKind);
 export const prodGvr = gvrOf(prodKind);
 export const memberClusterGvr = gvrOf(memberClusterKind);
 export const releaseGvr = gvrOf(releaseKind);
+export const tenantSliceGvr = gvrOf(tenantSliceKind);
 
 export interface FleetDeps {
   /** The placement algorithms (src/fleet). */
   placer: Placer;
   /** Fleets reconciled at once (default 4). */
   concurrency?: number;
-  /** Tenant status writes in flight per reconcile (default 16). */
+  /** Tenant status writes in flight per reconcile (default 16; the slices go all at once). */
   writeConcurrency?: number;
   /** How long a Fleet waits for the caches to show its last writes (default 10 s). */
   expectationTimeoutMs?: number;
@@ -40,6 +42,8 @@ export interface FleetEnv {
   clusters: Informer<MemberCluster>;
   /** Releases: while one of a Fleet is active, the Fleet keeps its standby Prods. */
   releases: Informer<Release>;
+  /** Its TenantSlices: the assignment it wrote. */
+  slices: Informer<TenantSlice>;
   expectations: Expectations;
   /** Tenant status writes, by outcome (the point of writing only changed ones). */
   tenantWrites?: Counter<'outcome'>;

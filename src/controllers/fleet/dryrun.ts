@@ -1,6 +1,7 @@
 // Plans before disruption: what draining a cluster or retiring a Prod would do to each Fleet's
 // tenants, computed from the same objects and the same placement input as the Fleet controller's
 // (prepare()), without acting. `kachiku plan` prints these; a dashboard can call them too. Pure.
+import type { TenantSlice } from '../../api/tenantslice.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
@@ -17,6 +18,8 @@ export interface World {
   tenants: readonly Tenant[];
   prods: readonly Prod[];
   clusters: readonly MemberCluster[];
+  /** The TenantSlices (the assignment in force); without them, the Tenants' statuses. */
+  slices?: readonly TenantSlice[];
   now: number;
 }
 
@@ -52,6 +55,7 @@ function stepOf(world: World, fleet: Fleet) {
     ),
     taken: new Set(),
     clusters: world.clusters,
+    slices: (world.slices ?? []).filter((s) => ns(s) === ns(fleet) && s.spec.fleet === name),
     now: world.now,
   });
 }

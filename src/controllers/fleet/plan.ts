@@ -15,6 +15,7 @@ import type { Fleet, FleetStatus } from '../../api/fleet.js';
 import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Release } from '../../api/release.js';
+import type { TenantSlice } from '../../api/tenantslice.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { PlacementInput, PlacementResult, ProdState } from '../../fleet/types.js';
 import { clusterFacts, selectedDomains, type ClusterFacts } from './clusters.js';
@@ -36,7 +37,9 @@ import {
   fleetMissingChanges,
   outcomes,
   placementInput,
+  sliceChanges,
   tenantStatusChanges,
+  type SliceChange,
   type Excluded,
   type TenantChange,
 } from './tenants.js';
@@ -83,6 +86,8 @@ export interface Observed {
   clusters: readonly MemberCluster[];
   /** The Releases whose spec.fleet names it (their standbyProds while active). */
   releases?: readonly Release[];
+  /** Its TenantSlices (the assignment in force). */
+  slices?: readonly TenantSlice[];
   now: number;
 }
 
@@ -103,6 +108,8 @@ export interface Decision {
   retire: { name: string; why: string }[];
   /** Retired and gone from their cluster: delete the object (its name is free again). */
   remove: string[];
+  /** TenantSlices to write: before the Tenants' statuses (the routers read the slices). */
+  slices: SliceChange[];
   tenants: TenantChange[];
   /** The Fleet's status, when it differs from the stored one. */
   status?: FleetStatus;
@@ -116,6 +123,7 @@ const none = (): Decision => ({
   scaleIn: [],
   retire: [],
   remove: [],
+  slices: [],
   tenants: [],
   events: [],
 });
@@ -195,7 +203,12 @@ export function prepare(fleet: Fleet, obs: Omit<Observed, 'fleet' | 'key'>): Ste
     clusters,
     selectedDomains(clusters),
     // A rollback: standby Prods open up for the avoided Prods' tenants.
-    { draining: moving, rebalanceMoves: budget.moves, rollback: live.some(avoided) },
+    {
+      draining: moving,
+      rebalanceMoves: budget.moves,
+      rollback: live.some(avoided),
+      ...(obs.slices && { slices: obs.slices }),
+    },
   );
   return {
     clusters,
@@ -440,6 +453,7 @@ export function decide(obs: Observed, placer: Placer): Decision {
 
   // Tenants: only those whose status changes.
   const liveTenants = obs.tenants.filter((t) => !t.metadata.deletionTimestamp);
+  d.slices = sliceChanges(fleet.metadata.name, result.assignment, obs.slices ?? []);
   d.tenants = tenantStatusChanges(obs.tenants, result, excluded, now);
 
   // Again soon while copies must still move (one Dual copy per step: `pending`), slower when

@@ -12,6 +12,7 @@ import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Release } from '../../api/release.js';
+import type { TenantSlice } from '../../api/tenantslice.js';
 import { BY_CLUSTER, BY_FLEET, type FleetEnv } from './context.js';
 import { FLEET_LABEL, clusterOfProd } from './prods.js';
 import { selects } from './clusters.js';
@@ -19,14 +20,16 @@ import type { Observed } from './plan.js';
 
 const fleetKeyOfTenant = (t: Tenant) => `${t.metadata.namespace ?? ''}/${t.spec.fleet}`;
 const fleetKeyOfRelease = (r: Release) => `${r.metadata.namespace ?? ''}/${r.spec.fleet}`;
+const fleetKeyOfSlice = (s: TenantSlice) => `${s.metadata.namespace ?? ''}/${s.spec.fleet}`;
 const fleetKeyOfProd = (p: Prod) => {
   const fleet = p.metadata.labels?.[FLEET_LABEL];
   return fleet ? [`${p.metadata.namespace ?? ''}/${fleet}`] : [];
 };
 
 /** The indexes the reconciler reads by; added before the informers start. */
-export function addIndexes(env: Pick<FleetEnv, 'tenants' | 'prods' | 'releases'>): void {
+export function addIndexes(env: Pick<FleetEnv, 'tenants' | 'prods' | 'releases' | 'slices'>): void {
   env.tenants.addIndex(BY_FLEET, (t) => [fleetKeyOfTenant(t)]);
+  env.slices.addIndex(BY_FLEET, (s) => [fleetKeyOfSlice(s)]);
   env.releases.addIndex(BY_FLEET, (r) => [fleetKeyOfRelease(r)]);
   env.prods.addIndex(BY_FLEET, fleetKeyOfProd);
   env.prods.addIndex(BY_CLUSTER, (p) => [clusterOfProd(p)]);
@@ -43,6 +46,7 @@ export function observe(env: FleetEnv, req: Request, now: number): Observed {
     taken: new Set(env.prods.list(req.namespace).map((p) => p.metadata.name)),
     clusters: env.clusters.list(),
     releases: env.releases.byIndex(BY_FLEET, key),
+    slices: env.slices.byIndex(BY_FLEET, key),
     now,
   };
 }
@@ -57,6 +61,13 @@ export function watch(env: FleetEnv): void {
     add: (t) => enqueue(fleetKeyOfTenant(t)),
     update: (old, t) => generationChanged(old, t) && enqueue(fleetKeyOfTenant(t)),
     delete: (t) => enqueue(fleetKeyOfTenant(t)),
+  });
+
+  // TenantSlices: only a change not its own (one edited or deleted by hand) is news; its own
+  // writes are awaited through the expectations.
+  env.slices.addHandler({
+    update: (old, s) => generationChanged(old, s) && enqueue(fleetKeyOfSlice(s)),
+    delete: (s) => enqueue(fleetKeyOfSlice(s)),
   });
 
   // Prods: what placement reads of them (spec, labels, phase, readiness).

@@ -24,12 +24,14 @@ import type { MemberCluster } from '../../api/membercluster.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Release } from '../../api/release.js';
+import type { TenantSlice } from '../../api/tenantslice.js';
 import {
   fleetGvr,
   memberClusterGvr,
   prodGvr,
   releaseGvr,
   tenantGvr,
+  tenantSliceGvr,
   type FleetDeps,
   type FleetEnv,
 } from './context.js';
@@ -49,6 +51,7 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
   const prods = mgr.informer<Prod>(prodGvr);
   const clusters = mgr.informer<MemberCluster>(memberClusterGvr);
   const releases = mgr.informer<Release>(releaseGvr);
+  const slices = mgr.informer<TenantSlice>(tenantSliceGvr);
   const ctl = mgr.controller({
     name: 'fleet',
     concurrency: deps.concurrency ?? 4,
@@ -63,6 +66,7 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
     prods,
     clusters,
     releases,
+    slices,
     expectations: new Expectations(deps.expectationTimeoutMs ?? 10_000),
     tenantWrites: tenantWrites(mgr),
   };
@@ -97,7 +101,9 @@ async function reconcile(env: FleetEnv, req: Request, ctx: ReconcileContext): Pr
       ? env.tenants.get(k)
       : resource === 'prods'
         ? env.prods.get(k)
-        : env.fleets.get(k);
+        : resource === 'tenantslices'
+          ? env.slices.get(k)
+          : env.fleets.get(k);
   const seen = env.expectations.satisfied(key, lookup);
   if (!seen.ok) return { requeueAfterMs: EXPECTATION_POLL_MS };
   if (seen.timedOut)
@@ -109,11 +115,12 @@ async function reconcile(env: FleetEnv, req: Request, ctx: ReconcileContext): Pr
   const started = performance.now();
   const d = decide(observed, env.deps.placer);
   const decideMs = Math.round(performance.now() - started);
-  if (d.tenants.length || d.create.length || d.retire.length || d.scaleIn.length)
+  if (d.tenants.length || d.slices.length || d.create.length || d.retire.length || d.scaleIn.length)
     ctx.log.info(
       {
         tenants: observed.tenants.length,
         tenantWrites: d.tenants.length,
+        sliceWrites: d.slices.length,
         create: d.create.length,
         scaleIn: d.scaleIn.length,
         retire: d.retire.length,

@@ -6,8 +6,10 @@ import {
   placementInput,
   previousAssignment,
   screenTenants,
+  sliceChanges,
   tenantStatusChanges,
 } from './tenants.js';
+import { SLICE_COUNT, sliceName, sliceOf, type TenantSlice } from '../../api/tenantslice.js';
 import {
   NS,
   T0,
@@ -148,6 +150,85 @@ test('previousAssignment: only Tenants with a primary', () => {
     ]),
     { a: { primary: 'p1' }, c: { primary: 'p1', secondary: 'p2' } },
   );
+});
+
+function sliceOf_(i: number, tenants: Record<string, string>, fleet = 'web'): TenantSlice {
+  return {
+    apiVersion: 'kachiku.io/v1alpha1',
+    kind: 'TenantSlice',
+    metadata: { name: sliceName(fleet, i), namespace: NS, resourceVersion: '7' },
+    spec: { fleet, slice: i, tenants },
+  };
+}
+
+test('previousAssignment: a written slice is the record for its tenants (even against their status); others read their status', () => {
+  const a = tenantOf('a', {}, { primary: 'p1' });
+  const b = tenantOf('b', {}, { primary: 'p1' });
+  // A slice holding "a" (moved to p3, its status not written yet); "b" is in another slice
+  // unless the hash puts it in the same one — then it is the record for "b" too.
+  const slice = sliceOf_(sliceOf('a'), { a: 'p3 p4' });
+  const sameSlice = sliceOf('b') === sliceOf('a');
+  assert.deepEqual(previousAssignment([a, b], [slice]), {
+    a: { primary: 'p3', secondary: 'p4' },
+    ...(sameSlice ? {} : { b: { primary: 'p1' } }),
+  });
+  // An entry in the wrong slice (not its hash) or of another Fleet is ignored.
+  const wrong = sliceOf_((sliceOf('a') + 1) % SLICE_COUNT, { a: 'p9' });
+  const other = sliceOf_(sliceOf('a'), { a: 'p8' }, 'api');
+  assert.deepEqual(previousAssignment([a], [wrong, other]), { a: { primary: 'p1' } });
+  // A written slice without the tenant: it is not placed (its status is stale).
+  assert.deepEqual(previousAssignment([a], [sliceOf_(sliceOf('a'), {})]), {});
+});
+
+test('sliceChanges: only slices whose content changes; a slice is made for its first tenant and kept when empty', () => {
+  const names = Array.from({ length: 200 }, (_, i) => `t${i}`);
+  const assignment = Object.fromEntries(
+    names.map((n, i) => [n, i % 3 ? { primary: 'p1' } : { primary: 'p1', secondary: 'p2' }]),
+  );
+  const first = sliceChanges('web', assignment, []);
+  // 200 tenants over 32 slices: every slice gets some (a change of the hash would show here).
+  assert.equal(first.length, SLICE_COUNT);
+  assert.ok(first.every((c) => !c.existing && c.name === sliceName('web', c.slice)));
+  const all = Object.assign({}, ...first.map((c) => c.tenants)) as Record<string, string>;
+  assert.equal(Object.keys(all).length, 200);
+  assert.equal(all.t0, 'p1 p2');
+  assert.equal(all.t1, 'p1');
+  for (const c of first) for (const n of Object.keys(c.tenants)) assert.equal(sliceOf(n), c.slice);
+
+  const written = first.map((c) => sliceOf_(c.slice, c.tenants));
+  assert.deepEqual(sliceChanges('web', assignment, written), [], 'nothing changed: no write');
+
+  // One tenant moves: one slice is written, whole, replacing the one read.
+  const moved = { ...assignment, t5: { primary: 'p7' } };
+  const one = sliceChanges('web', moved, written);
+  assert.equal(one.length, 1);
+  assert.equal(one[0]!.slice, sliceOf('t5'));
+  assert.equal(one[0]!.tenants.t5, 'p7');
+  assert.equal(
+    one[0]!.existing,
+    written.find((s) => s.spec.slice === sliceOf('t5')),
+  );
+
+  // Every tenant gone: the slices are written empty, not dropped (they stay the record).
+  const emptied = sliceChanges('web', {}, written);
+  assert.equal(emptied.length, SLICE_COUNT);
+  assert.ok(emptied.every((c) => Object.keys(c.tenants).length === 0 && c.existing));
+  assert.deepEqual(
+    sliceChanges(
+      'web',
+      {},
+      emptied.map((c) => sliceOf_(c.slice, {})),
+    ),
+    [],
+  );
+});
+
+test('sliceName: deterministic, and within 253 characters for the longest Fleet name', () => {
+  assert.equal(sliceName('web', 3), 'web-tenants-3');
+  const long = 'a'.repeat(253);
+  const n = sliceName(long, 31);
+  assert.ok(n.length <= 253, `${n.length}`);
+  assert.notEqual(sliceName(long, 31), sliceName(`${'a'.repeat(252)}b`, 31));
 });
 
 test('tenantStatusChanges: only the Tenants whose status changes; placedSince moves with the Prods', () => {

@@ -7,6 +7,14 @@ import { timestamp } from '../../runtime/time.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant, TenantStatus } from '../../api/tenant.js';
+import {
+  SLICE_COUNT,
+  encodeProds,
+  sliceName,
+  sliceOf,
+  tenantProds,
+  type TenantSlice,
+} from '../../api/tenantslice.js';
 import type {
   Assignment,
   PlacementInput,
@@ -87,13 +95,60 @@ export function placementTenant(t: Tenant): PlacementTenant {
   };
 }
 
-/** The assignment in force, as the Tenants' statuses hold it. */
-export function previousAssignment(tenants: readonly Tenant[]): Assignment {
+/**
+ * The assignment in force. A Tenant's slice, once it exists, is the record (the Fleet writes it
+ * before the Tenant's status, so after a crash between the two the slice is right); a Tenant
+ * whose slice was never written (a Fleet from before TenantSlices) is read from its status.
+ */
+export function previousAssignment(
+  tenants: readonly Tenant[],
+  slices: readonly TenantSlice[] = [],
+): Assignment {
   const out: Assignment = {};
+  const prodsOf = tenantProds(slices);
   for (const t of tenants) {
-    const p = t.status?.prods;
-    if (!p?.primary) continue;
-    out[t.metadata.name] = { primary: p.primary, ...(p.secondary && { secondary: p.secondary }) };
+    const p = prodsOf(t);
+    if (p) out[t.metadata.name] = p;
+  }
+  return out;
+}
+
+/** A TenantSlice to write: its whole `spec.tenants`, and the object it replaces (if any). */
+export interface SliceChange {
+  name: string;
+  slice: number;
+  tenants: Record<string, string>;
+  existing?: TenantSlice;
+}
+
+/**
+ * The slices whose content a placement result changes. A slice is made when a tenant first
+ * falls in it and then kept, empty or not, so that it stays the record for its tenants.
+ */
+export function sliceChanges(
+  fleet: string,
+  assignment: Assignment,
+  slices: readonly TenantSlice[],
+): SliceChange[] {
+  const want = new Map<number, Record<string, string>>();
+  for (const name of Object.keys(assignment).sort()) {
+    const a = assignment[name];
+    if (!a?.primary) continue;
+    const i = sliceOf(name);
+    const m = want.get(i) ?? {};
+    m[name] = encodeProds(a);
+    want.set(i, m);
+  }
+  const have = new Map(
+    slices.filter((s) => s.spec.fleet === fleet).map((s) => [s.spec.slice, s] as const),
+  );
+  const out: SliceChange[] = [];
+  for (let i = 0; i < SLICE_COUNT; i++) {
+    const tenants = want.get(i) ?? {};
+    const existing = have.get(i);
+    if (!existing && Object.keys(tenants).length === 0) continue;
+    if (existing && isDeepStrictEqual(existing.spec.tenants ?? {}, tenants)) continue;
+    out.push({ name: sliceName(fleet, i), slice: i, tenants, ...(existing && { existing }) });
   }
   return out;
 }
@@ -104,11 +159,13 @@ export interface InputOptions {
   rebalanceMoves?: number;
   /** A rollback is under way (some Prod is avoided): standby Prods are open. */
   rollback?: boolean;
+  /** The Fleet's TenantSlices: the assignment in force (see previousAssignment). */
+  slices?: readonly TenantSlice[];
 }
 
 /**
  * What placement is given: the Tenants to place (screened), the Fleet's Prods with their states,
- * and the assignment in force (from the Tenants' statuses). Also returns what was excluded.
+ * and the assignment in force (from the TenantSlices, else the Tenants' statuses). Also returns what was excluded.
  */
 export function placementInput(
   tenants: readonly Tenant[],
@@ -118,7 +175,7 @@ export function placementInput(
   opts: InputOptions,
 ): { input: PlacementInput; excluded: Map<string, Excluded> } {
   const { included, excluded } = screenTenants(tenants, domains);
-  const previous = previousAssignment(included);
+  const previous = previousAssignment(included, opts.slices);
   const hosting = new Set(
     Object.values(previous).flatMap((a) => [a.primary, ...(a.secondary ? [a.secondary] : [])]),
   );

@@ -13,6 +13,7 @@ import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { routerKind, type Router } from '../../api/router.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
+import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import type { GateCheck } from './plan.js';
 
 export const releaseGvr = gvrOf(releaseKind);
@@ -21,6 +22,7 @@ export const tenantGvr = gvrOf(tenantKind);
 export const prodGvr = gvrOf(prodKind);
 export const routerGvr = gvrOf(routerKind);
 export const memberClusterGvr = gvrOf(memberClusterKind);
+export const tenantSliceGvr = gvrOf(tenantSliceKind);
 
 export interface ReleaseDeps {
   /** The gates' Alertmanager when a Release's strategy names none (--alertmanager-url). */
@@ -46,6 +48,8 @@ export interface ReleaseEnv {
   prods: Informer<Prod>;
   routers: Informer<Router>;
   clusters: Informer<MemberCluster>;
+  /** The Fleets' TenantSlices: where each tenant is now (before its status says so). */
+  slices: Informer<TenantSlice>;
   expectations: Expectations;
   /** By Release key: its last gate check. */
   gateChecks: Map<string, GateCheck>;

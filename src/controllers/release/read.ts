@@ -1,7 +1,7 @@
 // What the Release reconciler reads (all from the caches) and what brings a Release back: its
 // own spec, the other Releases of its Fleet finishing, and whatever its next step waits for —
-// its Fleet, the Fleet's Prods (annotations, versions, phases), Tenants (status.prods: the
-// rollback waits for them to move) and the Router's status.held.
+// its Fleet, the Fleet's Prods (annotations, versions, phases), Tenants and TenantSlices (where
+// each tenant is: the rollback waits for them to move) and the Router's status.held.
 import { generationChanged, parseKey, type Request } from '../../runtime/controller.js';
 import { findCondition } from '../../runtime/conditions.js';
 import { keyOf } from '../../runtime/informer.js';
@@ -11,6 +11,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Router } from '../../api/router.js';
+import { tenantProds, type TenantSlice } from '../../api/tenantslice.js';
 import { FLEET_LABEL } from '../fleet/prods.js';
 import { PRODS_BY_FLEET, RELEASES_BY_FLEET, TENANTS_BY_FLEET, type ReleaseEnv } from './context.js';
 import { isTerminal, type PlanInput } from './plan.js';
@@ -18,6 +19,7 @@ import { isTerminal, type PlanInput } from './plan.js';
 const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? '';
 const fleetKeyOfRelease = (r: Release) => `${ns(r)}/${r.spec.fleet}`;
 const fleetKeyOfTenant = (t: Tenant) => `${ns(t)}/${t.spec.fleet}`;
+const fleetKeyOfSlice = (s: TenantSlice) => `${ns(s)}/${s.spec.fleet}`;
 const fleetKeysOfProd = (p: Prod) => {
   const fleet = p.metadata.labels?.[FLEET_LABEL];
   return fleet ? [`${ns(p)}/${fleet}`] : [];
@@ -27,6 +29,22 @@ export function addIndexes(env: ReleaseEnv): void {
   env.releases.addIndex(RELEASES_BY_FLEET, (r) => [fleetKeyOfRelease(r)]);
   env.prods.addIndex(PRODS_BY_FLEET, fleetKeysOfProd);
   env.tenants.addIndex(TENANTS_BY_FLEET, (t) => [fleetKeyOfTenant(t)]);
+  env.slices.addIndex(TENANTS_BY_FLEET, (s) => [fleetKeyOfSlice(s)]);
+}
+
+/**
+ * The Fleet's Tenants with status.prods as the TenantSlices say (the plan reads status.prods):
+ * a rollback's moves are in the slices seconds before the last Tenant status is written.
+ */
+function placedTenants(env: ReleaseEnv, fleetKey: string): Tenant[] {
+  const prodsOf = tenantProds(env.slices.byIndex(TENANTS_BY_FLEET, fleetKey));
+  return env.tenants.byIndex(TENANTS_BY_FLEET, fleetKey).map((t) => {
+    const prods = prodsOf(t);
+    const status = { ...t.status };
+    if (prods) status.prods = prods;
+    else delete status.prods;
+    return { ...t, status };
+  });
 }
 
 /** Everything decide() needs about one Release, from the caches; undefined when it is gone. */
@@ -43,7 +61,7 @@ export function observe(env: ReleaseEnv, req: Request, now: number): PlanInput |
     release,
     fleet,
     prods: env.prods.byIndex(PRODS_BY_FLEET, fleetKey),
-    tenants: env.tenants.byIndex(TENANTS_BY_FLEET, fleetKey),
+    tenants: placedTenants(env, fleetKey),
     held: router?.status?.held,
     gateCheck: env.gateChecks.get(key),
     others: env.releases
@@ -102,6 +120,12 @@ export function watch(env: ReleaseEnv): void {
     on<Tenant>(
       (t) => [fleetKeyOfTenant(t)],
       (t) => [t.spec.redundancy, t.status?.prods],
+    ),
+  );
+  env.slices.addHandler(
+    on<TenantSlice>(
+      (s) => [fleetKeyOfSlice(s)],
+      (s) => s.metadata.generation,
     ),
   );
   // A Router's held list: the Releases of every Fleet routed by it.

@@ -24,9 +24,11 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Router } from '../../api/router.js';
 import type { MemberCluster } from '../../api/membercluster.js';
+import type { TenantSlice } from '../../api/tenantslice.js';
 import {
   fleetGvr,
   memberClusterGvr,
+  tenantSliceGvr,
   prodGvr,
   releaseGvr,
   routerGvr,
@@ -62,6 +64,7 @@ export function registerReleaseController(mgr: Manager, deps: ReleaseDeps): Cont
     prods: mgr.informer<Prod>(prodGvr),
     routers: mgr.informer<Router>(routerGvr),
     clusters: mgr.informer<MemberCluster>(memberClusterGvr),
+    slices: mgr.informer<TenantSlice>(tenantSliceGvr),
     expectations: new Expectations(10_000),
     gateChecks: new Map(),
     metrics: histograms(mgr),

@@ -29,6 +29,7 @@ import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
+import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import { haproxySettings, routerKind, type Router, type RouterStatus } from '../../api/router.js';
 import { buildTable, settle } from './table.js';
 import { describe } from './plan.js';
@@ -52,6 +53,7 @@ import { realRoute53 } from './dns/clients.js';
 export const routerGvr = gvrOf(routerKind);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
+const tenantSliceGvr = gvrOf(tenantSliceKind);
 const prodGvr = gvrOf(prodKind);
 
 /** The Fleet label on Prods (src/controllers/fleet/prods.ts). */
@@ -80,6 +82,7 @@ interface Env {
   fleets: Informer<Fleet>;
   tenants: Informer<Tenant>;
   prods: Informer<Prod>;
+  slices: Informer<TenantSlice>;
   expectations: Expectations;
   /**
    * Per Router key: its uid, per instance name what was last seen of it, and why held Prods were
@@ -103,6 +106,7 @@ export function registerRouterController(mgr: Manager, deps: RouterDeps = {}): C
   const fleets = mgr.informer<Fleet>(fleetGvr);
   const tenants = mgr.informer<Tenant>(tenantGvr);
   const prods = mgr.informer<Prod>(prodGvr);
+  const slices = mgr.informer<TenantSlice>(tenantSliceGvr);
   const ctl = mgr.controller({
     name: 'router',
     concurrency: deps.concurrency ?? 4,
@@ -115,6 +119,7 @@ export function registerRouterController(mgr: Manager, deps: RouterDeps = {}): C
     fleets,
     tenants,
     prods,
+    slices,
     expectations: new Expectations(10_000),
     memory: new Map(),
     client: deps.client ?? defaultClient,
@@ -128,6 +133,7 @@ export function registerRouterController(mgr: Manager, deps: RouterDeps = {}): C
   };
   fleets.addIndex(FLEETS_BY_ROUTER, routerKeyOfFleet);
   tenants.addIndex(TENANTS_BY_FLEET, (t) => [fleetKey(t.metadata.namespace, t.spec.fleet)]);
+  slices.addIndex(TENANTS_BY_FLEET, (s) => [fleetKey(s.metadata.namespace, s.spec.fleet)]);
   prods.addIndex(PRODS_BY_FLEET, (p) => {
     const f = p.metadata.labels?.[FLEET_LABEL];
     return f ? [fleetKey(p.metadata.namespace, f)] : [];
@@ -161,6 +167,13 @@ function watch(env: Env): void {
     add: onTenant,
     update: (old, t) => tenantFacts(old) !== tenantFacts(t) && onTenant(t),
     delete: onTenant,
+  });
+  // A TenantSlice: the Fleet's assignment moved (a rollback's moves arrive here first).
+  const onSlice = (s: TenantSlice) => viaFleet(fleetKey(s.metadata.namespace, s.spec.fleet));
+  env.slices.addHandler({
+    add: onSlice,
+    update: (old, s) => generationChanged(old, s) && onSlice(s),
+    delete: onSlice,
   });
   const prodFacts = (p: Prod) =>
     JSON.stringify([
@@ -215,12 +228,13 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
   }
 
   // The table, from the caches.
-  const { fleets, tenants, prods } = routedBy(env, key);
+  const { fleets, tenants, prods, slices } = routedBy(env, key);
   const table = buildTable({
     spec,
     fleets,
     tenants,
     prods,
+    slices,
     previous: router.status?.slots ?? [],
   });
 
@@ -322,7 +336,8 @@ function routedBy(env: Env, key: string): Routed {
   const fks = fleets.map((f) => keyOf(f));
   const tenants = fks.flatMap((fk) => env.tenants.byIndex(TENANTS_BY_FLEET, fk));
   const prods = fks.flatMap((fk) => env.prods.byIndex(PRODS_BY_FLEET, fk));
-  return { fleets, tenants, prods };
+  const slices = fks.flatMap((fk) => env.slices.byIndex(TENANTS_BY_FLEET, fk));
+  return { fleets, tenants, prods, slices };
 }
 
 async function writeStatus(env: Env, key: string, router: Router, status: RouterStatus) {

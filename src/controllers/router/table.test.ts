@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTable, endpointsOf, settle, slotsIn, type TableInput } from './table.js';
-import { fleet, prod, settings, tenant } from './testing.js';
+import { NS, fleet, prod, settings, tenant } from './testing.js';
+import { sliceName, sliceOf } from '../../api/tenantslice.js';
 import type { SlotRecord } from '../../api/router.js';
 
 const input = (over: Partial<TableInput> = {}): TableInput => ({
@@ -404,4 +405,35 @@ test('avoid: a Dual tenant on an avoided Prod goes to its other copy at once, ev
     ['c.example', 'be_slot_2 be_slot_0'],
     ['d.example', 'be_slot_0 be_slot_3'],
   ]);
+});
+
+test("TenantSlices: a tenant's slice entry routes it, before its status says so", () => {
+  const t1 = tenant('t1', ['a.example'], 'p1');
+  const t2 = tenant('t2', ['b.example'], 'p1');
+  const slice = (tenants: Record<string, string>) => ({
+    apiVersion: 'kachiku.io/v1alpha1' as const,
+    kind: 'TenantSlice' as const,
+    metadata: { name: sliceName('f', sliceOf('t1')), namespace: NS },
+    spec: { fleet: 'f', slice: sliceOf('t1'), tenants },
+  });
+  const prods = [prod('p1', ['127.0.0.2:80']), prod('p2', ['127.0.0.3:80'])];
+  // The rollback moved t1 to p2 (and made it Dual with p1 as fallback): the slice says so.
+  const moved = buildTable(input({ tenants: [t1, t2], prods, slices: [slice({ t1: 'p2 p1' })] }));
+  const hostOf = (t: typeof moved, h: string) => t.entries.find(([host]) => host === h)?.[1];
+  const slotOf = (t: typeof moved, p: string) => t.records.find((r) => r.prod === p)?.slot;
+  assert.equal(
+    hostOf(moved, 'a.example'),
+    `be_slot_${slotOf(moved, 'p2')} be_slot_${slotOf(moved, 'p1')}`,
+  );
+  // t2: in the same slice → the slice is its record (here: not placed → no route); in another
+  // slice (never written) → its status.
+  if (sliceOf('t2') === sliceOf('t1')) assert.equal(hostOf(moved, 'b.example'), undefined);
+  else assert.equal(hostOf(moved, 'b.example'), `be_slot_${slotOf(moved, 'p1')}`);
+  // A slice of another Fleet changes nothing.
+  const other = {
+    ...slice({ t1: 'p2' }),
+    spec: { fleet: 'g', slice: sliceOf('t1'), tenants: { t1: 'p2' } },
+  };
+  const unmoved = buildTable(input({ tenants: [t1], prods, slices: [other] }));
+  assert.equal(hostOf(unmoved, 'a.example'), `be_slot_${slotOf(unmoved, 'p1')}`);
 });

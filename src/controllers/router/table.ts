@@ -20,6 +20,7 @@ import type { Fleet } from '../../api/fleet.js';
 import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
+import { tenantProds, type TenantSlice } from '../../api/tenantslice.js';
 import type { HAProxySettings, SlotRecord } from '../../api/router.js';
 
 export interface Endpoint {
@@ -35,6 +36,8 @@ export interface TableInput {
   tenants: readonly Tenant[];
   /** Their Prods (same namespace as the Router). */
   prods: readonly Prod[];
+  /** Their TenantSlices: which Prods serve each Tenant (else its status; see tenantProds). */
+  slices?: readonly TenantSlice[];
   /** The slot records of the Router's status. */
   previous: readonly SlotRecord[];
 }
@@ -102,13 +105,13 @@ export function buildTable(input: TableInput): Table {
     .map((t): [string, Tenant] => [ageKey(t), t])
     .sort(byKey)
     .map(([, t]) => t);
+  const prodsOf = tenantProds(input.slices ?? []);
   for (const t of tenants) {
     const name = t.metadata.name;
     const hosts = t.spec.hosts ?? [];
     if (hosts.length === 0) continue;
-    const named = [t.status?.prods?.primary, t.status?.prods?.secondary].filter((p): p is string =>
-      Boolean(p),
-    );
+    const assigned = prodsOf(t);
+    const named = [assigned?.primary, assigned?.secondary].filter((p): p is string => Boolean(p));
     // A Prod that is gone (or not the Fleet's) cannot serve: a Dual tenant keeps the other.
     const usable = named.filter((p) => {
       const prod = prods.get(p);

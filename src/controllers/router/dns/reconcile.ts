@@ -12,6 +12,7 @@ import { Reason } from '../../../api/conditions.js';
 import type { Fleet } from '../../../api/fleet.js';
 import type { Prod } from '../../../api/prod.js';
 import type { Tenant } from '../../../api/tenant.js';
+import type { TenantSlice } from '../../../api/tenantslice.js';
 import { routerKind, type Router, type RouterStatus } from '../../../api/router.js';
 import type { HostedZone, Route53Api } from '../../../clouds/aws/route53.js';
 import { dnsRoutes, type DnsRoutes } from './routes.js';
@@ -38,6 +39,7 @@ export interface Routed {
   fleets: readonly Fleet[];
   tenants: readonly Tenant[];
   prods: readonly Prod[];
+  slices: readonly TenantSlice[];
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

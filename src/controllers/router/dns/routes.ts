@@ -17,6 +17,7 @@
 import type { Fleet } from '../../../api/fleet.js';
 import type { Prod } from '../../../api/prod.js';
 import type { Tenant } from '../../../api/tenant.js';
+import { tenantProds, type TenantSlice } from '../../../api/tenantslice.js';
 import { fqdn } from '../../../clouds/aws/route53.js';
 import { isIP } from 'node:net';
 import { endpointsOf } from '../table.js';
@@ -64,6 +65,8 @@ export interface RoutesInput {
   fleets: readonly Fleet[];
   tenants: readonly Tenant[];
   prods: readonly Prod[];
+  /** Their TenantSlices: which Prods serve each Tenant (else its status; see tenantProds). */
+  slices?: readonly TenantSlice[];
 }
 
 export const DEFAULT_TTL = 60;
@@ -112,11 +115,11 @@ export function dnsRoutes(input: RoutesInput): DnsRoutes {
       key: [t.metadata.creationTimestamp ?? '', t.spec.fleet, t.metadata.name].join('\u0000'),
     }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const prodsOf = tenantProds(input.slices ?? []);
   for (const { t } of oldestFirst) {
     const fleet = fleets.get(t.spec.fleet)!;
-    const named = [t.status?.prods?.primary, t.status?.prods?.secondary].filter((p): p is string =>
-      Boolean(p),
-    );
+    const assigned = prodsOf(t);
+    const named = [assigned?.primary, assigned?.secondary].filter((p): p is string => Boolean(p));
     const own = named.filter(
       (p) => prods.get(p)?.metadata.labels?.['kachiku.io/fleet'] === fleet.metadata.name,
     );

@@ -1,0 +1,135 @@
+// TenantSlice (namespaced): a shard of one Fleet's assignment — which Prods serve each of its
+// Tenants — written by the Fleet controller, read by the routers and the Release controller.
+// Kubernetes' EndpointSlice pattern: a Fleet of 10,000 Tenants moved by a rollback is
+// SLICE_COUNT writes made at once, not one status write per Tenant (those follow, for people and
+// kubectl, but nothing waits for them). A Tenant's shard is fixed by its name (sliceOf), so a
+// move is one write to one slice: never seen half-done.
+import { createHash } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { ObjectName } from './schema.js';
+import { ageColumn, defineKind, type KachikuObject } from './kind.js';
+import type { Tenant } from './tenant.js';
+
+/** Slices per Fleet: ≤ 32 writes for any move; ~300 tenants a slice at 10,000 (≈ 20 KiB). */
+export const SLICE_COUNT = 32;
+
+export const TenantSliceSpec = Type.Object({
+  fleet: ObjectName({ description: 'the Fleet (same namespace) whose assignment this is' }),
+  slice: Type.Integer({
+    minimum: 0,
+    maximum: SLICE_COUNT - 1,
+    description: `which shard of the Fleet's Tenants (by a hash of the name, mod ${SLICE_COUNT})`,
+  }),
+  tenants: Type.Optional(
+    Type.Record(
+      Type.String(),
+      Type.String({
+        maxLength: 507,
+        description: 'the primary Prod, then the secondary after a space (Dual tenants)',
+      }),
+      {
+        description: 'tenant name → "<primary>[ <secondary>]": the Prods that serve it now',
+      },
+    ),
+  ),
+});
+export type TenantSliceSpec = Static<typeof TenantSliceSpec>;
+
+export const TenantSliceStatus = Type.Object({});
+export type TenantSliceStatus = Static<typeof TenantSliceStatus>;
+
+export type TenantSlice = KachikuObject<'TenantSlice', TenantSliceSpec, TenantSliceStatus>;
+
+export const tenantSliceKind = defineKind({
+  kind: 'TenantSlice',
+  plural: 'tenantslices',
+  singular: 'tenantslice',
+  shortNames: ['tsl'],
+  scope: 'Namespaced',
+  description:
+    "A shard of a Fleet's assignment of Tenants to Prods, written by kachiku (read it, do not edit it).",
+  printerColumns: [
+    { name: 'Fleet', type: 'string', jsonPath: '.spec.fleet' },
+    { name: 'Slice', type: 'integer', jsonPath: '.spec.slice' },
+    ageColumn,
+  ],
+  spec: TenantSliceSpec,
+  status: TenantSliceStatus,
+});
+
+/** The slice a Tenant's assignment lives in. */
+export function sliceOf(tenant: string): number {
+  return createHash('sha256').update(tenant).digest().readUInt32BE(0) % SLICE_COUNT;
+}
+
+/** A slice's deterministic name (a long Fleet name is cut and told apart by a hash). */
+export function sliceName(fleet: string, slice: number): string {
+  const name = `${fleet}-tenants-${slice}`;
+  if (name.length <= 253) return name;
+  const hash = createHash('sha256').update(fleet).digest('hex').slice(0, 10);
+  return `${fleet.slice(0, 253 - 22)}-${hash}-t-${slice}`;
+}
+
+export interface Prods {
+  primary: string;
+  secondary?: string;
+}
+
+export const encodeProds = (p: Prods) => (p.secondary ? `${p.primary} ${p.secondary}` : p.primary);
+
+export function decodeProds(v: string): Prods | undefined {
+  const [primary, secondary] = v.split(' ');
+  if (!primary) return undefined;
+  return secondary ? { primary, secondary } : { primary };
+}
+
+/**
+ * A Fleet's assignment as its slices hold it (tenant → Prods). Only slices of that Fleet, and in
+ * each only the tenants that belong to it (a stale entry elsewhere is ignored).
+ */
+export function sliceAssignment(fleet: string, slices: readonly TenantSlice[]): Map<string, Prods> {
+  const out = new Map<string, Prods>();
+  for (const s of slices) {
+    if (s.spec.fleet !== fleet || s.metadata.deletionTimestamp) continue;
+    for (const [tenant, v] of Object.entries(s.spec.tenants ?? {})) {
+      if (sliceOf(tenant) !== s.spec.slice) continue;
+      const p = decodeProds(v);
+      if (p) out.set(tenant, p);
+    }
+  }
+  return out;
+}
+
+/**
+ * Which Prods serve a Tenant now: its slice's entry once the slice exists (the Fleet writes it
+ * before the Tenant's status, so it is the newer), else the Tenant's status (a Fleet from before
+ * TenantSlices, or a slice not made yet). Built once over many slices; asked per Tenant.
+ */
+export function tenantProds(
+  slices: readonly TenantSlice[],
+): (t: Pick<Tenant, 'metadata' | 'spec' | 'status'>) => Prods | undefined {
+  const byFleet = new Map<string, TenantSlice[]>();
+  for (const s of slices) {
+    const key = `${s.metadata.namespace ?? ''}/${s.spec.fleet}`;
+    byFleet.set(key, [...(byFleet.get(key) ?? []), s]);
+  }
+  const cache = new Map<string, { written: Set<number>; prods: Map<string, Prods> }>();
+  const of = (key: string, fleet: string) => {
+    let c = cache.get(key);
+    if (!c) {
+      const ours = byFleet.get(key) ?? [];
+      c = { written: new Set(ours.map((s) => s.spec.slice)), prods: sliceAssignment(fleet, ours) };
+      cache.set(key, c);
+    }
+    return c;
+  };
+  return (t) => {
+    const c = of(`${t.metadata.namespace ?? ''}/${t.spec.fleet}`, t.spec.fleet);
+    const name = t.metadata.name;
+    if (c.written.has(sliceOf(name))) return c.prods.get(name);
+    const p = t.status?.prods;
+    return p?.primary
+      ? { primary: p.primary, ...(p.secondary && { secondary: p.secondary }) }
+      : undefined;
+  };
+}
