@@ -13,6 +13,7 @@ import { activeAlerts } from '../../clouds/alertmanager/index.js';
 import { fleetGvr, prodGvr, type ReleaseEnv } from './context.js';
 import { settings, type Action, type GateCheck, type GateQuery } from './plan.js';
 import { errorMessage } from './status.js';
+import { lookUpVersion } from '../source/poll.js';
 
 export async function act(
   env: ReleaseEnv,
@@ -74,6 +75,29 @@ export async function act(
           return true;
         });
         break;
+      case 'checkVersion': {
+        const image = fleet?.spec.source?.image;
+        if (!fleet || !image) break;
+        const found = await lookUpVersion(rest, fleet, image, a.version, {
+          signal: ctx.signal,
+          timeoutMs: env.deps.gateTimeoutMs ?? 5000,
+        });
+        env.versionChecks.set(key, {
+          version: a.version,
+          at: Date.now(),
+          found: found.kind === 'found',
+          ...(found.kind === 'error' && { reason: found.reason, message: found.message }),
+        });
+        ctx.log.info(
+          {
+            version: a.version,
+            found: found.kind === 'found',
+            reason: found.kind === 'error' ? found.reason : undefined,
+          },
+          'version looked up',
+        );
+        break;
+      }
       case 'queryGates':
         env.gateChecks.set(key, await checkGates(env, key, release, a.wave, a.queries, ctx));
         break;

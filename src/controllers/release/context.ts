@@ -14,7 +14,7 @@ import { prodKind, type Prod } from '../../api/prod.js';
 import { routerKind, type Router } from '../../api/router.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
-import type { GateCheck } from './plan.js';
+import type { GateCheck, VersionCheck } from './plan.js';
 
 export const releaseGvr = gvrOf(releaseKind);
 export const fleetGvr = gvrOf(fleetKind);
@@ -53,6 +53,8 @@ export interface ReleaseEnv {
   expectations: Expectations;
   /** By Release key: its last gate check. */
   gateChecks: Map<string, GateCheck>;
+  /** By Release key: the last lookup of its version in the Fleet's image source. */
+  versionChecks: Map<string, VersionCheck>;
   metrics: { waveDuration: Histogram; rollback: Histogram };
 }
 

@@ -6,6 +6,7 @@ import { T0, fleetOf, prodOf, tenantOf } from '../fleet/testing.js';
 import { roleOf } from '../fleet/prods.js';
 import {
   GATE_ERRORS_TO_FAIL,
+  VERSION_RECHECK_MS,
   HOLD_BOUND_MS,
   STANDBY_LABEL,
   assignmentOf,
@@ -47,7 +48,9 @@ const kinds = (as: Action[]) =>
         ? `set ${a.prod} ${a.version}`
         : a.kind === 'setFleetVersion'
           ? `fleet ${a.version}`
-          : `gates ${a.wave}`,
+          : a.kind === 'checkVersion'
+            ? `lookup ${a.version}`
+            : `gates ${a.wave}`,
   );
 
 function world(opts: ConstructorParameters<typeof World>[4] = {}, fleet = routedFleet()) {
@@ -448,4 +451,48 @@ test('standby Prods (kachiku.io/standby) are in no wave, not even the rest wave'
   assert.equal(r.status?.phase, 'Succeeded');
   assert.ok(!r.status!.prods!.some((p) => p.name === 'c-9'));
   assert.equal(w.prod('c-9').spec.version, '1.0.0');
+});
+
+test('an image source: the version is looked up before any Prod is touched; not found → Pending, VersionNotFound, asked again later; found → starts', () => {
+  let pushed = false;
+  const fleet = routedFleet();
+  fleet.spec.source = {
+    image: { repository: 'registry.test/shop', policy: { semver: { range: '>=1.0.0' } } },
+  };
+  const w = world({ registry: () => pushed }, fleet);
+  let d = w.reconcile();
+  assert.deepEqual(kinds(d.actions), ['lookup 2.0.0']);
+  assert.equal(d.status.phase, 'Pending');
+  d = w.reconcile();
+  assert.equal(d.status.phase, 'Pending');
+  const c = d.status.conditions?.find((x) => x.type === 'Progressing');
+  assert.equal(c?.reason, 'VersionNotFound');
+  assert.match(
+    c?.message ?? '',
+    /registry\.test\/shop:2\.0\.0 is not in the registry; nothing touched/,
+  );
+  assert.equal(d.status.startTime, undefined);
+  assert.deepEqual(d.actions, [], 'not asked again at once');
+  assert.ok(
+    !w.prods.some((p) => p.metadata.annotations && Object.keys(p.metadata.annotations).length),
+  );
+  assert.deepEqual(w.versionWrites, []);
+  // Pushed meanwhile: the next lookup (after VERSION_RECHECK_MS) finds it and the release starts.
+  pushed = true;
+  w.now += VERSION_RECHECK_MS;
+  d = w.reconcile();
+  assert.deepEqual(kinds(d.actions), ['lookup 2.0.0']);
+  d = w.reconcile();
+  assert.ok(d.status.startTime);
+  assert.equal(w.lookups.length, 2);
+  assert.equal(w.runToEnd().status?.phase, 'Succeeded');
+});
+
+test('a git source: no registry lookup', () => {
+  const fleet = routedFleet();
+  fleet.spec.source = { git: { url: 'https://git.test/shop.git', ref: { branch: 'main' } } };
+  const w = world({ registry: () => false }, fleet);
+  w.reconcile();
+  assert.deepEqual(w.lookups, []);
+  assert.ok(w.release().status?.startTime);
 });

@@ -58,7 +58,23 @@ export type Action =
   | { kind: 'unannotate'; prod: string; key: AnnotationKey }
   | { kind: 'setProdVersion'; prod: string; version: string }
   | { kind: 'setFleetVersion'; version: string }
-  | { kind: 'queryGates'; wave: number; queries: GateQuery[] };
+  | { kind: 'queryGates'; wave: number; queries: GateQuery[] }
+  /** Ask the Fleet's image source whether the version exists (before any Prod is touched). */
+  | { kind: 'checkVersion'; version: string };
+
+/** What the registry said of the Release's version (kept in memory by the shell). */
+export interface VersionCheck {
+  version: string;
+  /** When it was asked (ms). */
+  at: number;
+  found: boolean;
+  /** When not found or not asked: the condition's reason and message. */
+  reason?: string;
+  message?: string;
+}
+
+/** A version not found (or a registry not answering) is asked again this often. */
+export const VERSION_RECHECK_MS = 30_000;
 
 /** The last gate check of this Release (kept in memory by the shell; a restart asks again). */
 export interface GateCheck {
@@ -93,6 +109,8 @@ export interface PlanInput {
   /** The Fleet's Router's status.held; undefined when the Router is not there (yet). */
   held: readonly string[] | undefined;
   gateCheck: GateCheck | undefined;
+  /** The last lookup of the version in the Fleet's image source (spec.source.image only). */
+  versionCheck?: VersionCheck;
   /** The other Releases of the same Fleet. */
   others: readonly Release[];
   /** MemberCluster → failure domain, for the gates' {{domain}}. */
@@ -324,6 +342,25 @@ class Step {
       return this.done();
     }
     const version = this.r.spec.version;
+    // An image source: the version must be in the registry before a Prod is asked to run it.
+    const image = fleet.spec.source?.image;
+    if (image) {
+      const vc = this.input.versionCheck;
+      const stale = !vc || vc.version !== version;
+      if (stale || (!vc.found && this.now - vc.at >= VERSION_RECHECK_MS))
+        this.actions.push({ kind: 'checkVersion', version });
+      if (stale) {
+        this.setPhase('Pending', `looking up ${image.repository}:${version}`);
+        return this.done();
+      }
+      if (!vc.found) {
+        const m = `${vc.message ?? `${image.repository}:${version} not found`}; nothing touched, asked again every ${VERSION_RECHECK_MS / 1000} s`;
+        this.setPhase('Pending', m);
+        this.cond('Progressing', 'False', vc.reason ?? 'VersionNotFound', m);
+        this.after(VERSION_RECHECK_MS - Math.min(VERSION_RECHECK_MS, this.now - vc.at));
+        return this.done();
+      }
+    }
     const todo = this.input.prods.filter(
       (p) => !retiring(p) && !standby(p) && p.spec.version !== version,
     );

@@ -64,6 +64,7 @@ export function observe(env: ReleaseEnv, req: Request, now: number): PlanInput |
     tenants: placedTenants(env, fleetKey),
     held: router?.status?.held,
     gateCheck: env.gateChecks.get(key),
+    versionCheck: env.versionChecks.get(key),
     others: env.releases
       .byIndex(RELEASES_BY_FLEET, fleetKey)
       .filter((r) => r.metadata.name !== release.metadata.name),

@@ -67,6 +67,7 @@ export function registerReleaseController(mgr: Manager, deps: ReleaseDeps): Cont
     slices: mgr.informer<TenantSlice>(tenantSliceGvr),
     expectations: new Expectations(10_000),
     gateChecks: new Map(),
+    versionChecks: new Map(),
     metrics: histograms(mgr),
   };
   addIndexes(env);
@@ -116,6 +117,7 @@ async function reconcile(env: ReleaseEnv, req: Request, ctx: ReconcileContext): 
   const input = observe(env, req, Date.now());
   if (!input) {
     env.gateChecks.delete(key);
+    env.versionChecks.delete(key);
     return {};
   }
   const d = decide(input);
@@ -124,6 +126,7 @@ async function reconcile(env: ReleaseEnv, req: Request, ctx: ReconcileContext): 
   record(env, input.release, d);
   if (d.status.phase !== input.release.status?.phase)
     ctx.log.info({ phase: d.status.phase, message: d.status.message }, 'Release phase');
-  if (d.actions.some((a) => a.kind === 'queryGates')) return { requeueAfterMs: AFTER_GATES_MS };
+  if (d.actions.some((a) => a.kind === 'queryGates' || a.kind === 'checkVersion'))
+    return { requeueAfterMs: AFTER_GATES_MS };
   return d.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(1, d.requeueAfterMs) } : {};
 }

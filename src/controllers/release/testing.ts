@@ -13,7 +13,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import { NS, T0, at, fleetOf } from '../fleet/testing.js';
 import { serving } from '../fleet/prods.js';
-import { decide, type Action, type Decision, type GateCheck } from './plan.js';
+import { decide, type Action, type Decision, type GateCheck, type VersionCheck } from './plan.js';
 
 export function releaseOf(
   spec: Partial<ReleaseSpec> = {},
@@ -43,6 +43,8 @@ export interface WorldOptions {
   gateDown?: (now: number) => boolean;
   /** Ticks a Prod takes to warm up after its version changes (default 2). */
   warmTicks?: number;
+  /** The image source's registry: is this version there (default: every version is). */
+  registry?: (version: string, now: number) => boolean;
 }
 
 /** One Fleet, its Prods and Tenants, Releases, and the world's reaction to their actions. */
@@ -50,6 +52,9 @@ export class World {
   now = T0;
   held: string[] = [];
   gateCheck = new Map<string, GateCheck>();
+  versionCheck = new Map<string, VersionCheck>();
+  /** Versions looked up in the registry, in order. */
+  readonly lookups: string[] = [];
   /** Every setProdVersion done, in order. */
   readonly versionWrites: { prod: string; version: string }[] = [];
   readonly decisions: Decision[] = [];
@@ -80,6 +85,7 @@ export class World {
       tenants: this.tenants,
       held: this.fleet?.spec.routing?.router ? this.held : undefined,
       gateCheck: this.gateCheck.get(name),
+      ...(this.versionCheck.has(name) && { versionCheck: this.versionCheck.get(name)! }),
       others: this.releases.filter((r) => r.metadata.name !== name),
       defaultAlertmanager: 'http://alertmanager.test',
       now: this.now,
@@ -93,6 +99,20 @@ export class World {
   private apply(release: string, a: Action) {
     if (a.kind === 'setFleetVersion') {
       this.fleet!.spec.version = a.version;
+      return;
+    }
+    if (a.kind === 'checkVersion') {
+      this.lookups.push(a.version);
+      const found = this.opts.registry?.(a.version, this.now) ?? true;
+      this.versionCheck.set(release, {
+        version: a.version,
+        at: this.now,
+        found,
+        ...(!found && {
+          reason: 'VersionNotFound',
+          message: `registry.test/shop:${a.version} is not in the registry`,
+        }),
+      });
       return;
     }
     if (a.kind === 'queryGates') {

@@ -10,6 +10,7 @@ import { lsRemote, type GitAuth } from '../../clouds/git/index.js';
 import {
   credentialsFromDockerConfig,
   listTags,
+  manifestDigest,
   parseRepository,
   type RegistryCredentials,
 } from '../../clouds/registry/index.js';
@@ -78,6 +79,52 @@ export async function pollSource(
       return { kind: 'error', reason: err.reason, message: err.message };
     if (isSourceError(err))
       return { kind: 'error', reason: reasonOf(err.kind), message: err.message };
+    throw err;
+  }
+}
+
+/** What a registry says of one version of an image source, before a Release touches a Prod. */
+export type VersionLookup =
+  { kind: 'found'; digest: string } | { kind: 'error'; reason: Reason; message: string };
+
+/**
+ * Does `<repository>:<version>` exist? A HEAD of its manifest (not a pull), with the source's
+ * credentials; NotFound → VersionNotFound, any other failure as for a poll.
+ */
+export async function lookUpVersion(
+  rest: Rest,
+  fleet: Fleet,
+  image: NonNullable<Source['image']>,
+  version: string,
+  opts: PollOptions,
+): Promise<VersionLookup> {
+  const namespace = fleet.metadata.namespace ?? '';
+  const { repository, insecure } = image;
+  try {
+    const registry = parseRepository(repository, { insecure }).registry;
+    const credentials = image.secretRef
+      ? registryCredentials(await readSecret(rest, namespace, image.secretRef), registry)
+      : undefined;
+    const digest = await manifestDigest(repository, version, {
+      credentials,
+      insecure,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    });
+    return { kind: 'found', digest };
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    if (err instanceof PollFailure)
+      return { kind: 'error', reason: err.reason, message: err.message };
+    if (isSourceError(err))
+      return {
+        kind: 'error',
+        reason: err.kind === 'NotFound' ? Reason.VersionNotFound : reasonOf(err.kind),
+        message:
+          err.kind === 'NotFound'
+            ? `${repository}:${version} is not in the registry (${err.message})`
+            : err.message,
+      };
     throw err;
   }
 }
