@@ -2,7 +2,8 @@
 // Fleet controller in this process as kachiku's ServiceAccount. A tag pushed → a Release within
 // the poll interval; with a long interval, a signed webhook → a Release at once, an unsigned or
 // wrongly signed one → 401 and nothing; an image tag in the semver range → a Release, one outside
-// → none over several polls; bad input → SourceReady False with its reason and no Release.
+// → none over several polls; bad input → SourceReady False with its reason and no Release; a
+// Release for a version that is not in the registry → Pending, VersionNotFound, nothing started.
 // The Fleets select no MemberCluster (a label no cluster has): no Prod is made, and the Fleet
 // controller still writes the rest of their status, next to the poller's part.
 import { test, before, after } from 'node:test';
@@ -18,6 +19,7 @@ import { CONTROLLER_NAME } from '../../src/api/kind.js';
 import type { Fleet, FleetSpec } from '../../src/api/fleet.js';
 import type { Release } from '../../src/api/release.js';
 import { registerFleetController } from '../../src/controllers/fleet/reconciler.js';
+import { registerReleaseController } from '../../src/controllers/release/reconciler.js';
 import { placer } from '../../src/controllers/fleet/placer.js';
 import {
   fleetGvr,
@@ -343,4 +345,58 @@ test('bad input: an unreachable git URL, wrong registry credentials, an invalid 
   const n = pollsOf('bad-range');
   await until('two more polls', () => pollsOf('bad-range') >= n + 2 || undefined, 10_000);
   assert.equal((await fleetOf('bad-range')).metadata.resourceVersion, rv, 'no write');
+});
+
+test('a Release for a version the registry does not have: Pending, VersionNotFound, nothing started', async () => {
+  // The Release controller, in a Manager of its own (kachiku's ServiceAccount), for this test.
+  const mgr = new Manager({
+    name: CONTROLLER_NAME,
+    config: kachikuConfig(),
+    namespace: ns,
+    log: newLogger(process.env.TEST_LOG === 'debug' ? 'debug' : 'silent'),
+  });
+  registerReleaseController(mgr, {});
+  const ctl = new AbortController();
+  const running = mgr.run(ctl.signal);
+  try {
+    const repo = `tests/${id}/ghost`;
+    const creds = { username: reg.username, password: reg.password };
+    await pushImageTags(reg.url, repo, ['1.0.0'], creds);
+    await createFleet('ghost', '1.0.0', {
+      image: {
+        repository: `${new URL(reg.url).host}/${repo}`,
+        insecure: true,
+        secretRef: 'registry',
+        policy: { semver: { range: '^1.0.0' } },
+      },
+      interval: '10m',
+    });
+    await rest.create<Release>(releaseGvr, {
+      apiVersion: 'kachiku.io/v1alpha1',
+      kind: 'Release',
+      metadata: { name: 'ghost-1.9.9', namespace: ns },
+      spec: { fleet: 'ghost', version: '1.9.9' },
+    });
+    const r = await until(
+      'Release ghost-1.9.9 VersionNotFound',
+      async () => {
+        const x = await release('ghost-1.9.9');
+        const c = x?.status?.conditions?.find((c) => c.type === 'Progressing');
+        return c?.reason === 'VersionNotFound' ? x : undefined;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(r.status?.phase, 'Pending');
+    assert.equal(r.status?.startTime, undefined, 'not started');
+    assert.equal(r.status?.waves, undefined, 'no waves planned');
+    assert.match(
+      r.status?.conditions?.find((c) => c.type === 'Progressing')?.message ?? '',
+      new RegExp(`${repo.replaceAll('/', '\\/')}:1\\.9\\.9 is not in the registry`),
+    );
+    assert.equal((await fleetOf('ghost')).spec.version, '1.0.0');
+  } finally {
+    ctl.abort();
+    await running;
+  }
 });
