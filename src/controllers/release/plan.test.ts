@@ -292,6 +292,37 @@ test('onFailure Pause: phase Paused, nothing moved', () => {
   assert.ok(!w.prods.some((p) => p.metadata.annotations?.[AVOID_ANNOTATION]));
 });
 
+test('onFailure Pause, then resumed (spec.paused true, then false): the wave bakes again, gates asked anew; a plain reconcile does not resume', () => {
+  let firing = true;
+  const w = world({ alerts: (prod) => (firing && prod === 'c-2' ? ['Boom'] : []) });
+  w.release().spec.strategy = { ...gated, onFailure: 'Pause' };
+  for (let i = 0; i < 10; i++) {
+    w.reconcile();
+    w.tick();
+  }
+  assert.equal(w.reconcile().status.phase, 'Paused');
+  firing = false;
+  // Nothing changed in the spec: still Paused, however long.
+  w.tick(60_000);
+  assert.equal(w.reconcile().status.phase, 'Paused');
+  const edit = (paused: boolean) => {
+    const r = w.release();
+    r.spec.paused = paused;
+    r.metadata.generation = (r.metadata.generation ?? 1) + 1;
+  };
+  edit(true);
+  let d = w.reconcile();
+  assert.equal(d.status.phase, 'Paused', 'spec.paused: stays paused');
+  edit(false);
+  d = w.reconcile();
+  assert.equal(d.status.phase, 'Progressing');
+  assert.equal(d.status.waves![0]!.state, 'Baking');
+  assert.equal(d.status.conditions?.find((c) => c.type === 'Failed')?.status, 'False');
+  assert.ok(kinds(d.actions).includes('gates 0'), 'the gates are asked again');
+  assert.ok(!w.prods.some((p) => p.metadata.annotations?.[AVOID_ANNOTATION]));
+  assert.equal(w.runToEnd().status?.phase, 'Succeeded');
+});
+
 test('gate errors never pass a bake; five in a row fail the wave', () => {
   const w = world({ gateDown: () => true });
   w.release().spec.strategy = { ...gated, bakeTime: '1s' };

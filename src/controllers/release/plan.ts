@@ -747,8 +747,20 @@ class Step {
     void fleet;
     const reason = this.s.conditions?.find((c) => c.type === 'Failed')?.reason ?? 'GateFailed';
     if (this.cfg.onFailure === 'Pause') {
+      // Resumed: the spec changed since the pause (spec.paused set, then cleared) and is not
+      // paused now. The operator judged the failure (the alert was spurious, or fixed): the
+      // wave bakes again from the start and its gates are asked anew.
+      const was = this.s.conditions?.find((c) => c.type === 'Paused');
+      const pausedAt =
+        was?.status === 'True' && was.reason === 'WaveFailed' ? was.observedGeneration : undefined;
+      if (
+        pausedAt !== undefined &&
+        (this.r.metadata.generation ?? 0) > pausedAt &&
+        !this.r.spec.paused
+      )
+        return this.retry(fleet, i);
       this.s.phase = 'Paused';
-      this.s.message = `wave ${i} failed: paused (onFailure Pause), nothing moved`;
+      this.s.message = `wave ${i} failed: paused (onFailure Pause), nothing moved; to bake it again set spec.paused true, then false; to roll back set spec.aborted`;
       this.cond('Paused', 'True', 'WaveFailed', this.s.message);
       this.cond('Progressing', 'False', 'WaveFailed', this.s.message);
       return this.done();
@@ -757,6 +769,23 @@ class Step {
       reason,
       this.s.conditions?.find((c) => c.type === 'Failed')?.message ?? 'failed',
     );
+  }
+
+  /** A wave failed under onFailure Pause, resumed: its bake starts over (nothing else moved). */
+  private retry(fleet: Fleet, i: number): Decision {
+    const w = this.s.waves![i]!;
+    w.state = 'Baking';
+    w.bakeStart = iso(this.now);
+    delete w.endTime;
+    for (const m of w.prods) {
+      const e = this.entry(m.name);
+      if (e.state === 'Failed') this.setProd(e, 'Baking', 'baking again: resumed');
+    }
+    this.s.gates = (this.s.gates ?? []).filter((g) => g.wave !== i);
+    const m = `wave ${i} resumed after its failure: baking again, gates asked anew`;
+    this.cond('Failed', 'False', 'Resumed', m);
+    this.event('Normal', 'Resumed', m);
+    return this.progress(fleet);
   }
 
   // ------------------------------------------------------------------------------------------
