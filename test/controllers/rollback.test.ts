@@ -24,6 +24,13 @@ import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant, type TenantSpec } from '../../src/api/tenant.js';
 import { routerKind, type Router } from '../../src/api/router.js';
 import { AVOID_ANNOTATION, releaseKind, type Release } from '../../src/api/release.js';
+import {
+  SLICE_COUNT,
+  sliceAssignment,
+  sliceName,
+  tenantSliceKind,
+  type TenantSlice,
+} from '../../src/api/tenantslice.js';
 import type { Prod } from '../../src/api/prod.js';
 import type { MemberCluster } from '../../src/api/membercluster.js';
 import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
@@ -358,6 +365,19 @@ test(
       20_000,
       200,
     );
+    // The assignment the routers read: the Fleet's TenantSlices, owned by it, each tenant in the
+    // slice of its name, saying what its status says.
+    const slices = (await rest.list<TenantSlice>(gvrOf(tenantSliceKind), ns)).items;
+    assert.ok(slices.length > 0 && slices.length <= SLICE_COUNT, `${slices.length} slices`);
+    for (const sl of slices) {
+      assert.equal(sl.metadata.ownerReferences?.[0]?.uid, fleet.metadata.uid, sl.metadata.name);
+      assert.equal(sl.metadata.name, sliceName(FLEET, sl.spec.slice));
+    }
+    const inSlices = sliceAssignment(FLEET, slices);
+    const ts = await tenantsNow();
+    assert.equal(inSlices.size, TENANTS);
+    for (const t of ts)
+      assert.deepEqual(inSlices.get(t.metadata.name), t.status?.prods, t.metadata.name);
   },
 );
 
