@@ -3,6 +3,7 @@
 // app.css. Part of `npm run build`.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
+import { URL } from 'node:url';
 
 const out = new URL('../dist/dashboard-ui/', import.meta.url);
 await mkdir(out, { recursive: true });

@@ -42,13 +42,23 @@ async function post(path: string): Promise<void> {
 const ago = (iso?: string) => {
   if (!iso) return '';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+  return s < 120
+    ? `${s}s ago`
+    : s < 7200
+      ? `${Math.round(s / 60)}m ago`
+      : `${Math.round(s / 3600)}h ago`;
 };
 const duration = (s?: number) =>
-  s === undefined ? '' : s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  s === undefined
+    ? ''
+    : s < 120
+      ? `${s}s`
+      : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 
 function ProdTile({ p }: { p: ProdView }) {
-  const flags = [p.held && 'held', p.avoided && 'avoided', p.retiring && 'retiring'].filter(Boolean);
+  const flags = [p.held && 'held', p.avoided && 'avoided', p.retiring && 'retiring'].filter(
+    Boolean,
+  );
   return html`<div
     class=${`prod phase-${p.phase} v${p.versionIndex % 8}`}
     data-prod=${p.name}
@@ -57,7 +67,9 @@ function ProdTile({ p }: { p: ProdView }) {
     data-tenants=${p.tenants}
     title=${`${p.namespace}/${p.name} (${p.fleet}, ${p.role})`}
   >
-    <div class="prod-name">${p.name}${p.role === 'test' ? html` <span class="tag">test</span>` : ''}</div>
+    <div class="prod-name">
+      ${p.name}${p.role === 'test' ? html` <span class="tag">test</span>` : ''}
+    </div>
     <div class="prod-line">
       <span class="version">${p.version}${p.updatingTo ? ` → ${p.updatingTo}` : ''}</span>
       <span class="phase">${p.phase}</span>
@@ -66,9 +78,11 @@ function ProdTile({ p }: { p: ProdView }) {
       <span class="tenants">${p.tenants} tenant${p.tenants === 1 ? '' : 's'}</span>
       ${p.fill !== undefined ? html`<span>${p.used}/${p.capacity}</span>` : ''}
     </div>
-    ${p.fill !== undefined
-      ? html`<div class="fill"><div style=${`width:${Math.min(100, p.fill)}%`}></div></div>`
-      : ''}
+    ${
+      p.fill !== undefined
+        ? html`<div class="fill"><div style=${`width:${Math.min(100, p.fill)}%`}></div></div>`
+        : ''
+    }
     ${flags.length ? html`<div class="flags">${flags.join(' · ')}</div>` : ''}
   </div>`;
 }
@@ -90,11 +104,13 @@ function DrainPanel({ cluster, onDone }: { cluster: string; onDone: () => void }
   };
   return html`<div class="plan" data-plan=${cluster}>
     <h4>Plan: drain ${cluster}</h4>
-    ${!plan
-      ? html`<p>computing…</p>`
-      : 'error' in plan
-        ? html`<p class="error">${plan.error}</p>`
-        : html`<pre>${plan.text}</pre>`}
+    ${
+      !plan
+        ? html`<p>computing…</p>`
+        : 'error' in plan
+          ? html`<p class="error">${plan.error}</p>`
+          : html`<pre>${plan.text}</pre>`
+    }
     <button class="danger" disabled=${busy || !plan || 'error' in plan} onClick=${drain}>
       Drain ${cluster}
     </button>
@@ -114,15 +130,19 @@ function ClusterCard({ c }: { c: ClusterView }) {
       <strong>${c.name}</strong>
       <span class="muted">${c.provider}${c.region ? ` · ${c.region}` : ''}</span>
       ${c.ready !== 'True' ? html`<span class="tag bad">Ready ${c.ready}</span>` : ''}
-      ${c.draining
-        ? html`<span class="tag warn">draining</span>`
-        : c.cordoned
-          ? html`<span class="tag warn">cordoned</span>`
-          : ''}
+      ${
+        c.draining
+          ? html`<span class="tag warn">draining</span>`
+          : c.cordoned
+            ? html`<span class="tag warn">cordoned</span>`
+            : ''
+      }
       <span class="actions">
-        ${c.provider !== '?' && !c.draining
-          ? html`<button onClick=${() => setPlanning(true)}>Drain…</button>`
-          : ''}
+        ${
+          c.provider !== '?' && !c.draining
+            ? html`<button onClick=${() => setPlanning(true)}>Drain…</button>`
+            : ''
+        }
         ${c.cordoned ? html`<button onClick=${uncordon}>Uncordon</button>` : ''}
       </span>
     </div>
@@ -130,9 +150,11 @@ function ClusterCard({ c }: { c: ClusterView }) {
     ${error ? html`<p class="error">${error}</p>` : ''}
     ${planning ? html`<${DrainPanel} cluster=${c.name} onDone=${() => setPlanning(false)} />` : ''}
     <div class="prods">
-      ${c.prods.length
-        ? c.prods.map((p) => html`<${ProdTile} key=${`${p.namespace}/${p.name}`} p=${p} />`)
-        : html`<span class="muted small">no Prods</span>`}
+      ${
+        c.prods.length
+          ? c.prods.map((p) => html`<${ProdTile} key=${`${p.namespace}/${p.name}`} p=${p} />`)
+          : html`<span class="muted small">no Prods</span>`
+      }
     </div>
   </div>`;
 }
@@ -142,28 +164,32 @@ function MapPage({ m }: { m: Model }) {
   return html`<section>
     <div class="fleets">
       ${map.fleets.map(
-        (f) => html`<div class="fleet-summary" data-fleet=${f.name}>
-          <strong>${f.namespace}/${f.name}</strong> <span class="muted">${f.app}</span>
-          <span>version ${f.version}</span>
-          <span>${f.readyProds}${f.desiredProds !== undefined ? `/${f.desiredProds}` : ''} Prods ready</span>
-          <span>${f.tenants.placed}/${f.tenants.total} tenants placed</span>
-          ${f.tenants.unplaced ? html`<span class="tag bad">${f.tenants.unplaced} unplaced</span>` : ''}
-          ${f.tenants.exposed ? html`<span class="tag warn">${f.tenants.exposed} exposed</span>` : ''}
-          ${f.fill !== undefined ? html`<span>fill ${f.fill}%</span>` : ''}
-          ${f.release ? html`<a href="/releases" class="tag info">release ${f.release}</a>` : ''}
-        </div>`,
+        (f) =>
+          html`<div class="fleet-summary" data-fleet=${f.name}>
+            <strong>${f.namespace}/${f.name}</strong> <span class="muted">${f.app}</span>
+            <span>version ${f.version}</span>
+            <span
+              >${f.readyProds}${f.desiredProds !== undefined ? `/${f.desiredProds}` : ''} Prods
+              ready</span
+            >
+            <span>${f.tenants.placed}/${f.tenants.total} tenants placed</span>
+            ${f.tenants.unplaced ? html`<span class="tag bad">${f.tenants.unplaced} unplaced</span>` : ''}
+            ${f.tenants.exposed ? html`<span class="tag warn">${f.tenants.exposed} exposed</span>` : ''}
+            ${f.fill !== undefined ? html`<span>fill ${f.fill}%</span>` : ''}
+            ${f.release ? html`<a href="/releases" class="tag info">release ${f.release}</a>` : ''}
+          </div>`,
       )}
     </div>
     <div class="legend">
-      versions:
-      ${map.versions.map((v, i) => html`<span class=${`swatch v${i % 8}`}>${v}</span>`)}
+      versions: ${map.versions.map((v, i) => html`<span class=${`swatch v${i % 8}`}>${v}</span>`)}
     </div>
     <div class="domains">
       ${map.domains.map(
-        (d) => html`<div class="domain" data-domain=${d.name}>
-          <h3>failure domain ${d.name}</h3>
-          ${d.clusters.map((c) => html`<${ClusterCard} key=${c.name} c=${c} />`)}
-        </div>`,
+        (d) =>
+          html`<div class="domain" data-domain=${d.name}>
+            <h3>failure domain ${d.name}</h3>
+            ${d.clusters.map((c) => html`<${ClusterCard} key=${c.name} c=${c} />`)}
+          </div>`,
       )}
     </div>
     ${map.domains.length === 0 ? html`<p class="muted">No MemberClusters or Prods.</p>` : ''}
@@ -184,56 +210,73 @@ function ReleaseCard({ r }: { r: ReleaseView }) {
     <div class="release-head">
       <strong>${r.namespace}/${r.name}</strong>
       <span>Fleet ${r.fleet}: ${r.fromVersion ?? '?'} → ${r.version}</span>
-      <span class="tag phase">${r.phase}${r.paused && r.phase !== 'Paused' ? ' (pausing)' : ''}</span>
+      <span class="tag phase"
+        >${r.phase}${r.paused && r.phase !== 'Paused' ? ' (pausing)' : ''}</span
+      >
       ${r.elapsed !== undefined ? html`<span class="muted">${duration(r.elapsed)}</span>` : ''}
       <span class="actions">
         ${r.can.pause ? html`<button onClick=${() => act('pause')}>Pause</button>` : ''}
         ${r.can.resume ? html`<button onClick=${() => act('resume')}>Resume</button>` : ''}
-        ${r.can.abort && !confirmAbort
-          ? html`<button class="danger" onClick=${() => setConfirmAbort(true)}>Abort…</button>`
-          : ''}
-        ${confirmAbort && r.can.abort
-          ? html`<span>roll back what was updated and stop for good?
-              <button class="danger" onClick=${() => act('abort')}>Abort ${r.name}</button>
-              <button onClick=${() => setConfirmAbort(false)}>Cancel</button></span
-            >`
-          : ''}
+        ${
+          r.can.abort && !confirmAbort
+            ? html`<button class="danger" onClick=${() => setConfirmAbort(true)}>Abort…</button>`
+            : ''
+        }
+        ${
+          confirmAbort && r.can.abort
+            ? html`<span
+                >roll back what was updated and stop for good?
+                <button class="danger" onClick=${() => act('abort')}>Abort ${r.name}</button>
+                <button onClick=${() => setConfirmAbort(false)}>Cancel</button></span
+              >`
+            : ''
+        }
       </span>
     </div>
     ${r.message ? html`<div class="muted">${r.message}</div>` : ''}
     ${error ? html`<p class="error">${error}</p>` : ''}
-    ${r.stoppedBy.length
-      ? html`<div class="stopped">stopped by alerts: ${r.stoppedBy.map((a) => html`<span class="tag bad">${a}</span>`)}</div>`
-      : ''}
-    ${r.rollback
-      ? html`<div class="muted">
-          rollback: ${r.rollback.reason}; ${r.rollback.tenantsMoved ?? '?'} tenants moved,
-          ${r.rollback.routed ? 'all routed to the good version' : 'routing…'}
-        </div>`
-      : ''}
+    ${
+      r.stoppedBy.length
+        ? html`<div class="stopped">
+            stopped by alerts: ${r.stoppedBy.map((a) => html`<span class="tag bad">${a}</span>`)}
+          </div>`
+        : ''
+    }
+    ${
+      r.rollback
+        ? html`<div class="muted">
+            rollback: ${r.rollback.reason}; ${r.rollback.tenantsMoved ?? '?'} tenants moved,
+            ${r.rollback.routed ? 'all routed to the good version' : 'routing…'}
+          </div>`
+        : ''
+    }
     <div class="waves">
       ${r.waves.map(
-        (w) => html`<div
-          class=${`wave state-${w.state}${w.current ? ' current' : ''}`}
-          data-wave=${w.index}
-          data-state=${w.state}
-        >
-          <div class="wave-head">
-            <strong>wave ${w.index + 1}</strong> <span class="muted">${w.step}</span>
-            <span class="tag">${w.state}</span>
-          </div>
-          ${w.prods.map(
-            (p) => html`<div class=${`wave-prod pstate-${p.state}`} title=${p.reason}>
-              ${p.name} <span class="muted">${p.tenants}t</span> <span class="small">${p.state}</span>
-              ${p.message ? html`<div class="small muted">${p.message}</div>` : ''}
-            </div>`,
-          )}
-          ${w.gates.map(
-            (g) => html`<div class=${`gate gate-${g.result}`}>
-              gate ${g.gate}: ${g.result}${g.alerts.length ? ` (${g.alerts.join(', ')})` : ''}
-            </div>`,
-          )}
-        </div>`,
+        (w) =>
+          html`<div
+            class=${`wave state-${w.state}${w.current ? ' current' : ''}`}
+            data-wave=${w.index}
+            data-state=${w.state}
+          >
+            <div class="wave-head">
+              <strong>wave ${w.index + 1}</strong> <span class="muted">${w.step}</span>
+              <span class="tag">${w.state}</span>
+            </div>
+            ${w.prods.map(
+              (p) =>
+                html`<div class=${`wave-prod pstate-${p.state}`} title=${p.reason}>
+                  ${p.name} <span class="muted">${p.tenants}t</span>
+                  <span class="small">${p.state}</span>
+                  ${p.message ? html`<div class="small muted">${p.message}</div>` : ''}
+                </div>`,
+            )}
+            ${w.gates.map(
+              (g) =>
+                html`<div class=${`gate gate-${g.result}`}>
+                  gate ${g.gate}: ${g.result}${g.alerts.length ? ` (${g.alerts.join(', ')})` : ''}
+                </div>`,
+            )}
+          </div>`,
       )}
     </div>
   </div>`;
@@ -261,21 +304,28 @@ function TenantRow({ t }: { t: TenantView }) {
         <span class="muted small">${ago(t.placedSince)}</span>
       </td>
     </tr>
-    ${open
-      ? html`<tr class="history">
-          <td colspan="7">
-            ${t.history.length
-              ? t.history
-                  .slice()
-                  .reverse()
-                  .map(
-                    (e) =>
-                      html`<div>${new Date(e.time).toLocaleTimeString()}: ${e.primary ?? '—'}${e.secondary ? ` + ${e.secondary}` : ''}</div>`,
-                  )
-              : html`<span class="muted">no placement seen</span>`}
-          </td>
-        </tr>`
-      : ''}
+    ${
+      open
+        ? html`<tr class="history">
+            <td colspan="7">
+              ${
+                t.history.length
+                  ? t.history
+                      .slice()
+                      .reverse()
+                      .map(
+                        (e) =>
+                          html`<div>
+                            ${new Date(e.time).toLocaleTimeString()}:
+                            ${e.primary ?? '—'}${e.secondary ? ` + ${e.secondary}` : ''}
+                          </div>`,
+                      )
+                  : html`<span class="muted">no placement seen</span>`
+              }
+            </td>
+          </tr>`
+        : ''
+    }
   </tbody>`;
 }
 
@@ -294,12 +344,21 @@ function TenantsPage({ m }: { m: Model }) {
       Click a tenant for its history: the placements this dashboard saw since it started.
       ${m.routers.map(
         (r) =>
-          html` Router ${r.namespace}/${r.name}: ${r.hosts ?? '?'} hosts, ${r.prods ?? '?'} Prods${r.unrouted.length ? `, unrouted: ${r.unrouted.join('; ')}` : ''}.`,
+          html` Router ${r.namespace}/${r.name}: ${r.hosts ?? '?'} hosts, ${r.prods ?? '?'}
+          Prods${r.unrouted.length ? `, unrouted: ${r.unrouted.join('; ')}` : ''}.`,
       )}
     </p>
     <table class="tenants">
       <thead>
-        <tr><th>tenant</th><th>hosts</th><th>fleet</th><th>redundancy</th><th>serving now</th><th>second Prod</th><th>placed</th></tr>
+        <tr>
+          <th>tenant</th>
+          <th>hosts</th>
+          <th>fleet</th>
+          <th>redundancy</th>
+          <th>serving now</th>
+          <th>second Prod</th>
+          <th>placed</th>
+        </tr>
       </thead>
       ${found.map((t) => html`<${TenantRow} key=${`${t.namespace}/${t.name}`} t=${t} />`)}
     </table>
@@ -342,16 +401,22 @@ function MirrorCard({ x }: { x: MirrorView }) {
       <div class="arrow">↔</div>
       <div class="side">
         <h4>Route 53</h4>
-        ${x.dns
-          ? html`<div>mode ${x.dns.failoverMode}</div>
-              <div>serving: <strong>${x.dns.servingSide ?? '?'}</strong> ${ago(x.dns.servingSince)}</div>
-              ${x.dns.lastFailover
-                ? html`<div class="small">
-                    last failover ${ago(x.dns.lastFailover.time)}: ${x.dns.lastFailover.from} →
-                    ${x.dns.lastFailover.to} (${x.dns.lastFailover.reason})
-                  </div>`
-                : ''}`
-          : html`<div class="muted">no DNS failover</div>`}
+        ${
+          x.dns
+            ? html`<div>mode ${x.dns.failoverMode}</div>
+                <div>
+                  serving: <strong>${x.dns.servingSide ?? '?'}</strong> ${ago(x.dns.servingSince)}
+                </div>
+                ${
+                  x.dns.lastFailover
+                    ? html`<div class="small">
+                        last failover ${ago(x.dns.lastFailover.time)}: ${x.dns.lastFailover.from} →
+                        ${x.dns.lastFailover.to} (${x.dns.lastFailover.reason})
+                      </div>`
+                    : ''
+                }`
+            : html`<div class="muted">no DNS failover</div>`
+        }
       </div>
     </div>
   </div>`;
@@ -395,11 +460,21 @@ function App() {
       <nav>
         ${pages.map(
           (p) =>
-            html`<a href=${`/${p}`} class=${p === page ? 'active' : ''} data-nav=${p} onClick=${go(p)}>${titles[p]}</a>`,
+            html`<a
+              href=${`/${p}`}
+              class=${p === page ? 'active' : ''}
+              data-nav=${p}
+              onClick=${go(p)}
+              >${titles[p]}</a
+            >`,
         )}
       </nav>
-      <span class="muted small">${m ? (m.namespace ? `namespace ${m.namespace}` : 'all namespaces') : ''}</span>
-      <span class=${`live ${live ? 'on' : 'off'}`} data-live=${String(live)}>${live ? 'live' : 'reconnecting…'}</span>
+      <span class="muted small"
+        >${m ? (m.namespace ? `namespace ${m.namespace}` : 'all namespaces') : ''}</span
+      >
+      <span class=${`live ${live ? 'on' : 'off'}`} data-live=${String(live)}
+        >${live ? 'live' : 'reconnecting…'}</span
+      >
     </header>
     ${m?.syncing.length ? html`<div class="syncing">${m.syncing.join(' · ')}</div>` : ''}
     <main data-page=${page}>

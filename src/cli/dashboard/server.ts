@@ -17,10 +17,7 @@ import { tenantKind, type Tenant } from '../../api/tenant.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { releaseKind, type Release } from '../../api/release.js';
 import { routerKind, type Router } from '../../api/router.js';
-import {
-  loadBalancerMirrorKind,
-  type LoadBalancerMirror,
-} from '../../api/loadbalancermirror.js';
+import { loadBalancerMirrorKind, type LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { drainPlans, planDocument, planText } from '../../controllers/fleet/dryrun.js';
 import { placer } from '../../controllers/fleet/placer.js';
 import { allowedHosts, check, TOKEN_HEADER, type Guard } from './guard.js';

@@ -300,9 +300,7 @@ export function fleetMap(state: State): MapView {
     domains.set(domain, [...(domains.get(domain) ?? []), c]);
   }
   return {
-    domains: [...domains]
-      .map(([name, cs]) => ({ name, clusters: cs.sort(byName) }))
-      .sort(byName),
+    domains: [...domains].map(([name, cs]) => ({ name, clusters: cs.sort(byName) })).sort(byName),
     fleets: state.fleets
       .map((f) => ({
         namespace: ns(f),
@@ -370,7 +368,12 @@ export function releaseView(r: Release, now: number): ReleaseView {
       })),
       gates: gates
         .filter((g) => g.wave === index)
-        .map((g) => ({ gate: g.gate, result: g.result, alerts: g.alerts ?? [], message: g.message })),
+        .map((g) => ({
+          gate: g.gate,
+          result: g.result,
+          alerts: g.alerts ?? [],
+          message: g.message,
+        })),
     })),
     stoppedBy,
     rollback: s.rollback
@@ -443,7 +446,9 @@ export function tenantsView(
 /** Does `host` match the tenant's host `pattern` (exact, or `*.` one label or more deep)? */
 export function hostMatches(pattern: string, host: string): boolean {
   if (pattern === host) return true;
-  return pattern.startsWith('*.') && host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return (
+    pattern.startsWith('*.') && host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1
+  );
 }
 
 /**
