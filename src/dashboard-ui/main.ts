@@ -9,6 +9,7 @@ import type {
   ClusterView,
   MirrorView,
   Model,
+  PlacementEntry,
   ProdView,
   ReleaseView,
   TenantView,
@@ -265,7 +266,8 @@ function ReleaseCard({ r }: { r: ReleaseView }) {
             ${w.prods.map(
               (p) =>
                 html`<div class=${`wave-prod pstate-${p.state}`} title=${p.reason}>
-                  ${p.name} <span class="muted">${p.tenants}t</span>
+                  <span>${p.name}</span>
+                  <span class="muted">${`${p.tenants} tenants`}</span>
                   <span class="small">${p.state}</span>
                   ${p.message ? html`<div class="small muted">${p.message}</div>` : ''}
                 </div>`,
@@ -288,6 +290,10 @@ function ReleasesPage({ m }: { m: Model }) {
     ${m.releases.map((r) => html`<${ReleaseCard} key=${`${r.namespace}/${r.name}`} r=${r} />`)}
   </section>`;
 }
+
+// htm drops whitespace that spans a line break: text with spaces is built as one string.
+const placement = (e: PlacementEntry) =>
+  `${new Date(e.time).toLocaleTimeString()}: ${e.primary ?? '—'}${e.secondary ? ` + ${e.secondary}` : ''}`;
 
 function TenantRow({ t }: { t: TenantView }) {
   const [open, setOpen] = useState(false);
@@ -313,13 +319,7 @@ function TenantRow({ t }: { t: TenantView }) {
                   ? t.history
                       .slice()
                       .reverse()
-                      .map(
-                        (e) =>
-                          html`<div>
-                            ${new Date(e.time).toLocaleTimeString()}:
-                            ${e.primary ?? '—'}${e.secondary ? ` + ${e.secondary}` : ''}
-                          </div>`,
-                      )
+                      .map((e) => html`<div>${placement(e)}</div>`)
                   : html`<span class="muted">no placement seen</span>`
               }
             </td>
@@ -344,8 +344,7 @@ function TenantsPage({ m }: { m: Model }) {
       Click a tenant for its history: the placements this dashboard saw since it started.
       ${m.routers.map(
         (r) =>
-          html` Router ${r.namespace}/${r.name}: ${r.hosts ?? '?'} hosts, ${r.prods ?? '?'}
-          Prods${r.unrouted.length ? `, unrouted: ${r.unrouted.join('; ')}` : ''}.`,
+          ` Router ${r.namespace}/${r.name}: ${r.hosts ?? '?'} hosts, ${r.prods ?? '?'} Prods${r.unrouted.length ? `, unrouted: ${r.unrouted.join('; ')}` : ''}.`,
       )}
     </p>
     <table class="tenants">

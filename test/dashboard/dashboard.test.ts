@@ -9,6 +9,12 @@
 // containers, so test/support/loadbalancers.ts plays the members' LoadBalancer controller and the
 // app's pods (a loopback HTTP server per Prod answering "<prod> <version>").
 //
+// The mirrors page shows a LoadBalancerMirror in a namespace of its own that no controller here
+// watches, with a status the test writes as the mirror controller would (that controller is tested
+// against Octavia and moto in test/controllers/loadbalancermirror.test.ts): what is tested is that
+// the page shows it, both sides, the weights and the serving side. The dashboard therefore runs
+// with -A.
+//
 // Screenshots of each page go to $KACHIKU_DASHBOARD_SHOTS (default $TMPDIR/kachiku-dashboard-shots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +36,10 @@ import { routerKind, type Router } from '../../src/api/router.js';
 import { releaseKind, type Release } from '../../src/api/release.js';
 import { memberClusterKind, type MemberCluster } from '../../src/api/membercluster.js';
 import { prodKind, type Prod } from '../../src/api/prod.js';
+import {
+  loadBalancerMirrorKind,
+  type LoadBalancerMirror,
+} from '../../src/api/loadbalancermirror.js';
 import { FLEET_LABEL, clusterOfProd } from '../../src/controllers/fleet/prods.js';
 import { labState } from '../support/lab.js';
 import {
@@ -61,6 +71,7 @@ const routerGvr = gvrOf(routerKind);
 const releaseGvr = gvrOf(releaseKind);
 const clusterGvr = gvrOf(memberClusterKind);
 const prodGvr = gvrOf(prodKind);
+const mirrorGvr = gvrOf(loadBalancerMirrorKind);
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 const id = randomUUID().slice(0, 6);
@@ -73,9 +84,10 @@ const FLEET = `web-${id}`;
 const shots = process.env.KACHIKU_DASHBOARD_SHOTS ?? join(tmpdir(), 'kachiku-dashboard-shots');
 
 let ns = '';
+let mirrorNs = '';
 let controller: Controller;
 let dashboard: ChildProcess;
-let dashboardLines: string[] = [];
+const dashboardLines: string[] = [];
 let url = '';
 let browser: BrowserContext;
 let page: Page;
@@ -145,10 +157,12 @@ before(async () => {
     '--release-hold-timeout',
     '3s',
   ]);
-  // The dashboard, as a user runs it: the admin kubeconfig, one namespace, any free port.
+  mirrorNs = await testNamespace(rest, 'dashboard-mirror');
+  await standInMirror();
+  // The dashboard, as a user runs it: the admin kubeconfig, all namespaces, any free port.
   dashboard = spawn(
     process.execPath,
-    [main, 'dashboard', '--kubeconfig', cp.kubeconfig, '-n', ns, '--port', '0'],
+    [main, 'dashboard', '--kubeconfig', cp.kubeconfig, '-A', '--port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   dashboard.stdout!.on('data', (b: Buffer) => dashboardLines.push(...b.toString().split('\n')));
@@ -161,9 +175,13 @@ before(async () => {
         .join('\n')
         .match(/kachiku dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
     },
-    20_000,
+    // `kachiku` loads every command's modules (the AWS SDK among them): seen taking 10-25 s to
+    // start on this loaded 2-core machine.
+    60_000,
     100,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; its output:\n${dashboardLines.join('\n')}`);
+  });
   profile = mkdtempSync(join(tmpdir(), 'kachiku-chromium-'));
   // A fresh profile (--user-data-dir, which playwright passes for a persistent context).
   browser = await chromium.launchPersistentContext(profile, {
@@ -248,6 +266,81 @@ before(async () => {
   );
 });
 
+/** A LoadBalancerMirror with the status a mirror controller writes while the NLB side serves. */
+async function standInMirror(): Promise<void> {
+  await rest.create<LoadBalancerMirror>(mirrorGvr, {
+    apiVersion: 'kachiku.io/v1alpha1',
+    kind: 'LoadBalancerMirror',
+    metadata: { name: 'shop-lb', namespace: mirrorNs },
+    spec: {
+      octavia: { loadBalancerID: '3f6c2b9e-1d4a-4c8e-9b7a-2e5f1c0d8a61', cloud: 'lab' },
+      aws: { region: 'eu-west-1', vpcID: 'vpc-0a1b2c3d', subnetIDs: ['subnet-0a1b2c3d'] },
+      dns: {
+        hostedZone: { name: 'shop.example' },
+        recordNames: ['www.shop.example'],
+        failoverMode: 'controller',
+        healthChecks: { octavia: { port: 443 } },
+      },
+    },
+  });
+  const now = new Date().toISOString();
+  await rest.patch(
+    mirrorGvr,
+    mirrorNs,
+    'shop-lb',
+    {
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Synced',
+            message: 'in sync',
+            lastTransitionTime: now,
+          },
+        ],
+        loadBalancer: {
+          arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/shop/1',
+          dnsName: 'shop-1.elb.eu-west-1.amazonaws.com',
+        },
+        listeners: [
+          {
+            port: 443,
+            protocol: 'TCP',
+            octaviaListenerID: 'b7e1c1de-5a0e-4a53-a0a4-0d8c6a7b9e10',
+            octaviaProtocol: 'HTTPS',
+            targets: 3,
+          },
+        ],
+        membersSeen: 3,
+        targetsRegistered: 3,
+        lastSyncTime: now,
+        dns: {
+          octaviaAddress: '203.0.113.10',
+          records: [
+            { name: 'www.shop.example', setIdentifier: 'octavia', side: 'octavia', weight: 0 },
+            { name: 'www.shop.example', setIdentifier: 'nlb', side: 'nlb', weight: 10 },
+          ],
+          healthChecks: [
+            { side: 'octavia', state: 'Unhealthy', lastChecked: now },
+            { side: 'nlb', state: 'Healthy', lastChecked: now },
+          ],
+          servingSide: 'nlb',
+          servingSince: now,
+          lastFailover: {
+            time: now,
+            from: 'both',
+            to: 'nlb',
+            reason: 'octavia health check failed',
+          },
+        },
+      },
+    },
+    'merge',
+    'status',
+  );
+}
+
 after(async () => {
   try {
     await page?.close();
@@ -267,6 +360,7 @@ after(async () => {
         if (!isNotFound(err)) throw err;
       });
     await rest.delete(namespaceGvr, undefined, ns);
+    if (mirrorNs) await rest.delete(namespaceGvr, undefined, mirrorNs);
     if (profile) rmSync(profile, { recursive: true, force: true });
     await rest.close();
   }
@@ -466,8 +560,6 @@ test(
       target,
       '--kubeconfig',
       cp.kubeconfig,
-      '-n',
-      ns,
     ]);
     assert.equal(plan.trim(), cli.stdout.trim());
     assert.match(plan, new RegExp(`Fleet ${ns}/${FLEET}: drain cluster ${target}`));
@@ -522,7 +614,31 @@ test(
     const history = await page.textContent('[data-tenant="dual-0"] tr.history');
     assert.ok(history?.includes(t.status!.prods!.primary!), history ?? '');
     await shot('tenants');
+  },
+);
+
+test(
+  'mirrors: Octavia ↔ NLB ↔ Route 53, the weights and the serving side',
+  { timeout: 30_000 },
+  async () => {
     await go('mirrors');
+    const card = '[data-mirror="shop-lb"]';
+    await page.waitForSelector(card);
+    const text = (await page.textContent(card))!;
+    for (const want of [
+      '203.0.113.10',
+      'shop-1.elb.eu-west-1.amazonaws.com',
+      'TCP 443: 3 targets',
+      'weight www.shop.example 0',
+      'weight www.shop.example 10',
+      'serving: nlb',
+      'octavia health check failed',
+    ])
+      assert.ok(text.includes(want), `${want} in: ${text}`);
+    assert.equal(
+      await page.$$eval(`${card} .side.serving h4`, (els) => els.map((e) => e.textContent).join()),
+      'NLB',
+    );
     await shot('mirrors');
   },
 );
