@@ -365,6 +365,9 @@ function TenantsPage({ m }: { m: Model }) {
   </section>`;
 }
 
+const failover = (f: { time: string; from: string; to: string; reason: string }) =>
+  `last failover ${ago(f.time)}: ${f.from} → ${f.to} (${f.reason})`;
+
 function MirrorCard({ x }: { x: MirrorView }) {
   const weight = (side: string) =>
     x.dns?.records.filter((r) => r.side === side).map((r) => `${r.name} ${r.weight}`) ?? [];
@@ -408,10 +411,7 @@ function MirrorCard({ x }: { x: MirrorView }) {
                 </div>
                 ${
                   x.dns.lastFailover
-                    ? html`<div class="small">
-                        last failover ${ago(x.dns.lastFailover.time)}: ${x.dns.lastFailover.from} →
-                        ${x.dns.lastFailover.to} (${x.dns.lastFailover.reason})
-                      </div>`
+                    ? html`<div class="small">${failover(x.dns.lastFailover)}</div>`
                     : ''
                 }`
             : html`<div class="muted">no DNS failover</div>`
