@@ -14,6 +14,7 @@ import { gvrOf } from '../../api/kind.js';
 import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
+import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import { memberClusterKind, type MemberCluster } from '../../api/membercluster.js';
 import { releaseKind, type Release } from '../../api/release.js';
 import { routerKind, type Router } from '../../api/router.js';
@@ -47,6 +48,7 @@ const kinds = {
   fleets: gvrOf(fleetKind),
   prods: gvrOf(prodKind),
   tenants: gvrOf(tenantKind),
+  slices: gvrOf(tenantSliceKind),
   clusters: gvrOf(memberClusterKind),
   releases: gvrOf(releaseKind),
   routers: gvrOf(routerKind),
@@ -103,6 +105,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     fleets: new Informer<Fleet>(rest, kinds.fleets, { namespace: o.namespace }),
     prods: new Informer<Prod>(rest, kinds.prods, { namespace: o.namespace }),
     tenants: new Informer<Tenant>(rest, kinds.tenants, { namespace: o.namespace }),
+    // Not shown: the drain plan reads the assignment in force from them, as `kachiku plan` does.
+    slices: new Informer<TenantSlice>(rest, kinds.slices, { namespace: o.namespace }),
     clusters: new Informer<MemberCluster>(rest, kinds.clusters),
     releases: new Informer<Release>(rest, kinds.releases, { namespace: o.namespace }),
     routers: new Informer<Router>(rest, kinds.routers, { namespace: o.namespace }),
@@ -159,6 +163,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       tenants: informers.tenants.list(),
       prods: informers.prods.list(),
       clusters: informers.clusters.list(),
+      slices: informers.slices.list(),
       now: Date.now(),
     };
     let plans;
