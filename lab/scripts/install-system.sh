@@ -10,6 +10,8 @@ source "$(dirname "$0")/retry.sh"
 packages=(etcd-server rabbitmq-server python3-keystone python3-octavia python3-openstackclient
   mariadb-server python3-pymysql uwsgi-core uwsgi-plugin-python3 prometheus-alertmanager
   docker-registry openssl git haproxy)
+# chromium: the dashboard test's real browser (driven by playwright-core; no browser download).
+packages+=(chromium)
 # htpasswd -B, for the lab registry's basic auth (bcrypt, the only hash docker-registry takes).
 packages+=(apache2-utils)
 

@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { controllerCommand } from './controller.js';
 import { crdsCommand } from './crds.js';
 import { planCommand } from './plan.js';
+import { dashboardCommand } from './dashboard/command.js';
 
 const program = new Command('kachiku')
   .description(
@@ -17,6 +18,7 @@ const program = new Command('kachiku')
   .addCommand(controllerCommand())
   .addCommand(crdsCommand())
   .addCommand(planCommand())
+  .addCommand(dashboardCommand())
   .addCommand(labCommand());
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
