@@ -6,14 +6,20 @@
 set -euo pipefail
 cache=${KACHIKU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kachiku}
 version=v3.22.0
-out="$cache/bin/helm-$version"
+# What helm's Makefile sets: its version, and the Kubernetes version its client libraries speak
+# (client-go v0.37 → 1.37), the default of `helm template` and `helm lint` without a cluster
+# (left out, they say 1.20, and a chart's kubeVersion constraint fails).
+ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$version"
+for p in pkg/lint/rules pkg/chartutil; do
+  ldflags="$ldflags -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=37"
+done
+out="$cache/bin/helm-$version-$(echo "$ldflags" | sha256sum | cut -c1-8)"
 source "$(dirname "$0")/retry.sh"
 if [ ! -x "$out/helm" ]; then
   echo "building helm $version into $out" >&2
   rm -rf "$out.tmp"
-  # helm reads its version from ldflags (internal/version); without them `helm version` says v3.x-dev.
   retry env GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$out.tmp" \
-    go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$version" \
+    go install -trimpath -ldflags "$ldflags" \
     "helm.sh/helm/v3/cmd/helm@$version"
   rm -rf "$out" && mv "$out.tmp" "$out"
 fi
