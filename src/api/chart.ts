@@ -1,8 +1,8 @@
 // deploy/chart's generated parts, from the same tables as deploy/crds and deploy/rbac: the CRDs
 // (in crds/, which helm installs before the templates and never upgrades or deletes) and the
-// RBAC template, so that the chart grants exactly the rules the tests run kachiku under. Only
-// the namespace becomes the release's; names stay fixed (one kachiku per cluster, as its
-// cluster-scoped CRDs and ClusterRoles allow).
+// RBAC template, so that the chart grants exactly the rules the tests run kachiku under. The
+// namespace becomes the release's, and the names' leading "kachiku" the release's full name:
+// release "kachiku" gets exactly deploy/rbac's names, another release (a test's) its own.
 import { renderCrds } from './crds.js';
 import { rbacObjects } from './rbac.js';
 import { GENERATED_HEADER, toYaml, type GeneratedFile } from './render.js';
@@ -11,6 +11,7 @@ export const CHART_DIR = 'deploy/chart';
 
 // Quoted by toYaml, so the template is valid YAML before and after helm renders it.
 const releaseNamespace = '{{ $.Release.Namespace }}';
+const named = (name: string) => name.replace(/^kachiku/, '{{ include "kachiku.fullname" $ }}');
 const helmLabels = {
   'app.kubernetes.io/part-of': 'kachiku',
   'app.kubernetes.io/managed-by': '{{ $.Release.Service }}',
@@ -18,8 +19,9 @@ const helmLabels = {
 };
 
 interface Meta {
-  metadata: { namespace?: string; labels?: Record<string, string> };
-  subjects?: { namespace: string }[];
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  subjects?: { name: string; namespace: string }[];
+  roleRef?: { name: string };
 }
 
 /** The object with helm's labels, in namespace `ns` (when namespaced), bound to the release's ServiceAccount. */
@@ -28,11 +30,17 @@ function inNamespace<T extends Meta>(obj: T, ns = releaseNamespace): T {
     ...obj,
     metadata: {
       ...obj.metadata,
+      name: named(obj.metadata.name),
       ...(obj.metadata.namespace !== undefined && { namespace: ns }),
       labels: helmLabels,
     },
+    ...(obj.roleRef && { roleRef: { ...obj.roleRef, name: named(obj.roleRef.name) } }),
     ...(obj.subjects && {
-      subjects: obj.subjects.map((s) => ({ ...s, namespace: releaseNamespace })),
+      subjects: obj.subjects.map((s) => ({
+        ...s,
+        name: named(s.name),
+        namespace: releaseNamespace,
+      })),
     }),
   };
 }

@@ -1,4 +1,4 @@
-{{/* The name of the release's objects other than the fixed-name RBAC (see rbac.yaml). */}}
+{{/* The name of the release's objects, and the prefix of its RBAC names: "kachiku" for release kachiku, as deploy/rbac names them. */}}
 {{- define "kachiku.fullname" -}}
 {{- if contains "kachiku" .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
