@@ -94,11 +94,12 @@ interface RenderedDeployment {
     template: {
       spec: {
         serviceAccountName: string;
+        volumes: { name: string; secret?: { secretName: string } }[];
         securityContext: { runAsNonRoot?: boolean };
         containers: {
           image: string;
           args: string[];
-          envFrom?: unknown;
+          env: { name: string; value?: string; valueFrom?: unknown }[];
           securityContext: { readOnlyRootFilesystem?: boolean };
           livenessProbe: { httpGet: { path: string } };
           readinessProbe: { httpGet: { path: string } };
@@ -203,9 +204,22 @@ test('release kachiku renders exactly the RBAC of deploy/rbac, and the controlle
   assert.ok(!c.args.includes('--no-leader-elect'), 'leader election is on');
   assert.ok(c.args.includes('--health-probe-bind-address=:8081'));
   assert.ok(c.args.includes(`--secret-namespaces=kachiku-system,${ns}-tenants`));
-  // The credentials: the AWS Secret in the environment, clouds.yaml as a file; the values are
+  // The credentials: the AWS Secret's keys in the environment, clouds.yaml as a file; the values are
   // in the Secrets only, never in the Deployment.
-  assert.deepEqual(c.envFrom, [{ secretRef: { name: 'kachiku-aws' } }]);
+  assert.deepEqual(
+    c.env.filter((e) => e.name.startsWith('AWS_') && e.valueFrom).map((e) => e.valueFrom),
+    ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'].map((key) => ({
+      secretKeyRef: {
+        name: 'kachiku-aws',
+        key,
+        ...(key === 'AWS_SESSION_TOKEN' && { optional: true }),
+      },
+    })),
+  );
+  assert.ok(
+    c.env.some((e) => e.name === 'OS_CLIENT_CONFIG_FILE') &&
+      pod.volumes.some((v) => v.secret?.secretName === 'kachiku-openstack'),
+  );
   assert.ok(!JSON.stringify(deployment).includes('lab-secret'));
   assert.equal(
     Buffer.from(
