@@ -116,6 +116,12 @@ export function progressReporter(
       draw();
     },
     log(msg) {
+      // A running part's own step ("openstack: MariaDB is up") becomes its last line.
+      const step = /^([\w-]+): (.*)$/.exec(msg);
+      if (step && parts.some((p) => p.part === step[1] && p.endedAt === undefined)) {
+        parts = applyEvent(parts, { kind: 'line', part: step[1]!, text: step[2]! }, Date.now());
+        return draw();
+      }
       stream.write((drawn ? `\x1b[${drawn}F` : '') + '\x1b[J' + `${prefix}${msg}\n`);
       drawn = 0;
       draw();
