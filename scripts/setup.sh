@@ -9,6 +9,7 @@ source scripts/node.sh
 bash lab/scripts/install-system.sh
 bash lab/scripts/build-kube.sh >/dev/null
 bash lab/scripts/build-registry.sh >/dev/null  # the lab's v3 registry, from the Go module proxy
+bash lab/scripts/build-helm.sh >/dev/null  # helm v3 for the chart tests (test/lab/chart.test.ts)
 lock=$(sha256sum package-lock.json | cut -c1-16)
 if [ "$(cat node_modules/.kachiku-lock 2>/dev/null)" != "$lock" ]; then
   npm ci --no-fund --no-audit --loglevel=error || { sleep 10; npm ci --no-fund --no-audit --loglevel=error; }

@@ -1,6 +1,7 @@
 // `kachiku lab up | down | status | env`: starts the local hybrid cloud, reports on it, stops it.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
+import { createWriteStream, rmSync, readdirSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { basename, join } from 'node:path';
 import { LabContext, cacheDir, readState, writeState } from './context.js';
 import { LabError } from './errors.js';
@@ -8,6 +9,7 @@ import { isAlive, startProcess, stopProcess, tail, type ProcRecord } from './pro
 import { labRoot } from './paths.js';
 import type { LabState } from './state.js';
 import type { PartHealth } from './part.js';
+import { applyEvent, formatEvent, type PartProgress, type ProgressEvent } from './progress.js';
 import { defaultClusters, kubeEnv, kubeHealth, startKube } from './parts/kube.js';
 import {
   mariadbDataDir,
@@ -27,6 +29,9 @@ export interface UpOptions {
   /** Backend slots of the tenant router (default 32). */
   routerSlots?: number;
   log?: (msg: string) => void;
+  /** Each part starting, ready or failed, and the install scripts' stderr lines; without it,
+   *  the starts and ends go to `log` as plain lines. */
+  progress?: (e: ProgressEvent) => void;
 }
 
 /**
@@ -36,6 +41,7 @@ export interface UpOptions {
  */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   const log = opts.log ?? (() => {});
+  const progress = opts.progress ?? plainProgress(log);
   const existing = readState(opts.dir);
   if (existing?.readyAt) {
     const health = await labHealth(existing);
@@ -51,15 +57,19 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const lab = new LabContext(opts.dir, cacheDir(), log);
   lab.save();
   const t0 = Date.now();
-  const binDir = await install(lab);
-  log(`installed (${((Date.now() - t0) / 1000).toFixed(1)} s); starting the parts`);
-  const members = opts.members ?? 2;
-  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    const v = await f();
-    log(`${name} up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    return v;
+  const timed = async <T>(part: string, f: () => Promise<T>): Promise<T> => {
+    progress({ kind: 'start', part });
+    try {
+      const v = await f();
+      progress({ kind: 'ready', part });
+      return v;
+    } catch (err) {
+      progress({ kind: 'failed', part, error: (err as Error).message });
+      throw err;
+    }
   };
+  const binDir = await install(lab, timed, progress);
+  const members = opts.members ?? 2;
   const results = await Promise.allSettled([
     timed('kubernetes', () =>
       startKube(lab, binDir, kubeVersion(binDir), defaultClusters(members)),
@@ -99,35 +109,63 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   return lab.state;
 }
 
+/** Without a progress callback: starts, ends and failures as plain log lines. */
+function plainProgress(log: (msg: string) => void): (e: ProgressEvent) => void {
+  let parts: PartProgress[] = [];
+  return (e) => {
+    const now = Date.now();
+    if (e.kind !== 'line')
+      log(
+        formatEvent(
+          e,
+          parts.find((p) => p.part === e.part),
+          now,
+        ),
+      );
+    parts = applyEvent(parts, e, now);
+  };
+}
+
 /** Installs what the lab needs (idempotent, quick when done) and returns the Kubernetes bin dir. */
-async function install(lab: LabContext): Promise<string> {
+async function install(
+  lab: LabContext,
+  timed: <T>(part: string, f: () => Promise<T>) => Promise<T>,
+  progress: (e: ProgressEvent) => void,
+): Promise<string> {
   const logFile = lab.logPath('install');
-  const run = (script: string) =>
+  const run = (script: string, part: string) =>
     new Promise<string>((resolve, reject) => {
-      const fd = openSync(logFile, 'a');
       const child = spawn('bash', [join(labRoot, 'scripts', script)], {
-        stdio: ['ignore', 'pipe', fd],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      closeSync(fd);
+      // stderr into the install log, and line by line to the progress (the build's steps).
+      const logStream = createWriteStream(logFile, { flags: 'a' });
+      child.stderr.pipe(logStream);
+      createInterface({ input: child.stderr }).on('line', (text) =>
+        progress({ kind: 'line', part, text }),
+      );
       let out = '';
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       child.once('error', reject);
       // 'close', not 'exit': 'exit' may come before stdout's last chunk (the printed path).
       child.once('close', (code) =>
-        code === 0
-          ? resolve(out.trim())
-          : reject(
-              new LabError(
-                'install',
-                `${script} exited ${code}${tail(logFile)}`,
-                `bash lab/scripts/${script}`,
-                logFile,
+        logStream.end(() =>
+          code === 0
+            ? resolve(out.trim())
+            : reject(
+                new LabError(
+                  'install',
+                  `${script} exited ${code}${tail(logFile)}`,
+                  `bash lab/scripts/${script}`,
+                  logFile,
+                ),
               ),
-            ),
+        ),
       );
     });
-  await run('install-system.sh');
-  const binDir = (await run('build-kube.sh')).split('\n').pop() ?? '';
+  await timed('install', () => run('install-system.sh', 'install'));
+  const built = await timed('kubernetes-build', () => run('build-kube.sh', 'kubernetes-build'));
+  const binDir = built.split('\n').pop() ?? '';
   if (!existsSync(join(binDir, 'kube-apiserver'))) {
     throw new LabError(
       'install',

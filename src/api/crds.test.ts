@@ -8,13 +8,14 @@ import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
 import { allKinds, crdFor, renderCrds } from './crds.js';
 import { gvrOf } from './kind.js';
 import { renderRbac, rbacObjects } from './rbac.js';
+import { renderChart } from './chart.js';
 import { structuralErrors, type JSONSchemaProps } from './schema.js';
 
 // This file runs as dist/src/api/crds.test.js.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const REGENERATE =
   'run `kachiku crds --write` (npm run build && node dist/src/cli/main.js crds --write)';
-const generated = [...renderCrds(), ...renderRbac()];
+const generated = [...renderCrds(), ...renderRbac(), ...renderChart()];
 
 test('the committed deploy/ files are exactly what the generator writes', () => {
   for (const f of generated) {
@@ -22,7 +23,7 @@ test('the committed deploy/ files are exactly what the generator writes', () => 
     assert.ok(existsSync(path), `${f.filename} is missing: ${REGENERATE}`);
     assert.ok(readFileSync(path, 'utf8') === f.yaml, `${f.filename} is stale: ${REGENERATE}`);
   }
-  for (const dir of ['deploy/crds', 'deploy/rbac', 'deploy/rbac/member']) {
+  for (const dir of ['deploy/crds', 'deploy/rbac', 'deploy/rbac/member', 'deploy/chart/crds']) {
     const extra = readdirSync(join(root, dir), { withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => `${dir}/${e.name}`)

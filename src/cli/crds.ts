@@ -12,11 +12,16 @@ import {
 } from '@kubernetes/client-node';
 import { renderCrds } from '../api/crds.js';
 import { renderRbac } from '../api/rbac.js';
+import { renderChart } from '../api/chart.js';
 import { GENERATED_HEADER, type GeneratedFile } from '../api/render.js';
 import { repoRoot } from '../../lab/src/paths.js';
 
-/** Every generated file under deploy/. */
-export const renderDeploy = (): GeneratedFile[] => [...renderCrds(), ...renderRbac()];
+/** Every generated file under deploy/ (the chart's CRDs and RBAC template included). */
+export const renderDeploy = (): GeneratedFile[] => [
+  ...renderCrds(),
+  ...renderRbac(),
+  ...renderChart(),
+];
 
 /** Writes the generated files and removes generated files no kind produces any more (a renamed
  *  or dropped kind); files without the generated header are left alone. */
@@ -82,9 +87,12 @@ export async function applyCrds(kc: KubeConfig, o: ApplyOptions = {}): Promise<s
 export function crdsCommand(): Command {
   return new Command('crds')
     .description(
-      'print the kachiku.io CRDs as YAML; --write regenerates deploy/crds and deploy/rbac; --apply installs the CRDs',
+      'print the kachiku.io CRDs as YAML; --write regenerates deploy/crds, deploy/rbac and the CRDs and RBAC of deploy/chart; --apply installs the CRDs',
     )
-    .option('--write', 'write deploy/crds/*.yaml and deploy/rbac/*.yaml in the repository')
+    .option(
+      '--write',
+      'write deploy/crds, deploy/rbac and deploy/chart/{crds,templates/rbac.yaml} in the repository',
+    )
     .option(
       '--apply',
       'server-side apply the CRDs (field manager kachiku) and wait until they are Established',

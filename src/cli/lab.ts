@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { defaultLabDir, readState } from '../../lab/src/context.js';
 import { describeLab, labDown, labEnv, labHealth, labUp, shellExports } from '../../lab/src/lab.js';
+import { progressReporter } from '../../lab/src/progress.js';
 
 const dirOption = () =>
   new Option('--dir <path>', 'state directory of the lab (env KACHIKU_LAB_DIR)').default(
@@ -29,13 +30,22 @@ export function labCommand(): Command {
         .argParser(positiveInt),
     )
     .action(async (o: { dir: string; members: number; routerSlots: number }) => {
-      const state = await labUp({
-        dir: o.dir,
-        members: o.members,
-        routerSlots: o.routerSlots,
-        log,
-      });
-      console.log(describeLab(state));
+      // Live on a terminal (stderr), plain lines when piped or under CI=true.
+      const progress = progressReporter(process.stderr, { prefix: 'lab: ' });
+      try {
+        const state = await labUp({
+          dir: o.dir,
+          members: o.members,
+          routerSlots: o.routerSlots,
+          log: (msg) => progress.log(msg),
+          progress: (e) => progress.event(e),
+        });
+        progress.done();
+        console.log(describeLab(state));
+      } catch (err) {
+        progress.done();
+        throw err;
+      }
     });
   lab
     .command('down')
