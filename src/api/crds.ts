@@ -8,6 +8,7 @@ import { fleetKind } from './fleet.js';
 import { tenantKind } from './tenant.js';
 import { routerKind } from './router.js';
 import { releaseKind } from './release.js';
+import { mirrorPolicyKind } from './mirrorpolicy.js';
 import { generatedFile, type GeneratedFile } from './render.js';
 import { structuralErrors, toStructural, type JSONSchemaProps } from './schema.js';
 
@@ -20,6 +21,7 @@ export const allKinds: KindInfo[] = [
   tenantKind,
   routerKind,
   releaseKind,
+  mirrorPolicyKind,
 ];
 
 /** A CRD as plain JSON: what the YAML holds and the apiserver takes. (client-node's

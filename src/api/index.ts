@@ -8,5 +8,6 @@ export * from './fleet.js';
 export * from './tenant.js';
 export * from './router.js';
 export * from './release.js';
+export * from './mirrorpolicy.js';
 export { allKinds, crdFor, crdName, renderCrds, type CustomResourceDefinition } from './crds.js';
 export { renderRbac, CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from './rbac.js';
