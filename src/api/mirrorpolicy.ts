@@ -45,7 +45,7 @@ export const PolicySelector = Type.Object(
   {
     description: 'which load balancers: all the criteria set must hold',
     ...validations({
-      rule: "(has(self.all) && self.all) != (has(self.tags) || has(self.projectID) || has(self.namePattern))",
+      rule: '(has(self.all) && self.all) != (has(self.tags) || has(self.projectID) || has(self.namePattern))',
       message: 'set all: true, or at least one of tags, projectID and namePattern (not both)',
     }),
   },
@@ -122,7 +122,7 @@ export const MirrorPolicySpec = Type.Object(
     gracePeriod: Type.Optional(
       Duration({
         description:
-          "how long a load balancer must be missing from every successful list before its mirror is deleted (a failed list never counts as missing)",
+          'how long a load balancer must be missing from every successful list before its mirror is deleted (a failed list never counts as missing)',
         default: '5m',
       }),
     ),
@@ -134,7 +134,8 @@ export const MirrorPolicySpec = Type.Object(
               name: ObjectName({ description: "a Secret in the policy's namespace" }),
               key: Type.Optional(
                 Type.String({
-                  description: 'the key holding the AMQP URL (amqp://user:password@host:port/vhost)',
+                  description:
+                    'the key holding the AMQP URL (amqp://user:password@host:port/vhost)',
                   default: 'url',
                   maxLength: 253,
                 }),
@@ -186,14 +187,11 @@ export const MirrorPolicyStatus = Type.Object(
       Type.Integer({ minimum: 0, description: 'mirrors this policy has made (and owns)' }),
     ),
     conflicts: Type.Optional(
-      Type.Array(
-        Type.Object({ ...LoadBalancerRef, reason: Type.String() }),
-        {
-          description: 'selected load balancers mirrored by a mirror this policy did not make',
-          'x-kubernetes-list-type': 'map',
-          'x-kubernetes-list-map-keys': ['loadBalancerID'],
-        },
-      ),
+      Type.Array(Type.Object({ ...LoadBalancerRef, reason: Type.String() }), {
+        description: 'selected load balancers mirrored by a mirror this policy did not make',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['loadBalancerID'],
+      }),
     ),
     missing: Type.Optional(
       Type.Array(
@@ -202,7 +200,8 @@ export const MirrorPolicyStatus = Type.Object(
           since: Timestamp({ description: 'first successful list without it' }),
         }),
         {
-          description: 'mirrored load balancers no longer listed: their mirrors go after the grace period',
+          description:
+            'mirrored load balancers no longer listed: their mirrors go after the grace period',
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['loadBalancerID'],
         },
@@ -231,7 +230,7 @@ export const mirrorPolicyKind = defineKind({
     conditionColumn('Ready'),
     { name: 'Matched', type: 'integer', jsonPath: '.status.matched' },
     { name: 'Mirrors', type: 'integer', jsonPath: '.status.mirrors' },
-    { name: 'Last list', type: 'date', jsonPath: '.status.lastListTime', priority: 1 },
+    { name: 'Last list', type: 'string', jsonPath: '.status.lastListTime', priority: 1 },
     ageColumn,
   ],
   spec: MirrorPolicySpec,

@@ -98,7 +98,10 @@ async function deleteLease(rest: Rest, lease: Lease): Promise<void> {
         body: {
           kind: 'DeleteOptions',
           apiVersion: 'v1',
-          preconditions: { uid: lease.metadata.uid, resourceVersion: lease.metadata.resourceVersion },
+          preconditions: {
+            uid: lease.metadata.uid,
+            resourceVersion: lease.metadata.resourceVersion,
+          },
         },
       },
     );

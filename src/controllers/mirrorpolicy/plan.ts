@@ -228,8 +228,8 @@ export function planPolicy(input: PolicyInput): PolicyPlan {
   const deleted = new Set(plan.delete.map((d) => d.mirror.metadata.name));
   plan.status = {
     ...(selected ? { matched: selected.length } : {}),
-    mirrors: [...ours.values()].filter((m) => !deleted.has(m.metadata.name)).length +
-      plan.create.length,
+    mirrors:
+      [...ours.values()].filter((m) => !deleted.has(m.metadata.name)).length + plan.create.length,
     conflicts: conflicts.sort((a, b) => a.loadBalancerID.localeCompare(b.loadBalancerID)),
     missing: missing.sort((a, b) => a.loadBalancerID.localeCompare(b.loadBalancerID)),
   };
