@@ -32,7 +32,10 @@ export interface OctaviaOptions {
 export interface OctaviaClient {
   getLoadBalancer(id: string): Promise<OctaviaLoadBalancer>;
   /** Every load balancer the credentials see, filtered by Octavia (`tags` = all of them). */
-  listLoadBalancers(filters?: { tags?: string[]; projectID?: string }): Promise<OctaviaLoadBalancer[]>;
+  listLoadBalancers(filters?: {
+    tags?: string[];
+    projectID?: string;
+  }): Promise<OctaviaLoadBalancer[]>;
   listListeners(loadBalancerId: string): Promise<OctaviaListener[]>;
   listPools(loadBalancerId: string): Promise<OctaviaPool[]>;
   listMembers(poolId: string): Promise<OctaviaMember[]>;
