@@ -57,7 +57,7 @@ import { removeDns, type DnsMemo } from './dnssync.js';
 import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
 import { nextSyncDelay, statusWriteDue } from './schedule.js';
-import { claim, release } from './claim.js';
+import { claim, claimName, release } from './claim.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -348,7 +348,7 @@ async function sync(
   if (!claimed.ours) {
     throw new TerminalError(
       Reason.DuplicateMirror,
-      `Octavia load balancer ${input.loadBalancerID} is already mirrored by ${claimed.holder} (it holds the claim)`,
+      `Octavia load balancer ${input.loadBalancerID} is already mirrored by ${input.namespace}/${claimed.holder} (it holds Lease ${input.namespace}/${claimName(input.loadBalancerID)})`,
     );
   }
   const last = memo.get(key);
