@@ -343,14 +343,6 @@ async function sync(
   const input = mirrorInput(mirror);
   const key = `${input.namespace}/${input.name}`;
   const owner = ownerTagValue(input);
-  // One owner per Octavia load balancer, claimed before anything is read or made in AWS.
-  const claimed = await claim(mgr.rest, mirror);
-  if (!claimed.ours) {
-    throw new TerminalError(
-      Reason.DuplicateMirror,
-      `Octavia load balancer ${input.loadBalancerID} is already mirrored by ${input.namespace}/${claimed.holder} (it holds Lease ${input.namespace}/${claimName(input.loadBalancerID)})`,
-    );
-  }
   const last = memo.get(key);
   // Checks of the spec against AWS run when the spec is new to this controller.
   const known = last?.generation === mirror.metadata.generation ? last : undefined;
@@ -396,6 +388,15 @@ async function sync(
     return { status: statusOf(plan, known), vip: tree.loadBalancer.vip_address };
   }
 
+  // One owner per Octavia load balancer, claimed before the stack is read or anything made in
+  // AWS (after the checks of the spec, so that a bad spec is reported as such).
+  const claimed = await claim(mgr.rest, mirror);
+  if (!claimed.ours) {
+    throw new TerminalError(
+      Reason.DuplicateMirror,
+      `Octavia load balancer ${input.loadBalancerID} is already mirrored by ${input.namespace}/${claimed.holder} (it holds Lease ${input.namespace}/${claimName(input.loadBalancerID)})`,
+    );
+  }
   // By ARN when they are known: from this controller's memory, or, after a restart or a
   // leader change, from the status the last sync wrote (Crossplane's external name); the
   // region-wide scan only when neither holds or what they name is gone or not ours.
