@@ -127,6 +127,8 @@ async function phase(
   tagOf: (id: string) => string[],
   event: string,
 ): Promise<void> {
+  // This phase's events only (an earlier phase's update.end of the same load balancer is older).
+  for (const id of ids) events.delete(`${event} ${id}`);
   const t0 = performance.now();
   await mapLimit(ids, 5, (id) => tag(id, tagOf(id)));
   await until(
