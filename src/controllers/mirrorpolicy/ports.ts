@@ -5,6 +5,8 @@ import type { ListedLoadBalancer } from './plan.js';
 import type { listenNotifications } from '../../clouds/openstack/notifications.js';
 
 export interface LoadBalancerLister {
+  /** One load balancer, as a notification names it (much cheaper than a list). */
+  getLoadBalancer(id: string): Promise<ListedLoadBalancer>;
   listLoadBalancers(filters: {
     tags?: string[];
     projectID?: string;

@@ -26,6 +26,7 @@ import {
 } from '../../api/mirrorpolicy.js';
 import { loadBalancerMirrorKind, type LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { conditionSetter } from '../loadbalancermirror/dnsstep.js';
+import { isOpenStackError } from '../../clouds/openstack/errors.js';
 import { SPEC_HASH_ANNOTATION, planPolicy, type ListedLoadBalancer } from './plan.js';
 import type { PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
@@ -50,12 +51,18 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   const policies = mgr.informer<MirrorPolicy>(policyGvr);
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
   const lists = new Map<string, LastList>();
-  /** Policies woken by a notification since their last list: list at once. */
-  const notified = new Map<string, string>();
+  const notified = new Map<string, Notified>();
   const hub = new NotificationHub(deps.clouds.listen, (keys, event) => {
     for (const key of keys) {
       if (event) {
-        notified.set(key, timestamp());
+        const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
+        n.at = timestamp();
+        // A load balancer created or updated is read by its id; a deletion (or an event
+        // naming none) lists, since only a list can show a load balancer gone.
+        if (event.loadBalancerID && !event.eventType.endsWith('.delete.end'))
+          n.ids.add(event.loadBalancerID);
+        else n.list = true;
+        notified.set(key, n);
         deps.onNotification?.(event.eventType);
       }
       controller.enqueue(parseKey(key));
@@ -78,11 +85,18 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   mgr.add({ name: 'mirrorpolicy notifications', start: () => {}, stop: () => hub.stopAll() });
 }
 
+/** Notifications for a policy since it last looked: when, which load balancers, whether to list. */
+interface Notified {
+  at: string;
+  ids: Set<string>;
+  list: boolean;
+}
+
 interface State {
   policies: Informer<MirrorPolicy>;
   mirrors: Informer<LoadBalancerMirror>;
   lists: Map<string, LastList>;
-  notified: Map<string, string>;
+  notified: Map<string, Notified>;
   hub: NotificationHub;
 }
 
@@ -146,27 +160,42 @@ async function reconcile(
   const listInterval = parseDuration(policy.spec.listInterval ?? '5m');
   const graceMs = parseDuration(policy.spec.gracePeriod ?? '5m');
   const last = st.lists.get(key);
-  const wokenAt = st.notified.get(key);
-  const due =
-    !last ||
-    last.generation !== policy.metadata.generation ||
-    wokenAt !== undefined ||
-    Date.now() - last.at >= listInterval - 100;
-  let listed: ListedLoadBalancer[] | undefined = due ? undefined : last!.lbs;
-  if (due) {
-    st.notified.delete(key);
-    const sel = policy.spec.octavia.selector;
+  const woken = st.notified.get(key);
+  st.notified.delete(key);
+  const fresh = last && last.generation === policy.metadata.generation;
+  const due = !fresh || woken?.list === true || Date.now() - last.at >= listInterval - 100;
+  let listed: ListedLoadBalancer[] | undefined = fresh ? last.lbs : undefined;
+  const sel = policy.spec.octavia.selector;
+  // Neither due nor notified (a mirror changed): plan from the last list, asking Octavia nothing.
+  if (due || (woken && woken.ids.size > 0))
     try {
       const octavia = await deps.clouds.octavia(policy);
-      listed = await octavia.listLoadBalancers({
-        ...(sel.tags && { tags: sel.tags }),
-        ...(sel.projectID && { projectID: sel.projectID }),
-      });
-      st.lists.set(key, { at: Date.now(), generation: policy.metadata.generation, lbs: listed });
-      status.lastListTime = timestamp();
-      set(ConditionType.Ready, 'True', Reason.Listed, `listed ${listed.length} load balancer(s)`);
+      if (due) {
+        listed = undefined;
+        listed = await octavia.listLoadBalancers({
+          ...(sel.tags && { tags: sel.tags }),
+          ...(sel.projectID && { projectID: sel.projectID }),
+        });
+        st.lists.set(key, { at: Date.now(), generation: policy.metadata.generation, lbs: listed });
+        status.lastListTime = timestamp();
+        set(ConditionType.Ready, 'True', Reason.Listed, `listed ${listed.length} load balancer(s)`);
+      } else if (woken && woken.ids.size > 0 && last) {
+        // Created or updated: read each by its id into the last list (seconds cheaper than a
+        // list of a busy Octavia); one gone meanwhile is left to the lists.
+        const byId = new Map(last.lbs.map((lb) => [lb.id, lb]));
+        for (const id of woken.ids) {
+          const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
+            if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
+            throw e;
+          });
+          if (lb) byId.set(id, lb);
+        }
+        listed = [...byId.values()];
+        last.lbs = listed;
+      }
     } catch (err) {
       if (ctx.signal.aborted) throw err;
+      listed = undefined;
       const reason = err instanceof TerminalError ? err.reason : Reason.ListFailed;
       set(ConditionType.Ready, 'False', reason, `cannot list Octavia: ${(err as Error).message}`);
       void mgr.events.record({
@@ -177,8 +206,7 @@ async function reconcile(
         note: `cannot list Octavia: ${(err as Error).message}`,
       });
     }
-    if (wokenAt) status.lastNotification = wokenAt;
-  }
+  if (woken) status.lastNotification = woken.at;
 
   const plan = planPolicy({
     policy,
