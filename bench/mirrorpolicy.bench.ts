@@ -37,8 +37,9 @@ const [nArg, pollArg, newArg] = process.argv.slice(2);
 const N = Number(nArg ?? 50);
 const poll = pollArg ?? '30s';
 const NEW = Number(newArg ?? 10);
-const NS = 'bench-mirrorpolicy';
 const run = Date.now().toString(36);
+// A namespace per run: a run stopped half-way leaves nothing in the next one's way.
+const NS = `bench-mirrorpolicy-${run}`;
 const TAG_A = `bench-a-${run}`;
 const TAG_B = `bench-b-${run}`;
 
