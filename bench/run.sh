@@ -4,6 +4,7 @@
 #        bash bench/run.sh rest [other build's dist dir] [rounds] [seconds per phase]
 #        bash bench/run.sh metadata [secrets] [rounds] [updates]
 #        bash bench/run.sh mirror [mirrors] [listeners] [members] [interval]
+#        bash bench/run.sh mirrorpolicy [load balancers] [poll interval] [new load balancers]
 #        bash bench/run.sh octavia [load balancers] [concurrency] [rounds] [build width]
 #        bash bench/run.sh router [entries] [rounds]
 #        bash bench/run.sh routing [tenants] [prods] [moves]
@@ -15,7 +16,7 @@
 #        bash bench/run.sh release [prods] [tenants per Prod] [rollback runs] [warm-up ms] [full release 1|0]   (64 router slots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet|rollback|release [args]}
+which=${1:?usage: bash bench/run.sh informer|rest|metadata|mirror|mirrorpolicy|dns|prods|octavia|router|routing|dnsrouting|sources|placement|fleet|rollback|release [args]}
 shift
 if [ "$which" = placement ]; then
   source scripts/node.sh

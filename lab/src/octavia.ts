@@ -107,12 +107,14 @@ export class OctaviaBuilder {
     return ((r.body.loadbalancers as Json[] | undefined) ?? [])[0]?.id as string | undefined;
   }
 
-  async loadBalancer(name: string): Promise<string> {
+  /** `extra`: more attributes of the create, e.g. `tags`. */
+  async loadBalancer(name: string, extra: Json = {}): Promise<string> {
     // The noop network driver accepts any subnet UUID.
     const lb = await this.write(undefined, 'POST', '/loadbalancers', 'loadbalancer', {
       name,
       vip_subnet_id: '5ea6ec23-1c2d-4bba-9cab-2c1a4cad8cd7',
       provider: 'amphora',
+      ...extra,
     });
     return lb.id as string;
   }

@@ -69,6 +69,10 @@ export const ConditionType = {
   Autoscaling: 'Autoscaling',
   /** Fleet: its source answers and offers a valid version. */
   SourceReady: 'SourceReady',
+  /** MirrorPolicy: every selected load balancer has its mirror (False: a conflict or none yet). */
+  Mirrored: 'Mirrored',
+  /** MirrorPolicy: the AMQP listener of spec.notifications is connected. */
+  Notifications: 'Notifications',
   /** Release: rolling out (False once it ends, whichever way). */
   Progressing: 'Progressing',
   /** Release: every Prod runs the version and the Fleet's spec.version is it. */
@@ -159,6 +163,14 @@ export const Reason = {
   EndpointsMissing: 'EndpointsMissing',
   Unrouted: 'Unrouted',
   HoldBlocked: 'HoldBlocked',
+  // MirrorPolicy
+  Listed: 'Listed',
+  ListFailed: 'ListFailed',
+  AllMirrored: 'AllMirrored',
+  MirrorConflict: 'MirrorConflict',
+  Listening: 'Listening',
+  NotificationsUnreachable: 'NotificationsUnreachable',
+  NotificationsOff: 'NotificationsOff',
   // Fleet source
   SourceFound: 'SourceFound',
   SourceUnreachable: 'SourceUnreachable',

@@ -52,6 +52,7 @@ test('names, scopes and short names', () => {
       ['routers.kachiku.io', 'Namespaced', ['rt']],
       ['releases.kachiku.io', 'Namespaced', ['rel']],
       ['tenantslices.kachiku.io', 'Namespaced', ['tsl']],
+      ['mirrorpolicies.kachiku.io', 'Namespaced', ['lbmp']],
     ],
   );
   for (const c of crds) {
@@ -125,13 +126,18 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
     assert.ok(can(k.group, `${k.plural}/status`, 'update'));
     assert.ok(can(k.group, `${k.plural}/finalizers`, 'update'));
     assert.ok(!can(k.group, k.plural, 'patch'), `no patch on ${k.plural}`);
-    // The exceptions: a Fleet creates and removes its Prods, and creates Releases.
+    // The exceptions: a Fleet creates and removes its Prods, and creates Releases; a
+    // MirrorPolicy creates and removes its LoadBalancerMirrors.
     assert.equal(
       can(k.group, k.plural, 'create'),
-      ['prods', 'releases', 'tenantslices'].includes(k.plural),
+      ['prods', 'releases', 'tenantslices', 'loadbalancermirrors'].includes(k.plural),
       `create on ${k.plural}`,
     );
-    assert.equal(can(k.group, k.plural, 'delete'), k.plural === 'prods', `delete on ${k.plural}`);
+    assert.equal(
+      can(k.group, k.plural, 'delete'),
+      ['prods', 'loadbalancermirrors'].includes(k.plural),
+      `delete on ${k.plural}`,
+    );
   }
   // Secrets: never cluster-wide; a ClusterRole bound per namespace with a RoleBinding.
   assert.ok(!can('', 'secrets', 'get') && !can('', 'namespaces', 'get'));
@@ -141,7 +147,11 @@ test('RBAC: least privilege for every kind, bound to the kachiku ServiceAccount'
   assert.equal(o.secretReaderBinding.kind, 'RoleBinding');
   assert.equal(o.secretReaderBinding.metadata.namespace, 'kachiku-system');
   assert.ok(can('events.k8s.io', 'events', 'create'));
-  assert.ok(!can('coordination.k8s.io', 'leases', 'get'), 'leases only in the namespace');
+  // Leases everywhere: a mirror's claim on its Octavia load balancer is in the mirror's
+  // namespace; created and deleted, never updated (leader election's stays in its namespace).
+  assert.ok(can('coordination.k8s.io', 'leases', 'create'));
+  assert.ok(can('coordination.k8s.io', 'leases', 'delete'));
+  assert.ok(!can('coordination.k8s.io', 'leases', 'update'), 'claims are never updated');
   for (const r of [...o.clusterRole.rules, ...o.role.rules, ...o.memberRole.rules])
     assert.ok(![...r.apiGroups, ...r.resources, ...r.verbs].includes('*'), 'no wildcards');
   assert.deepEqual(o.role.rules, [

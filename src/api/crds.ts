@@ -9,6 +9,7 @@ import { tenantKind } from './tenant.js';
 import { routerKind } from './router.js';
 import { releaseKind } from './release.js';
 import { tenantSliceKind } from './tenantslice.js';
+import { mirrorPolicyKind } from './mirrorpolicy.js';
 import { generatedFile, type GeneratedFile } from './render.js';
 import { structuralErrors, toStructural, type JSONSchemaProps } from './schema.js';
 
@@ -22,6 +23,7 @@ export const allKinds: KindInfo[] = [
   routerKind,
   releaseKind,
   tenantSliceKind,
+  mirrorPolicyKind,
 ];
 
 /** A CRD as plain JSON: what the YAML holds and the apiserver takes. (client-node's

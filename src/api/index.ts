@@ -9,5 +9,6 @@ export * from './tenant.js';
 export * from './router.js';
 export * from './release.js';
 export * from './tenantslice.js';
+export * from './mirrorpolicy.js';
 export { allKinds, crdFor, crdName, renderCrds, type CustomResourceDefinition } from './crds.js';
 export { renderRbac, CONTROLLER_NAMESPACE, SERVICE_ACCOUNT } from './rbac.js';

@@ -33,6 +33,15 @@ export const clusterRules: PolicyRule[] = [
   // garbage collector takes them with it), and makes a Release when its source offers a new version.
   { apiGroups: [GROUP], resources: ['prods'], verbs: ['create', 'delete'] },
   { apiGroups: [GROUP], resources: ['releases', 'tenantslices'], verbs: ['create'] },
+  // A MirrorPolicy makes and removes its LoadBalancerMirrors.
+  { apiGroups: [GROUP], resources: ['loadbalancermirrors'], verbs: ['create', 'delete'] },
+  // One Lease per Octavia load balancer, in its mirror's namespace: the atomic claim that makes
+  // one mirror its owner.
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    verbs: ['get', 'list', 'create', 'delete'],
+  },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -3,6 +3,7 @@
 import type { Manager } from '../runtime/manager.js';
 import { ClusterRegistry } from '../runtime/clusters.js';
 import { registerMirrorController } from './loadbalancermirror/index.js';
+import { registerMirrorPolicyController } from './mirrorpolicy/index.js';
 import { registerMemberClusters, type MemberClusterDeps } from './membercluster/index.js';
 import { registerProdController, type ProdController } from './prod/reconciler.js';
 import { registerFleetController } from './fleet/reconciler.js';
@@ -44,6 +45,7 @@ function clustersOf(mgr: Manager) {
 
 export const controllers: ControllerRegistration[] = [
   { name: 'loadbalancermirror', register: registerMirrorController },
+  { name: 'mirrorpolicy', register: registerMirrorPolicyController },
   {
     name: 'membercluster',
     register: (mgr, settings) => {

@@ -31,6 +31,11 @@ export interface OctaviaOptions {
 
 export interface OctaviaClient {
   getLoadBalancer(id: string): Promise<OctaviaLoadBalancer>;
+  /** Every load balancer the credentials see, filtered by Octavia (`tags` = all of them). */
+  listLoadBalancers(filters?: {
+    tags?: string[];
+    projectID?: string;
+  }): Promise<OctaviaLoadBalancer[]>;
   listListeners(loadBalancerId: string): Promise<OctaviaListener[]>;
   listPools(loadBalancerId: string): Promise<OctaviaPool[]>;
   listMembers(poolId: string): Promise<OctaviaMember[]>;
@@ -127,6 +132,11 @@ export function createOctaviaClient(session: Session, opts: OctaviaOptions = {})
   const client: OctaviaClient = {
     getLoadBalancer: (id) =>
       get('getLoadBalancer', `/lbaas/loadbalancers/${encodeURIComponent(id)}`, 'loadbalancer'),
+    listLoadBalancers: (filters = {}) =>
+      list('listLoadBalancers', '/lbaas/loadbalancers', 'loadbalancers', {
+        ...(filters.tags?.length && { tags: filters.tags.join(',') }),
+        ...(filters.projectID && { project_id: filters.projectID }),
+      }),
     listListeners: (lbId) =>
       list('listListeners', '/lbaas/listeners', 'listeners', { loadbalancer_id: lbId }),
     listPools: (lbId) => list('listPools', '/lbaas/pools', 'pools', { loadbalancer_id: lbId }),

@@ -16,6 +16,7 @@ export interface OctaviaLoadBalancer {
   operating_status: OperatingStatus;
   listeners: { id: string }[];
   pools: { id: string }[];
+  tags?: string[];
 }
 
 export interface OctaviaListener {

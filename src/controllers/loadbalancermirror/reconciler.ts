@@ -17,7 +17,7 @@ import {
   addFinalizer,
   hasFinalizer,
   isDeleting,
-  removeFinalizer,
+  removeFinalizer as removeFinalizerOf,
   update,
   updateStatus,
 } from '../../runtime/objects.js';
@@ -57,6 +57,7 @@ import { removeDns, type DnsMemo } from './dnssync.js';
 import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
 import { nextSyncDelay, statusWriteDue } from './schedule.js';
+import { claim, claimName, release } from './claim.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -157,7 +158,8 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
       // A sync mostly waits on Octavia and AWS; 8 at once also lets Route 53 changes of many
       // mirrors failing over together join into few batches.
       concurrency: 8,
-      reconcile: (req, ctx) => reconcile(mgr, mirrors, memory, deps, req, ctx),
+      reconcile: (req, ctx) =>
+        reconcile(mgr, mirrors, memory, deps, req, ctx, (r) => controller.enqueue(r)),
     })
     // Spec, deletion and finalizer changes only: the mirror's own status writes must not
     // trigger another sync; requeueAfter keeps the interval.
@@ -177,6 +179,7 @@ async function reconcile(
   deps: MirrorDeps,
   req: Request,
   ctx: ReconcileContext,
+  enqueue: (req: Request) => void,
 ): Promise<Result | void> {
   const { confirmed } = memory;
   const key = `${req.namespace}/${req.name}`;
@@ -187,7 +190,17 @@ async function reconcile(
     memory.prober.stop(key);
   }
   if (!cached) return;
-  if (isDeleting(cached)) return finalize(mgr, deps, cached, ctx);
+  if (isDeleting(cached))
+    return finalize(mgr, deps, cached, ctx, (gone) => {
+      // Other mirrors of the same load balancer, waiting as DuplicateMirror, look again now.
+      for (const m of mirrors.list())
+        if (
+          m.metadata.uid !== gone.metadata.uid &&
+          m.metadata.namespace === gone.metadata.namespace &&
+          m.spec.octavia.loadBalancerID === gone.spec.octavia.loadBalancerID
+        )
+          enqueue({ namespace: m.metadata.namespace, name: m.metadata.name });
+    });
   const mirror = hasFinalizer(cached, FINALIZER)
     ? cached
     : await addFinalizer(mgr.rest, mirrorGvr, cached, FINALIZER);
@@ -375,6 +388,15 @@ async function sync(
     return { status: statusOf(plan, known), vip: tree.loadBalancer.vip_address };
   }
 
+  // One owner per Octavia load balancer, claimed before the stack is read or anything made in
+  // AWS (after the checks of the spec, so that a bad spec is reported as such).
+  const claimed = await claim(mgr.rest, mirror);
+  if (!claimed.ours) {
+    throw new TerminalError(
+      Reason.DuplicateMirror,
+      `Octavia load balancer ${input.loadBalancerID} is already mirrored by ${input.namespace}/${claimed.holder} (it holds Lease ${input.namespace}/${claimName(input.loadBalancerID)})`,
+    );
+  }
   // By ARN when they are known: from this controller's memory, or, after a restart or a
   // leader change, from the status the last sync wrote (Crossplane's external name); the
   // region-wide scan only when neither holds or what they name is gone or not ours.
@@ -533,8 +555,16 @@ async function finalize(
   deps: MirrorDeps,
   mirror: LoadBalancerMirror,
   ctx: ReconcileContext,
+  nudge: (m: LoadBalancerMirror) => void,
 ): Promise<Result | void> {
   if (!hasFinalizer(mirror, FINALIZER)) return;
+  // The claim goes last, with the finalizer: the next mirror of the load balancer (told at
+  // once) may then build its own NLB.
+  const removeFinalizer = async (...args: Parameters<typeof removeFinalizerOf>) => {
+    await release(mgr.rest, mirror);
+    await removeFinalizerOf(...args);
+    nudge(mirror);
+  };
   const input = mirrorInput(mirror);
   const retain = (mirror.spec.deletionPolicy ?? 'Delete') === 'Retain';
   // Never found or made anything in AWS (nor DNS records): nothing to clean up, nothing to

@@ -1,0 +1,315 @@
+// The MirrorPolicy reconciler: list Octavia (when due: every listInterval, at once on an Octavia
+// notification or a new spec), plan against the mirrors of the namespace (plan.ts), create,
+// update and delete the policy's mirrors, write status. A mirror's change re-plans from the last
+// list without listing again.
+import type { Manager } from '../../runtime/manager.js';
+import {
+  TerminalError,
+  generationChanged,
+  parseKey,
+  type ReconcileContext,
+  type Request,
+  type Result,
+} from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { Condition } from '../../runtime/conditions.js';
+import { isAlreadyExists, isConflict, isNotFound, resourcePath } from '../../runtime/rest.js';
+import { isDeleting, update, updateStatus } from '../../runtime/objects.js';
+import { parseDuration } from '../../runtime/duration.js';
+import { timestamp } from '../../runtime/time.js';
+import { gvrOf } from '../../api/kind.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import {
+  mirrorPolicyKind,
+  type MirrorPolicy,
+  type MirrorPolicyStatus,
+} from '../../api/mirrorpolicy.js';
+import { loadBalancerMirrorKind, type LoadBalancerMirror } from '../../api/loadbalancermirror.js';
+import { conditionSetter } from '../loadbalancermirror/dnsstep.js';
+import { isOpenStackError } from '../../clouds/openstack/errors.js';
+import { SPEC_HASH_ANNOTATION, planPolicy, type ListedLoadBalancer } from './plan.js';
+import type { PolicyClouds } from './ports.js';
+import { NotificationHub } from './hub.js';
+
+export const policyGvr = gvrOf(mirrorPolicyKind);
+const mirrorGvr = gvrOf(loadBalancerMirrorKind);
+
+export interface PolicyDeps {
+  clouds: PolicyClouds;
+  /** Seen for each Octavia notification that woke a policy (benchmarks, metrics). */
+  onNotification?: (eventType: string) => void;
+}
+
+/** The last successful list of a policy, kept between reconciles (lost on restart: lists again). */
+interface LastList {
+  at: number;
+  generation: number | undefined;
+  lbs: ListedLoadBalancer[];
+}
+
+export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
+  const policies = mgr.informer<MirrorPolicy>(policyGvr);
+  const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
+  const lists = new Map<string, LastList>();
+  const notified = new Map<string, Notified>();
+  const hub = new NotificationHub(deps.clouds.listen, (keys, event) => {
+    for (const key of keys) {
+      if (event) {
+        const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
+        n.at = timestamp();
+        // A load balancer created or updated is read by its id; a deletion (or an event
+        // naming none) lists, since only a list can show a load balancer gone.
+        if (event.loadBalancerID && !event.eventType.endsWith('.delete.end'))
+          n.ids.add(event.loadBalancerID);
+        else n.list = true;
+        notified.set(key, n);
+        deps.onNotification?.(event.eventType);
+      }
+      controller.enqueue(parseKey(key));
+    }
+  });
+  const controller = mgr
+    .controller({
+      name: 'mirrorpolicy',
+      concurrency: 2,
+      reconcile: (req, ctx) =>
+        reconcile(mgr, deps, { policies, mirrors, lists, notified, hub }, req, ctx),
+    })
+    .for(policies, generationChanged)
+    // A mirror made, changed or gone in a namespace re-plans its policies (from the last list).
+    .watches(mirrors, (m) =>
+      policies
+        .list(m.metadata.namespace)
+        .map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name })),
+    );
+  mgr.add({ name: 'mirrorpolicy notifications', start: () => {}, stop: () => hub.stopAll() });
+}
+
+/** Notifications for a policy since it last looked: when, which load balancers, whether to list. */
+interface Notified {
+  at: string;
+  ids: Set<string>;
+  list: boolean;
+}
+
+interface State {
+  policies: Informer<MirrorPolicy>;
+  mirrors: Informer<LoadBalancerMirror>;
+  lists: Map<string, LastList>;
+  notified: Map<string, Notified>;
+  hub: NotificationHub;
+}
+
+async function reconcile(
+  mgr: Manager,
+  deps: PolicyDeps,
+  st: State,
+  req: Request,
+  ctx: ReconcileContext,
+): Promise<Result | void> {
+  const key = `${req.namespace}/${req.name}`;
+  const policy = st.policies.get(key);
+  if (!policy || isDeleting(policy)) {
+    // Its mirrors go with it: they carry its ownerReference (the garbage collector).
+    st.hub.set(key, undefined);
+    st.lists.delete(key);
+    st.notified.delete(key);
+    return;
+  }
+  const conditions = [...(policy.status?.conditions ?? [])] as Condition[];
+  const set = conditionSetter(conditions, policy.metadata.generation);
+  const status: Partial<MirrorPolicyStatus> = {};
+
+  // Notifications first: a policy whose list fails still hears of new load balancers.
+  if (policy.spec.notifications) {
+    try {
+      const url = await deps.clouds.notificationsUrl(policy);
+      const state = st.hub.set(key, {
+        url,
+        exchange: policy.spec.notifications.exchange ?? 'octavia',
+        topic: policy.spec.notifications.topic ?? 'notifications',
+      })!;
+      if (state.connected) set(ConditionType.Notifications, 'True', Reason.Listening, 'listening');
+      else
+        set(
+          ConditionType.Notifications,
+          state.error ? 'False' : 'Unknown',
+          Reason.NotificationsUnreachable,
+          state.error ?? 'connecting',
+        );
+    } catch (err) {
+      st.hub.set(key, undefined);
+      const e = err instanceof TerminalError ? err : undefined;
+      set(
+        ConditionType.Notifications,
+        'False',
+        e?.reason ?? Reason.NotificationsUnreachable,
+        (err as Error).message,
+      );
+    }
+  } else {
+    st.hub.set(key, undefined);
+    set(
+      ConditionType.Notifications,
+      'False',
+      Reason.NotificationsOff,
+      'spec.notifications is not set: lists every listInterval only',
+    );
+  }
+
+  const listInterval = parseDuration(policy.spec.listInterval ?? '5m');
+  const graceMs = parseDuration(policy.spec.gracePeriod ?? '5m');
+  const last = st.lists.get(key);
+  const woken = st.notified.get(key);
+  st.notified.delete(key);
+  const fresh = last && last.generation === policy.metadata.generation;
+  const due = !fresh || woken?.list === true || Date.now() - last.at >= listInterval - 100;
+  let listed: ListedLoadBalancer[] | undefined = fresh ? last.lbs : undefined;
+  const sel = policy.spec.octavia.selector;
+  // Neither due nor notified (a mirror changed): plan from the last list, asking Octavia nothing.
+  if (due || (woken && woken.ids.size > 0))
+    try {
+      const octavia = await deps.clouds.octavia(policy);
+      if (due) {
+        listed = undefined;
+        listed = await octavia.listLoadBalancers({
+          ...(sel.tags && { tags: sel.tags }),
+          ...(sel.projectID && { projectID: sel.projectID }),
+        });
+        st.lists.set(key, { at: Date.now(), generation: policy.metadata.generation, lbs: listed });
+        status.lastListTime = timestamp();
+        set(ConditionType.Ready, 'True', Reason.Listed, `listed ${listed.length} load balancer(s)`);
+      } else if (woken && woken.ids.size > 0 && last) {
+        // Created or updated: read each by its id into the last list (seconds cheaper than a
+        // list of a busy Octavia); one gone meanwhile is left to the lists.
+        const byId = new Map(last.lbs.map((lb) => [lb.id, lb]));
+        for (const id of woken.ids) {
+          const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
+            if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
+            throw e;
+          });
+          if (lb) byId.set(id, lb);
+        }
+        listed = [...byId.values()];
+        last.lbs = listed;
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      listed = undefined;
+      const reason = err instanceof TerminalError ? err.reason : Reason.ListFailed;
+      set(ConditionType.Ready, 'False', reason, `cannot list Octavia: ${(err as Error).message}`);
+      void mgr.events.record({
+        regarding: policy,
+        type: 'Warning',
+        reason,
+        action: 'List',
+        note: `cannot list Octavia: ${(err as Error).message}`,
+      });
+    }
+  if (woken) status.lastNotification = woken.at;
+
+  const plan = planPolicy({
+    policy,
+    listed,
+    mirrors: st.mirrors.list(policy.metadata.namespace),
+    now: Date.now(),
+    graceMs,
+  });
+  if (plan.invalid) set(ConditionType.Ready, 'False', Reason.InvalidSpec, plan.invalid);
+
+  for (const m of plan.create) {
+    try {
+      await mgr.rest.create(mirrorGvr, m);
+      ctx.log.info({ mirror: m.metadata.name }, 'created a mirror');
+      void mgr.events.record({
+        regarding: policy,
+        type: 'Normal',
+        reason: 'MirrorCreated',
+        action: 'Create',
+        note: `created ${m.metadata.name} for load balancer ${m.spec.octavia.loadBalancerID}`,
+      });
+    } catch (err) {
+      // Made already (by a replica whose cache was ahead): the next plan sees it.
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+  for (const u of plan.update) {
+    await update(mgr.rest, mirrorGvr, u.mirror, (m) => {
+      if (m.metadata.annotations?.[SPEC_HASH_ANNOTATION] === u.hash) return false;
+      m.spec = u.spec;
+      m.metadata.annotations = { ...m.metadata.annotations, [SPEC_HASH_ANNOTATION]: u.hash };
+      return true;
+    });
+    void mgr.events.record({
+      regarding: policy,
+      type: 'Normal',
+      reason: 'MirrorUpdated',
+      action: 'Update',
+      note: `updated ${u.mirror.metadata.name} to the policy's template`,
+    });
+  }
+  for (const d of plan.delete) {
+    try {
+      // Exactly the mirror planned on (a new one of the same name is not deleted).
+      await mgr.rest.request(
+        'DELETE',
+        resourcePath(mirrorGvr, d.mirror.metadata.namespace, d.mirror.metadata.name),
+        {
+          body: {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            preconditions: { uid: d.mirror.metadata.uid },
+          },
+        },
+      );
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+      continue;
+    }
+    ctx.log.info({ mirror: d.mirror.metadata.name, why: d.why }, 'deleted a mirror');
+    void mgr.events.record({
+      regarding: policy,
+      type: 'Normal',
+      reason: 'MirrorDeleted',
+      action: 'Delete',
+      note: `deleted ${d.mirror.metadata.name}: ${d.why}`,
+    });
+  }
+
+  Object.assign(status, plan.status);
+  const conflicts = plan.status.conflicts ?? [];
+  if (conflicts.length > 0)
+    set(
+      ConditionType.Mirrored,
+      'False',
+      Reason.MirrorConflict,
+      `${conflicts.length} load balancer(s) mirrored by a mirror this policy did not make: see status.conflicts`,
+    );
+  else if (listed)
+    set(
+      ConditionType.Mirrored,
+      'True',
+      Reason.AllMirrored,
+      `${plan.status.matched ?? 0} load balancer(s) mirrored`,
+    );
+
+  const next: Status = {
+    ...(policy.status ?? {}),
+    ...status,
+    observedGeneration: policy.metadata.generation,
+    conditions,
+  };
+  if (JSON.stringify(next) !== JSON.stringify(policy.status ?? {})) {
+    await updateStatus<MirrorPolicyStatus, MirrorPolicy>(mgr.rest, policyGvr, policy, (fresh) => ({
+      ...(fresh.status ?? {}),
+      ...status,
+      observedGeneration: policy.metadata.generation,
+      conditions,
+    }));
+  }
+  const lastAt = st.lists.get(key)?.at ?? Date.now();
+  const untilList = Math.max(1000, lastAt + listInterval - Date.now());
+  return { requeueAfterMs: Math.min(untilList, plan.graceEndsInMs ?? Infinity) };
+}
+
+type Status = MirrorPolicyStatus;
