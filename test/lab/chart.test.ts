@@ -346,6 +346,11 @@ test('helm install: CRDs Established, the ServiceAccount may do what deploy/rbac
     { verb: 'get', resource: 'secrets', group: '', namespace: ns },
     { verb: 'list', resource: 'secrets', group: '', namespace: `${ns}-tenants` },
     { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: ns },
+    // A mirror's claim on its Octavia load balancer: a Lease made and removed in its namespace.
+    { verb: 'create', resource: 'leases', group: 'coordination.k8s.io', namespace: 'default' },
+    { verb: 'delete', resource: 'leases', group: 'coordination.k8s.io', namespace: 'default' },
+    { verb: 'create', resource: 'tenantslices', namespace: 'default' },
+    { verb: 'create', resource: 'loadbalancermirrors', namespace: 'default' },
   ];
   const denied = [
     { verb: 'create', resource: 'fleets', namespace: 'default' },
@@ -354,8 +359,9 @@ test('helm install: CRDs Established, the ServiceAccount may do what deploy/rbac
     { verb: 'get', resource: 'secrets', group: '', namespace: 'default' },
     { verb: 'list', resource: 'secrets', group: '' },
     { verb: 'create', resource: 'secrets', group: '', namespace: ns },
-    { verb: 'delete', resource: 'leases', group: 'coordination.k8s.io', namespace: ns },
-    { verb: 'create', resource: 'leases', group: 'coordination.k8s.io', namespace: 'default' },
+    // Claims are never updated: only the leader-election Lease, in kachiku's own namespace.
+    { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: 'default' },
+    { verb: 'delete', resource: 'tenantslices', namespace: 'default' },
     { verb: 'create', resource: 'pods', group: '', namespace: ns },
     { verb: 'update', resource: 'customresourcedefinitions', group: 'apiextensions.k8s.io' },
   ];
