@@ -128,10 +128,11 @@ async function install(lab: LabContext): Promise<string> {
     });
   await run('install-system.sh');
   const binDir = (await run('build-kube.sh')).split('\n').pop() ?? '';
-  if (!existsSync(join(binDir, 'kube-apiserver'))) {
+  const missing = ['kube-apiserver', 'kubectl'].find((b) => !existsSync(join(binDir, b)));
+  if (missing) {
     throw new LabError(
       'install',
-      `no kube-apiserver in "${binDir}"`,
+      `no ${missing} in "${binDir}"`,
       'bash lab/scripts/build-kube.sh',
       logFile,
     );
