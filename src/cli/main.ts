@@ -6,8 +6,10 @@ import { demoCommand } from './demo.js';
 import { controllerCommand } from './controller.js';
 import { crdsCommand } from './crds.js';
 import { planCommand } from './plan.js';
+import { kubectlCommands, programName } from './kubectl/index.js';
 
-const program = new Command('kachiku')
+// Also installed as kubectl-kachiku, the kubectl plugin: the same commands either way.
+const program = new Command(programName(process.argv[1]))
   .description(
     'Kubernetes-native hybrid-cloud control plane: load balancers and production environments as cattle',
   )
@@ -18,6 +20,7 @@ const program = new Command('kachiku')
   .addCommand(crdsCommand())
   .addCommand(planCommand())
   .addCommand(labCommand());
+for (const c of kubectlCommands()) program.addCommand(c);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));
