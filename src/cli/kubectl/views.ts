@@ -48,12 +48,11 @@ function condLine(c: Colours, x: Condition | undefined): string {
 /** "Key:  value" lines, aligned; lines with an empty value are left out. */
 function fields(pairs: [string, string | undefined][]): string[] {
   const shown = pairs.filter((p): p is [string, string] => Boolean(p[1]));
-  const w = Math.max(...shown.map(([k]) => k.length)) + 2;
+  const w = Math.max(...shown.map(([k]) => k.length)) + 3;
   return shown.map(([k, v]) => `${`${k}:`.padEnd(w)}${v}`);
 }
 
 const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? '';
-const pct = (used: number, cap: number) => (cap > 0 ? `${Math.round((used * 100) / cap)}%` : '—');
 
 /** A MemberCluster's state as a Fleet sees it. */
 export function clusterState(mc: MemberCluster | undefined): string {
