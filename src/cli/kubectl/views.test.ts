@@ -148,6 +148,17 @@ test('fleet -o wide: role and placement state columns; colours only when asked',
   assert.ok(!fleetView(fleet(), [], o).some((l) => l.includes('\x1b')));
 });
 
+test('fleet: a drained cluster whose Prods are gone still shows, under its domain, as Draining', () => {
+  const f = fleet();
+  f.status!.prods = f.status!.prods!.filter((p) => p.cluster !== 'b');
+  f.status!.drains = [{ cluster: 'b', phase: 'Drained', tenantsLeft: 0 }];
+  const lines = fleetView(f, [clusterOf('a', 'da'), clusterOf('b', 'db', { drain: true })], o);
+  assert.deepEqual(lines.slice(-2), [
+    '└──domain db          Domain                          0         2/10',
+    '   └──b               Cluster   Draining              0',
+  ]);
+});
+
 test('clusterState: drain over cordon over readiness; an unknown cluster is Unknown', () => {
   assert.equal(clusterState(clusterOf('a', 'd', { drain: true, cordoned: true })), 'Draining');
   assert.equal(clusterState(clusterOf('a', 'd', { cordoned: true })), 'Cordoned');

@@ -108,6 +108,13 @@ export function fleetView(
     const m = domains.get(d)!;
     m.set(cl, [...(m.get(cl) ?? []), p]);
   }
+  // A drained cluster whose Prods were retired still shows, under its domain, as Draining.
+  for (const d of s.drains ?? []) {
+    if (prods.some((p) => p.cluster === d.cluster)) continue;
+    const domain = byName.get(d.cluster)?.spec.failureDomain ?? '(none)';
+    if (!domains.has(domain)) domains.set(domain, new Map());
+    domains.get(domain)!.set(d.cluster, []);
+  }
   const sum = (xs: typeof prods, f: (p: (typeof prods)[number]) => number | undefined) =>
     xs.reduce((n, p) => n + (f(p) ?? 0), 0);
   const wide = (...cells: string[]) => (o.wide ? cells : []);
