@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   chmodSync,
   existsSync,
@@ -93,6 +94,13 @@ interface Run {
   stderr: string;
 }
 
+/** The user's environment: the lab's admin kubeconfig, the plugin's dir first on PATH. */
+const userEnv = {
+  PATH: `${bin}:${process.env.PATH}`,
+  HOME: process.env.HOME,
+  KUBECONFIG: cp.kubeconfig,
+};
+
 /** `kubectl ARGS` as the user: the lab's admin kubeconfig, the plugin's dir first on PATH. */
 function kubectl(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -100,11 +108,7 @@ function kubectl(...args: string[]): Promise<Run> {
       kubectlBin,
       args,
       {
-        env: {
-          PATH: `${bin}:${process.env.PATH}`,
-          HOME: process.env.HOME,
-          KUBECONFIG: cp.kubeconfig,
-        },
+        env: userEnv,
         timeout: 60_000,
       },
       (err, stdout, stderr) => {
@@ -175,7 +179,9 @@ before(async () => {
       );
       return all.every(ready) || undefined;
     },
-    60_000,
+    // The controller process starting included: on this shared 2-core machine (load ~20) a
+    // minute was once not enough.
+    120_000,
   );
   await rest.create<Fleet>(fleetGvr, {
     apiVersion: 'kachiku.io/v1alpha1',
@@ -338,6 +344,16 @@ const rvs = async () => {
   );
 };
 
+// Before the drain: after it, the Fleet replaces and refills a Prod for a while.
+test('retire --dry-run: the plan for the Prod, nothing changed', async () => {
+  const prod = (await listProds()).find((p) => !p.spec.retired && p.status?.phase !== 'Retired')!;
+  const before = await rvs();
+  const out = await plugin('retire', prod.metadata.name, '--dry-run');
+  assert.match(out, new RegExp(`^Fleet ${ns}/${FLEET}: retire Prod ${prod.metadata.name}$`, 'm'));
+  assert.match(out, /spec.retired: false → true$/m);
+  assert.deepEqual(await rvs(), before);
+});
+
 test('drain --dry-run prints the plan and changes nothing; drain moves the tenants; uncordon lifts it', async () => {
   const target = clusters[0]!.name;
   const mc0 = await rest.get<MemberCluster>(memberClusterGvr, undefined, target);
@@ -406,15 +422,6 @@ test('drain --dry-run prints the plan and changes nothing; drain moves the tenan
   assert.equal(mc.spec.cordoned ?? false, false);
 });
 
-test('retire --dry-run: the plan for the Prod, nothing changed', async () => {
-  const prod = (await listProds()).find((p) => !p.spec.retired && p.status?.phase !== 'Retired')!;
-  const before = await rvs();
-  const out = await plugin('retire', prod.metadata.name, '--dry-run');
-  assert.match(out, new RegExp(`^Fleet ${ns}/${FLEET}: retire Prod ${prod.metadata.name}$`, 'm'));
-  assert.match(out, /spec.retired: false → true$/m);
-  assert.deepEqual(await rvs(), before);
-});
-
 test('a Release: get shows waves, Prods and elapsed time; promote ends the bake; pause stops it; dry runs change nothing', async () => {
   await rest.create<Release>(releaseGvr, {
     apiVersion: 'kachiku.io/v1alpha1',
@@ -478,6 +485,38 @@ test('a Release: get shows waves, Prods and elapsed time; promote ends the bake;
     250,
   );
   assert.match(await plugin('get', 'release', RELEASE), /^Phase:\s+Paused \(pause requested\)$/m);
+});
+
+test('get release --watch: a new frame for a change, pushed by the watch', async () => {
+  const child = spawn(kubectlBin, ['kachiku', 'get', 'release', RELEASE, '-w', '-n', ns], {
+    env: userEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const frames = () => out.split(`Name:       ${RELEASE}\n`).slice(1);
+  try {
+    await until('a first frame', () => frames().length > 0 || undefined, 30_000, 100);
+    assert.match(frames().at(-1)!, /^Phase:\s+Paused \(pause requested\)$/m);
+    // Not a terminal: frames one after the other, no screen clearing.
+    assert.ok(!out.includes('\x1b'));
+    await rest.patch(releaseGvr, ns, RELEASE, { spec: { paused: false } }, 'merge');
+    await until(
+      'a frame without the pause request',
+      () =>
+        frames()
+          .at(-1)
+          ?.match(/^Phase:\s+\w+$/m)
+          ? true
+          : undefined,
+      30_000,
+      100,
+    );
+  } finally {
+    child.kill('SIGINT');
+  }
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, 'Ctrl-C ends the watch cleanly');
 });
 
 test('a mirror: get shows Octavia ↔ NLB listeners and targets, DNS weights and serving side; maintenance on and off', async () => {
