@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler (through the wrapper module in
-# lab/kube-build) and kwok, into a cache outside the repo keyed by version and go.sum hash.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (through the wrapper
+# module in lab/kube-build) and kwok, into a cache outside the repo keyed by version and go.sum hash.
 # Idempotent: a finished build is reused. Prints the directory holding the binaries.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,23 +13,33 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 source "$(dirname "$0")/retry.sh"
 
+pkg=k8s.io/component-base/version
+cgo=k8s.io/client-go/pkg/version
+minor=$(echo "$kube_version" | cut -d. -f2)
+ldflags="-s -w"
+for p in $pkg $cgo; do
+  ldflags="$ldflags -X $p.gitVersion=$kube_version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+done
 if [ ! -f "$out/.done" ]; then
   mkdir -p "$out.tmp"
   echo "building Kubernetes $kube_version into $out (about 5 min cold on 2 cores)" >&2
-  pkg=k8s.io/component-base/version
-  cgo=k8s.io/client-go/pkg/version
-  minor=$(echo "$kube_version" | cut -d. -f2)
-  ldflags="-s -w"
-  for p in $pkg $cgo; do
-    ldflags="$ldflags -X $p.gitVersion=$kube_version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-  done
   (cd "$here/kube-build" && retry go mod download)
   (cd "$here/kube-build" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler)
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl)
   touch "$out.tmp/.done"
   rm -rf "$out" && mv "$out.tmp" "$out"
+fi
+# kubectl came later than the rest: a cached dir from before has none, so build it alone then
+# (the same module, version and flags), rather than rebuilding everything under a new key.
+if [ ! -x "$out/kubectl" ]; then
+  echo "building kubectl $kube_version" >&2
+  (cd "$here/kube-build" && retry go mod download)
+  (cd "$here/kube-build" && go build -trimpath -ldflags "$ldflags" -o "$out/kubectl.tmp" \
+    k8s.io/kubernetes/cmd/kubectl)
+  mv "$out/kubectl.tmp" "$out/kubectl"
 fi
 if [ ! -x "$out/kwok" ]; then
   echo "building kwok $kwok_version" >&2

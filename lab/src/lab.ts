@@ -166,10 +166,11 @@ async function install(
   await timed('install', () => run('install-system.sh', 'install'));
   const built = await timed('kubernetes-build', () => run('build-kube.sh', 'kubernetes-build'));
   const binDir = built.split('\n').pop() ?? '';
-  if (!existsSync(join(binDir, 'kube-apiserver'))) {
+  const missing = ['kube-apiserver', 'kubectl'].find((b) => !existsSync(join(binDir, b)));
+  if (missing) {
     throw new LabError(
       'install',
-      `no kube-apiserver in "${binDir}"`,
+      `no ${missing} in "${binDir}"`,
       'bash lab/scripts/build-kube.sh',
       logFile,
     );

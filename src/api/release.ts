@@ -19,6 +19,12 @@ import { ageColumn, conditionColumn, defineKind, type KachikuObject } from './ki
 
 export const HOLD_ANNOTATION = 'kachiku.io/hold';
 export const AVOID_ANNOTATION = 'kachiku.io/avoid';
+/**
+ * On a Release: `"<wave index>"` ends that wave's bake now instead of after bakeTime (`kubectl
+ * kachiku release promote`). Its gates still decide: one already failing fails the wave, and a
+ * wave with gates passes only after a check that found no alert.
+ */
+export const PROMOTE_ANNOTATION = 'kachiku.io/promote';
 /** On a Release made by a Fleet: the Fleet's name (also its owner). */
 export const RELEASE_FLEET_LABEL = 'kachiku.io/fleet';
 

@@ -7,8 +7,10 @@ import { controllerCommand } from './controller.js';
 import { crdsCommand } from './crds.js';
 import { planCommand } from './plan.js';
 import { dashboardCommand } from './dashboard/command.js';
+import { kubectlCommands, programName } from './kubectl/index.js';
 
-const program = new Command('kachiku')
+// Also installed as kubectl-kachiku, the kubectl plugin: the same commands either way.
+const program = new Command(programName(process.argv[1]))
   .description(
     'Kubernetes-native hybrid-cloud control plane: load balancers and production environments as cattle',
   )
@@ -20,6 +22,7 @@ const program = new Command('kachiku')
   .addCommand(planCommand())
   .addCommand(dashboardCommand())
   .addCommand(labCommand());
+for (const c of kubectlCommands()) program.addCommand(c);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

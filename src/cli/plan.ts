@@ -3,30 +3,16 @@
 // placement input as the Fleet controller does, and print what the operation would do to the
 // tenants. They change nothing.
 import { Command, Option } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
-import { Rest, type KubeObject } from '../runtime/rest.js';
-import type { Fleet } from '../api/fleet.js';
-import type { MemberCluster } from '../api/membercluster.js';
-import type { Prod } from '../api/prod.js';
-import type { Tenant } from '../api/tenant.js';
-import {
-  fleetGvr,
-  memberClusterGvr,
-  prodGvr,
-  tenantGvr,
-  tenantSliceGvr,
-} from '../controllers/fleet/context.js';
-import type { TenantSlice } from '../api/tenantslice.js';
+import { Rest } from '../runtime/rest.js';
 import {
   drainPlans,
   planDocument,
   planText,
   retirePlan,
   type FleetPlan,
-  type World,
 } from '../controllers/fleet/dryrun.js';
 import { placer } from '../controllers/fleet/placer.js';
-import type { Gvr } from '../runtime/rest.js';
+import { loadKubeconfig, readWorld } from './world.js';
 
 interface Common {
   kubeconfig?: string;
@@ -34,39 +20,8 @@ interface Common {
   output: 'text' | 'json';
 }
 
-function kubeconfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
-async function listAll<T extends KubeObject>(
-  rest: Rest,
-  gvr: Gvr,
-  namespace?: string,
-): Promise<T[]> {
-  const items: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await rest.list<T>(gvr, namespace, { limit: 500, continue: cont });
-    items.push(...page.items);
-    cont = page.metadata.continue || undefined;
-  } while (cont);
-  return items;
-}
-
-/** Everything a plan is computed from, read now (the demo reads it the same way). */
-export async function readWorld(rest: Rest, namespace?: string): Promise<World> {
-  const [fleets, tenants, prods, clusters, slices] = await Promise.all([
-    listAll<Fleet>(rest, fleetGvr, namespace),
-    listAll<Tenant>(rest, tenantGvr, namespace),
-    listAll<Prod>(rest, prodGvr, namespace),
-    listAll<MemberCluster>(rest, memberClusterGvr),
-    listAll<TenantSlice>(rest, tenantSliceGvr, namespace),
-  ]);
-  return { fleets, tenants, prods, clusters, slices, now: Date.now() };
-}
+// Moved to world.ts (shared with `kubectl kachiku`); still exported here for existing importers.
+export { readWorld };
 
 function print(
   operation: FleetPlan['operation'],
@@ -112,7 +67,7 @@ export function planCommand(): Command {
           new Option('-n, --namespace <ns>', 'only Fleets of this namespace (default: all)'),
         ),
     ).action(async (cluster: string, o: Common & { fleet?: string }) => {
-      const rest = new Rest(kubeconfig(o.kubeconfig));
+      const rest = new Rest(loadKubeconfig(o.kubeconfig));
       try {
         const world = await readWorld(rest, o.namespace);
         const plans = drainPlans(world, cluster, placer, {
@@ -145,7 +100,7 @@ export function planCommand(): Command {
           ),
         ),
     ).action(async (prod: string, o: Common) => {
-      const kc = kubeconfig(o.kubeconfig);
+      const kc = loadKubeconfig(o.kubeconfig);
       const namespace =
         o.namespace ?? (kc.getContextObject(kc.getCurrentContext())?.namespace || 'default');
       const rest = new Rest(kc);

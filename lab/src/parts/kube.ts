@@ -50,6 +50,8 @@ export interface KubeCluster extends ClusterSpec {
 export interface KubeState {
   version: string;
   binDir: string;
+  /** A kubectl of the same version, for tests that drive kubectl (absent in a lab started before it was built). */
+  kubectl?: string;
   etcd: { url: string; dataDir: string };
   /** One kubeconfig with a context per cluster, the control plane's current. */
   kubeconfig: string;
@@ -126,6 +128,7 @@ export async function startKube(
   const state: KubeState = {
     version,
     binDir,
+    kubectl: join(binDir, 'kubectl'),
     etcd: { url: etcdUrl, dataDir },
     kubeconfig: lab.path('kube', 'kubeconfig'),
     pki,

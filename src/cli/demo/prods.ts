@@ -19,7 +19,7 @@ import type { Tenant } from '../../api/tenant.js';
 import { fleetGvr, tenantGvr } from '../../controllers/fleet/context.js';
 import { drainPlans, planText } from '../../controllers/fleet/dryrun.js';
 import { placer } from '../../controllers/fleet/placer.js';
-import { readWorld } from '../plan.js';
+import { readWorld } from '../world.js';
 import { memberClusterGvr } from '../../controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../controllers/prod/reconciler.js';
 import { controllers } from '../../controllers/index.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
+import { AVOID_ANNOTATION, HOLD_ANNOTATION, PROMOTE_ANNOTATION } from '../../api/release.js';
 import { planWaves } from '../../fleet/waves.js';
 import { T0, fleetOf, prodOf, tenantOf } from '../fleet/testing.js';
 import { roleOf } from '../fleet/prods.js';
@@ -215,6 +215,52 @@ test('gates: asked during the bake with matchers rendered per Prod; the bake pas
   d = w.reconcile();
   assert.equal(d.status.waves![0]!.state, 'Passed');
   assert.equal(d.status.gates?.[0]?.result, 'Passed');
+});
+
+test('promote ("kachiku.io/promote": "<wave>"): that wave\'s bake ends at once; another index does nothing', () => {
+  const w = world();
+  w.reconcile();
+  w.tick();
+  w.reconcile();
+  w.tick();
+  let d = w.reconcile();
+  assert.equal(d.status.waves![0]!.state, 'Baking');
+  w.now += 100;
+  w.release().metadata.annotations = { [PROMOTE_ANNOTATION]: '1' };
+  assert.equal(w.reconcile().status.waves![0]!.state, 'Baking');
+  w.release().metadata.annotations = { [PROMOTE_ANNOTATION]: '0' };
+  d = w.reconcile();
+  assert.equal(d.status.waves![0]!.state, 'Passed');
+  assert.equal(d.status.currentWave, 1);
+});
+
+test('promote with gates: the wave passes only after a check without alerts', () => {
+  const w = world();
+  w.release().spec.strategy = gated;
+  w.release().metadata.annotations = { [PROMOTE_ANNOTATION]: '0' };
+  w.reconcile();
+  w.tick();
+  w.tick();
+  let d = w.reconcile();
+  assert.equal(d.status.waves![0]!.state, 'Baking');
+  assert.ok(d.actions.some((a) => a.kind === 'queryGates'));
+  d = w.reconcile();
+  assert.equal(d.status.waves![0]!.state, 'Passed');
+  assert.equal(d.status.gates?.[0]?.result, 'Passed');
+});
+
+test('promote does not pass a wave whose gate fires: it fails, naming the alert', () => {
+  const w = world({ alerts: (prod) => (prod === 'c-2' ? ['Boom'] : []) });
+  w.release().spec.strategy = gated;
+  w.release().metadata.annotations = { [PROMOTE_ANNOTATION]: '0' };
+  for (let i = 0; i < 10 && w.release().status?.waves?.[0]?.state !== 'Failed'; i++) {
+    w.reconcile();
+    assert.notEqual(w.release().status?.waves?.[0]?.state, 'Passed');
+    w.tick();
+  }
+  const r = w.release();
+  assert.equal(r.status?.waves?.[0]?.state, 'Failed');
+  assert.deepEqual(r.status?.gates?.find((g) => g.wave === 0)?.alerts, ['Boom']);
 });
 
 test('a bake resumed after a restart (no check in memory) asks the gates before it passes', () => {

@@ -15,6 +15,7 @@ import { parseDuration } from '../../runtime/duration.js';
 import {
   AVOID_ANNOTATION,
   HOLD_ANNOTATION,
+  PROMOTE_ANNOTATION,
   type Release,
   type ReleasePhase,
   type ReleaseStatus,
@@ -641,7 +642,9 @@ class Step {
   private bake(fleet: Fleet, i: number): boolean {
     const w = this.s.waves![i]!;
     const start = ms(w.bakeStart);
-    const end = start + this.cfg.bakeMs;
+    // Promoted: the bake time is over at once; the gates below still have their say.
+    const promoted = this.r.metadata.annotations?.[PROMOTE_ANNOTATION] === String(i);
+    const end = promoted ? start : start + this.cfg.bakeMs;
     const gates = this.cfg.gates;
     const check = this.input.gateCheck;
     const fresh = check && check.wave === i && check.at >= start ? check : undefined;
