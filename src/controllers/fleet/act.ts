@@ -1,12 +1,12 @@
 // The shell's hands: what a decision says to write, in an order that keeps make-before-break —
 // Prods created, adopted and marked for scale-in first; then the TenantSlices (the assignment
 // the routers read: every changed slice at once, ≤ SLICE_COUNT writes whatever the number of
-// tenants moved); then the Tenants' statuses (for people; bounded concurrency, each PUT on the status subresource with the
+// tenants moved); then the Tenants' statuses are handed to the status writer (for people;
+// statuswriter.ts: not awaited, so that the next step is not held by them; bounded concurrency, each PUT on the status subresource with the
 // resourceVersion it was computed from, 409 → re-read and write again); only then Prods
 // retired (they host no one once those writes are in) and retired Prods removed. Every write is
 // recorded as an expectation, so the next step waits until the caches show it.
 import type { ReconcileContext } from '../../runtime/controller.js';
-import { mapLimit } from '../../runtime/concurrency.js';
 import { isAlreadyExists, isNotFound } from '../../runtime/rest.js';
 import { update, updateStatus } from '../../runtime/objects.js';
 import { keyOf } from '../../runtime/informer.js';
@@ -17,7 +17,7 @@ import { API_VERSION } from '../../api/kind.js';
 import type { TenantSlice } from '../../api/tenantslice.js';
 import { prodGvr, tenantGvr, tenantSliceGvr, type FleetEnv } from './context.js';
 import { FLEET_LABEL, SCALE_IN_ANNOTATION, ownerReference } from './prods.js';
-import type { SliceChange } from './tenants.js';
+import type { SliceChange, TenantChange } from './tenants.js';
 import type { Decision } from './plan.js';
 
 /** Does the Prod and Tenant writes of a decision (the Fleet's status is written by status.ts). */
@@ -74,7 +74,9 @@ export async function act(
     });
 
   if (fleet) await writeSlices(env, owner, fleet, d.slices, ctx);
-  await writeTenants(env, owner, d.tenants, ctx);
+  if (d.tenants.length) env.statusWriter.submit(owner, d.tenants);
+  // A Prod is retired only once no Tenant's status names it either.
+  if (d.retire.length || d.remove.length) await env.statusWriter.settled(owner);
 
   for (const r of d.retire)
     await changeProd(r.name, `retire Prod: ${r.why}`, (p) => {
@@ -138,38 +140,24 @@ async function writeSlices(
   ctx.log.debug({ slices: changes.length }, 'tenant slices written');
 }
 
-async function writeTenants(
+/** One Tenant's status write (the status writer's hands): 409 → re-read and write again. */
+export async function writeTenantStatus(
   env: FleetEnv,
-  owner: string,
-  changes: Decision['tenants'],
-  ctx: ReconcileContext,
+  { tenant, status }: TenantChange,
 ): Promise<void> {
-  if (changes.length === 0) return;
-  const { rest } = env.mgr;
-  let conflicts = 0;
-  let gone = 0;
-  await mapLimit(changes, env.deps.writeConcurrency ?? 16, async ({ tenant, status }) => {
+  try {
     const from = tenant.metadata.resourceVersion ?? '';
-    try {
-      const after = await updateStatus<TenantStatus, Tenant>(
-        rest,
-        tenantGvr,
-        tenant,
-        () => status,
-        () => conflicts++,
-      );
-      if (after.metadata.resourceVersion === from) return;
-      env.tenantWrites?.inc({ outcome: 'written' });
-    } catch (err) {
-      // Deleted meanwhile: nothing to tell it.
-      if (!isNotFound(err)) {
-        env.tenantWrites?.inc({ outcome: 'error' });
-        throw err;
-      }
-      gone++;
-      return;
-    }
-    env.expectations.expect(owner, 'tenants', keyOf(tenant), { kind: 'updated', from });
-  });
-  ctx.log.debug({ written: changes.length - gone, conflicts, gone }, 'tenant statuses written');
+    const after = await updateStatus<TenantStatus, Tenant>(
+      env.mgr.rest,
+      tenantGvr,
+      tenant,
+      () => status,
+    );
+    if (after.metadata.resourceVersion !== from) env.tenantWrites?.inc({ outcome: 'written' });
+  } catch (err) {
+    // Deleted meanwhile: nothing to tell it.
+    if (isNotFound(err)) return;
+    env.tenantWrites?.inc({ outcome: 'error' });
+    throw err;
+  }
 }

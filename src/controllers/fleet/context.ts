@@ -13,6 +13,7 @@ import { memberClusterKind, type MemberCluster } from '../../api/membercluster.j
 import { releaseKind, type Release } from '../../api/release.js';
 import { tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import type { Placer } from './plan.js';
+import type { TenantStatusWriter } from './statuswriter.js';
 
 export const fleetGvr = gvrOf(fleetKind);
 export const tenantGvr = gvrOf(tenantKind);
@@ -45,6 +46,8 @@ export interface FleetEnv {
   /** Its TenantSlices: the assignment it wrote. */
   slices: Informer<TenantSlice>;
   expectations: Expectations;
+  /** The Tenants' status writes, made beside the placement steps (statuswriter.ts). */
+  statusWriter: TenantStatusWriter;
   /** Tenant status writes, by outcome (the point of writing only changed ones). */
   tenantWrites?: Counter<'outcome'>;
 }

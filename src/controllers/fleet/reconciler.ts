@@ -11,6 +11,7 @@ import { Counter } from 'prom-client';
 import type { Manager } from '../../runtime/manager.js';
 import {
   generationChanged,
+  parseKey,
   requestKey,
   type Controller,
   type ReconcileContext,
@@ -37,7 +38,8 @@ import {
 } from './context.js';
 import { decide } from './plan.js';
 import { addIndexes, observe, watch } from './read.js';
-import { act } from './act.js';
+import { act, writeTenantStatus } from './act.js';
+import { TenantStatusWriter } from './statuswriter.js';
 import { recordEvents, writeStatus } from './status.js';
 
 export { fleetGvr, tenantGvr, type FleetDeps } from './context.js';
@@ -69,6 +71,14 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
     slices,
     expectations: new Expectations(deps.expectationTimeoutMs ?? 10_000),
     tenantWrites: tenantWrites(mgr),
+    statusWriter: new TenantStatusWriter(
+      (change) => writeTenantStatus(env, change),
+      deps.writeConcurrency ?? 16,
+      (owner, err) => {
+        mgr.log.warn({ controller: 'fleet', key: owner, err }, 'tenant status write failed: again');
+        ctl.enqueue(parseKey(owner));
+      },
+    ),
   };
   addIndexes(env);
   // Spec, labels, deletion: this controller's own status writes do not bring it back.
