@@ -1,0 +1,468 @@
+// The first pillar's fault matrix (issue 16): the LoadBalancerMirror controller, run as
+// `kachiku controller` (a real process, as kachiku's ServiceAccount with deploy/rbac), against
+// real Keystone and Octavia and moto for AWS, behind a recording, fault-injecting proxy
+// (test/support/awsproxy.ts). Each test adds rows to the matrix, printed at the end as a table
+// (bench/README.md, "Fault matrix", holds a run of it).
+//
+// Crashes come from the test-only KACHIKU_FAULT_CRASH_AT (src/clouds/aws/crashpoint.ts): the
+// process kills itself with SIGKILL right after the n-th call of an AWS operation.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateHostedZoneCommand,
+  ListHealthChecksCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { Rest, isNotFound } from '../../src/runtime/rest.js';
+import { applyCrds } from '../../src/cli/crds.js';
+import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
+import { mirrorGvr } from '../../src/controllers/loadbalancermirror/reconciler.js';
+import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
+import { callerPrefix } from '../../src/controllers/loadbalancermirror/dns.js';
+import { CRASH_AT_ENV } from '../../src/clouds/aws/crashpoint.js';
+import { awsEnv } from '../../lab/src/parts/aws.js';
+import { OctaviaBuilder, type MemberInput } from '../../lab/src/octavia.js';
+import { labState } from '../support/lab.js';
+import { controlPlaneConfig, grantSecrets, namespaceGvr, testNamespace } from '../support/kube.js';
+import { until } from '../support/wait.js';
+import { kachikuController, type Controller } from '../support/process.js';
+import { isWrite, operationOf, startAwsProxy, type AwsProxy } from '../support/awsproxy.js';
+import { secretGvr } from '../../src/runtime/core.js';
+import { eventGvr } from '../../src/runtime/events.js';
+
+const lab = labState();
+const aws = lab.aws!;
+const os = lab.openstack!;
+const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
+const config = controlPlaneConfig();
+const rest = new Rest(config);
+const octavia = new OctaviaBuilder(os);
+// The test reads moto directly, not through the proxy.
+const direct = {
+  endpoint: aws.endpoint,
+  region: aws.region,
+  credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
+};
+const elb = new ElasticLoadBalancingV2Client(direct);
+const r53 = new Route53Client(direct);
+
+/** The mirrors' sync interval: a crash's restart converges within a few of these. */
+const SYNC = '5s';
+/** A restarted controller converges the mirror within this. */
+const CONVERGE_MS = 30_000;
+/** A controller told to crash at a step gets there within this. */
+const CRASH_MS = 30_000;
+
+let ns = '';
+let zoneId = '';
+let zoneName = '';
+let lbId = '';
+let poolId = '';
+let proxy: AwsProxy;
+let controller: Controller | undefined;
+/** Every line every controller of this file wrote: grepped for secret values. */
+const allLines: string[] = [];
+
+/** Octavia's pool, as the update rows flip it: one member stays, the other is swapped. */
+const MEMBERS: MemberInput[][] = [
+  [
+    { address: '192.168.40.1', protocol_port: 443 },
+    { address: '192.168.40.2', protocol_port: 443 },
+  ],
+  [
+    { address: '192.168.40.1', protocol_port: 443 },
+    { address: '192.168.40.3', protocol_port: 443 },
+  ],
+];
+
+interface Row {
+  fault: string;
+  checked: string;
+  result: string;
+  convergeMs?: number;
+}
+const rows: Row[] = [];
+
+function startController(env: Record<string, string> = {}): Controller {
+  const c = kachikuController(
+    [
+      '--kubeconfig',
+      cp.kachikuKubeconfig!,
+      '--namespace',
+      ns,
+      '--secret-namespaces',
+      ns,
+      '--no-leader-elect',
+      '--metrics-bind-address',
+      '0',
+      '--health-probe-bind-address',
+      '0',
+      '--log-level',
+      process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
+    ],
+    {
+      ...awsEnv(aws),
+      // Every AWS call goes through the proxy.
+      AWS_ENDPOINT_URL: proxy.url,
+      OS_CLIENT_CONFIG_FILE: os.cloudsYaml,
+      ...env,
+    },
+  );
+  c.stdout!.on('data', (b: Buffer) => allLines.push(...b.toString().split('\n')));
+  c.stderr!.on('data', (b: Buffer) => allLines.push(...b.toString().split('\n')));
+  return c;
+}
+
+async function stopController(): Promise<void> {
+  const c = controller;
+  controller = undefined;
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  c.kill('SIGTERM');
+  await c.exited;
+}
+
+function alive(): void {
+  const c = controller;
+  if (c && (c.exitCode !== null || c.signalCode !== null))
+    throw new Error(
+      `kachiku controller exited (${c.exitCode ?? c.signalCode}):\n${c.lines.slice(-30).join('\n')}`,
+    );
+}
+
+before(async () => {
+  await applyCrds(config);
+  ns = await testNamespace(rest, 'faults');
+  await grantSecrets(rest, ns);
+  proxy = await startAwsProxy(aws.endpoint);
+  zoneName = `${ns}.example.com`;
+  const zone = await r53.send(
+    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
+  );
+  zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  lbId = await octavia.loadBalancer(`faults-${randomUUID().slice(0, 6)}`);
+  const l = await octavia.listener(lbId, 'TCP', 443);
+  poolId = await octavia.pool(lbId, l, 'TCP');
+  await octavia.setMembers(lbId, poolId, MEMBERS[0]!);
+  controller = startController();
+});
+
+after(async () => {
+  const table = [
+    '| Fault | What was checked | Result | Time to converge |',
+    '| --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.fault} | ${r.checked} | ${r.result} | ${r.convergeMs === undefined ? '—' : `${(r.convergeMs / 1000).toFixed(1)} s`} |`,
+    ),
+  ].join('\n');
+  console.log(`\nFault matrix (${rows.length} rows)\n\n${table}\n`);
+  await stopController();
+  await proxy.close();
+  await rest.delete(namespaceGvr, undefined, ns);
+  await octavia.deleteLoadBalancer(lbId).catch(() => {});
+});
+
+function mirrorOf(name: string): LoadBalancerMirror {
+  return {
+    apiVersion: 'kachiku.io/v1alpha1',
+    kind: 'LoadBalancerMirror',
+    metadata: { name, namespace: ns },
+    spec: {
+      octavia: { loadBalancerID: lbId, cloud: os.cloud },
+      aws: { region: aws.region, vpcID: aws.vpc.id, subnetIDs: aws.subnets.map((s) => s.id) },
+      syncInterval: SYNC,
+      dns: {
+        hostedZone: { id: zoneId },
+        recordNames: [`${name}.${zoneName}`],
+        ttl: 30,
+        octaviaAddress: '203.0.113.40',
+        healthChecks: { octavia: { type: 'TCP', port: 443 }, nlb: { type: 'TCP', port: 443 } },
+      },
+    },
+  };
+}
+
+const getMirror = (name: string) => rest.get<LoadBalancerMirror>(mirrorGvr, ns, name);
+const condition = (m: LoadBalancerMirror, type: string) =>
+  m.status?.conditions?.find((c) => c.type === type);
+const isTrue = (m: LoadBalancerMirror, type: string) => {
+  const c = condition(m, type);
+  return c?.status === 'True' && c.observedGeneration === m.metadata.generation;
+};
+
+/** Ready, Synced and DNSSynced for its generation, AWS holding `members`. */
+async function untilConverged(name: string, members: MemberInput[], timeoutMs = CONVERGE_MS) {
+  const want = members.map((m) => `${m.address}:${m.protocol_port}`).sort();
+  return until(
+    `${name} converged`,
+    async () => {
+      alive();
+      const m = await getMirror(name);
+      if (!['Ready', 'Synced', 'DNSSynced'].every((t) => isTrue(m, t))) return undefined;
+      const tg = m.status?.listeners?.[0]?.targetGroupARN;
+      if (!tg) return undefined;
+      const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+      const have = (health.TargetHealthDescriptions ?? [])
+        .map((d) => `${d.Target!.Id}:${d.Target!.Port}`)
+        .sort();
+      return JSON.stringify(have) === JSON.stringify(want) ? m : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+const untilGone = (name: string, timeoutMs = CONVERGE_MS) =>
+  until(
+    `${name} gone`,
+    async () => {
+      alive();
+      return getMirror(name).then(
+        () => undefined,
+        (e) => (isNotFound(e) ? true : Promise.reject(e)),
+      );
+    },
+    timeoutMs,
+    250,
+  );
+
+/** What moto holds for a mirror: its tagged ELBv2 resources, its records and health checks. */
+async function inAws(name: string, uid: string) {
+  const owner = `${ns}/${name}`;
+  const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+  const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+  const listeners = (
+    await Promise.all(
+      lbs.map((lb) =>
+        elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn })),
+      ),
+    )
+  ).flatMap((o) => o.Listeners ?? []);
+  const ours = async (arns: string[]) => {
+    const out: string[] = [];
+    for (let i = 0; i < arns.length; i += 20) {
+      const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }));
+      for (const d of tags.TagDescriptions ?? [])
+        if (d.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner)) out.push(d.ResourceArn!);
+    }
+    return out;
+  };
+  const records = (
+    await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))
+  ).ResourceRecordSets!.filter((r) => r.Name === `${name}.${zoneName}.`);
+  const healthChecks = (
+    (await r53.send(new ListHealthChecksCommand({}))).HealthChecks ?? []
+  ).filter((h) => h.CallerReference?.startsWith(callerPrefix(uid)));
+  return {
+    loadBalancers: (await ours(lbs.map((l) => l.LoadBalancerArn!))).length,
+    targetGroups: (await ours(tgs.map((t) => t.TargetGroupArn!))).length,
+    listeners: (await ours(listeners.map((l) => l.ListenerArn!))).length,
+    records: records.map((r) => `${r.Type} ${r.SetIdentifier ?? ''}`).sort(),
+    healthChecks: healthChecks.length,
+  };
+}
+
+/** A converged mirror's resources: one of each, its two weighted records (A and alias). */
+async function assertOneOfEach(name: string, uid: string, what: string): Promise<void> {
+  const have = await inAws(name, uid);
+  assert.equal(have.loadBalancers, 1, `${what}: one NLB`);
+  assert.equal(have.targetGroups, 1, `${what}: one target group`);
+  assert.equal(have.listeners, 1, `${what}: one listener`);
+  assert.equal(have.healthChecks, 2, `${what}: two health checks (Octavia's, the NLB's)`);
+  assert.equal(
+    new Set(have.records).size,
+    have.records.length,
+    `${what}: no record twice: ${have.records.join(', ')}`,
+  );
+  assert.equal(have.records.length, 2, `${what}: two weighted records: ${have.records.join(', ')}`);
+}
+
+async function assertNone(name: string, uid: string, what: string): Promise<void> {
+  assert.deepEqual(
+    await inAws(name, uid),
+    { loadBalancers: 0, targetGroups: 0, listeners: 0, records: [], healthChecks: 0 },
+    `${what}: nothing left in AWS`,
+  );
+}
+
+/** The AWS writes the proxy saw from `from` on, each as "<Operation>#<n>". */
+function writesSince(from: number): string[] {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  for (const s of proxy.sent.slice(from)) {
+    const op = operationOf(s);
+    if (!isWrite(op)) continue;
+    const n = (seen.get(op) ?? 0) + 1;
+    seen.set(op, n);
+    out.push(`${op}#${n}`);
+  }
+  return out;
+}
+
+// The rows of the crash matrix: every AWS write of each path, as the code makes them today,
+// in order (elbv2.ts, route53.ts via plan.ts and dnssync.ts). The first test checks this list
+// against what the controller sends, so a new call without a row fails it.
+const CREATE_STEPS = [
+  'CreateLoadBalancer#1',
+  'ModifyLoadBalancerAttributes#1',
+  'CreateTargetGroup#1',
+  'ModifyTargetGroupAttributes#1',
+  'RegisterTargets#1',
+  'CreateListener#1',
+  'CreateHealthCheck#1',
+  'ChangeTagsForResource#1',
+  'CreateHealthCheck#2',
+  'ChangeTagsForResource#2',
+  'ChangeResourceRecordSets#1',
+];
+/** Octavia's pool flipped (a member in, one out) and the spec's tags changed. */
+const UPDATE_STEPS = [
+  'RegisterTargets#1',
+  'DeregisterTargets#1',
+  // The NLB's, the target group's and the listener's tags.
+  'AddTags#1',
+  'AddTags#2',
+  'AddTags#3',
+];
+const DELETE_STEPS = [
+  'ChangeResourceRecordSets#1',
+  'DeleteHealthCheck#1',
+  'DeleteHealthCheck#2',
+  'DeleteListener#1',
+  'DeleteTargetGroup#1',
+  'DeleteLoadBalancer#1',
+];
+
+let flip = 0;
+/** The update path: the pool's members flipped, and the spec's tags changed. */
+async function update(name: string): Promise<MemberInput[]> {
+  flip = 1 - flip;
+  await octavia.setMembers(lbId, poolId, MEMBERS[flip]!);
+  await rest.patch(
+    mirrorGvr,
+    ns,
+    name,
+    { spec: { aws: { tags: { flip: String(flip) } } } },
+    'merge',
+  );
+  return MEMBERS[flip]!;
+}
+
+test('the crash matrix rows are every AWS write of the create, update and delete paths', async () => {
+  const name = 'steps';
+  let from = proxy.sent.length;
+  const m = await rest.create(mirrorGvr, mirrorOf(name));
+  await untilConverged(name, MEMBERS[flip]!);
+  // Settled: a few syncs go by without writing.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(writesSince(from), CREATE_STEPS, 'the create path');
+  from = proxy.sent.length;
+  const members = await update(name);
+  await untilConverged(name, members);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(writesSince(from).sort(), [...UPDATE_STEPS].sort(), 'the update path');
+  from = proxy.sent.length;
+  await rest.delete(mirrorGvr, ns, name);
+  await untilGone(name);
+  assert.deepEqual(writesSince(from), DELETE_STEPS, 'the delete path');
+  await assertNone(name, m.metadata.uid!, 'clean delete');
+});
+
+/**
+ * One crash row: the controller restarted with the crash point, `act` run, the process dead
+ * there; restarted without it, `converged` waited for. Returns the time from the restart.
+ */
+async function crashAt(step: string, act: () => Promise<void>, converged: () => Promise<void>) {
+  await stopController();
+  controller = startController({ [CRASH_AT_ENV]: step });
+  const dying = controller;
+  await act();
+  await until(
+    `the controller killed at ${step}`,
+    () => (dying.signalCode !== null || dying.exitCode !== null ? true : undefined),
+    CRASH_MS,
+    100,
+  );
+  assert.equal(dying.signalCode, 'SIGKILL', `killed by its crash point at ${step}`);
+  const restarted = Date.now();
+  controller = startController();
+  await converged();
+  return Date.now() - restarted;
+}
+
+for (const step of ['CreateLoadBalancer#1@before', ...CREATE_STEPS]) {
+  test(`crash at ${step} while creating: restarted, one of each; deleted, none`, async () => {
+    const name = `c-${step.replace(/[#@]/g, '-').toLowerCase()}`;
+    let uid = '';
+    const ms = await crashAt(
+      step,
+      async () => void (uid = (await rest.create(mirrorGvr, mirrorOf(name))).metadata.uid!),
+      async () => void (await untilConverged(name, MEMBERS[flip]!)),
+    );
+    await assertOneOfEach(name, uid, `after a crash at ${step}`);
+    await rest.delete(mirrorGvr, ns, name);
+    await untilGone(name);
+    await assertNone(name, uid, 'deleted');
+    rows.push({
+      fault: `crash (SIGKILL) at ${step.includes('@') ? step : `${step}@after`}, creating`,
+      checked:
+        'restart → Ready; NLB, TG, listener, 2 health checks, 2 records: one each; delete → none',
+      result: 'pass',
+      convergeMs: ms,
+    });
+  });
+}
+
+test('crash at every step of the update path: restarted, one of each, AWS holds the update', async () => {
+  const name = 'upd';
+  const { metadata } = await rest.create(mirrorGvr, mirrorOf(name));
+  await untilConverged(name, MEMBERS[flip]!);
+  for (const step of UPDATE_STEPS) {
+    let members: MemberInput[] = [];
+    const ms = await crashAt(
+      step,
+      async () => void (members = await update(name)),
+      async () => void (await untilConverged(name, members)),
+    );
+    await assertOneOfEach(name, metadata.uid!, `after a crash at ${step}`);
+    rows.push({
+      fault: `crash (SIGKILL) at ${step}@after, updating (pool member swapped, spec tags changed)`,
+      checked: 'restart → Ready with the new targets; one of each',
+      result: 'pass',
+      convergeMs: ms,
+    });
+  }
+  await rest.delete(mirrorGvr, ns, name);
+  await untilGone(name);
+  await assertNone(name, metadata.uid!, 'deleted');
+});
+
+for (const step of DELETE_STEPS) {
+  test(`crash at ${step} while deleting: restarted, the mirror goes and nothing is left`, async () => {
+    const name = `d-${step.replace(/[#@]/g, '-').toLowerCase()}`;
+    const { metadata } = await rest.create(mirrorGvr, mirrorOf(name));
+    await untilConverged(name, MEMBERS[flip]!);
+    const ms = await crashAt(
+      step,
+      async () => void (await rest.delete(mirrorGvr, ns, name)),
+      async () => void (await untilGone(name)),
+    );
+    await assertNone(name, metadata.uid!, `after a crash at ${step}`);
+    rows.push({
+      fault: `crash (SIGKILL) at ${step}@after, deleting`,
+      checked: 'restart → mirror gone; nothing tagged for it, no record, no health check',
+      result: 'pass',
+      convergeMs: ms,
+    });
+  });
+}
