@@ -200,22 +200,29 @@ const isTrue = (m: LoadBalancerMirror, type: string) => {
   return c?.status === 'True' && c.observedGeneration === m.metadata.generation;
 };
 
+const want = (members: MemberInput[]) =>
+  members.map((m) => `${m.address}:${m.protocol_port}`).sort();
+
+/** The targets registered in the mirror's (first) target group, as moto holds them. */
+async function targetsOf(name: string): Promise<string[]> {
+  const tg = (await getMirror(name)).status?.listeners?.[0]?.targetGroupARN;
+  if (!tg) return [];
+  const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+  return (health.TargetHealthDescriptions ?? [])
+    .map((d) => `${d.Target!.Id}:${d.Target!.Port}`)
+    .sort();
+}
+
 /** Ready, Synced and DNSSynced for its generation, AWS holding `members`. */
 async function untilConverged(name: string, members: MemberInput[], timeoutMs = CONVERGE_MS) {
-  const want = members.map((m) => `${m.address}:${m.protocol_port}`).sort();
   return until(
     `${name} converged`,
     async () => {
       alive();
       const m = await getMirror(name);
       if (!['Ready', 'Synced', 'DNSSynced'].every((t) => isTrue(m, t))) return undefined;
-      const tg = m.status?.listeners?.[0]?.targetGroupARN;
-      if (!tg) return undefined;
-      const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
-      const have = (health.TargetHealthDescriptions ?? [])
-        .map((d) => `${d.Target!.Id}:${d.Target!.Port}`)
-        .sort();
-      return JSON.stringify(have) === JSON.stringify(want) ? m : undefined;
+      const have = await targetsOf(name);
+      return JSON.stringify(have) === JSON.stringify(want(members)) ? m : undefined;
     },
     timeoutMs,
     250,
@@ -392,11 +399,18 @@ async function crashAt(step: string, act: () => Promise<void>, converged: () => 
     () => (dying.signalCode !== null || dying.exitCode !== null ? true : undefined),
     CRASH_MS,
     100,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; its last lines:\n${dying.lines.slice(-15).join('\n')}`);
+  });
   assert.equal(dying.signalCode, 'SIGKILL', `killed by its crash point at ${step}`);
   const restarted = Date.now();
   controller = startController();
-  await converged();
+  const again = controller;
+  await converged().catch((err: Error) => {
+    throw new Error(
+      `${err.message}; the restarted controller's last lines:\n${again.lines.slice(-15).join('\n')}`,
+    );
+  });
   return Date.now() - restarted;
 }
 
@@ -466,3 +480,166 @@ for (const step of DELETE_STEPS) {
     });
   });
 }
+
+/** Waits until the mirror's `type` condition has `reason` (for its generation). */
+async function untilReason(name: string, type: string, status: string, reason: string) {
+  return until(
+    `${name} ${type} ${status} ${reason}`,
+    async () => {
+      alive();
+      const m = await getMirror(name);
+      const c = condition(m, type);
+      return c?.status === status &&
+        c.reason === reason &&
+        c.observedGeneration === m.metadata.generation
+        ? m
+        : undefined;
+    },
+    CONVERGE_MS,
+    250,
+  );
+}
+
+async function putSecret(name: string, stringData: Record<string, string>): Promise<void> {
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    stringData,
+  };
+  await rest.apply(secretGvr, secret as never, { fieldManager: 'test', force: true });
+}
+
+const cloudsYaml = (password: string) =>
+  `clouds:\n  tenant:\n    auth:\n      auth_url: ${os.keystoneUrl}\n      username: ${os.user.name}\n      password: ${password}\n      project_name: ${os.project.name}\n      user_domain_name: ${os.user.domain}\n      project_domain_name: ${os.project.domain}\n    region_name: ${os.region}\n`;
+
+test('credentials Secrets wrong, rotated and deleted: clear conditions, nothing removed, recovery, no secret value in logs or events', async () => {
+  const name = 'creds';
+  const secret = () => `s3cr3t-${randomUUID()}`;
+  // Access key ids AWS knows (the proxy accepts): the controller's own, and what the test allows.
+  const k1 = { AWS_ACCESS_KEY_ID: 'AKIAFAULTSKEY1', AWS_SECRET_ACCESS_KEY: secret() };
+  const k2 = { AWS_ACCESS_KEY_ID: 'AKIAFAULTSKEY2', AWS_SECRET_ACCESS_KEY: secret() };
+  const wrongAws = { AWS_ACCESS_KEY_ID: 'AKIAFAULTSWRONG', AWS_SECRET_ACCESS_KEY: secret() };
+  const wrongPassword = secret();
+  const values = [
+    k1.AWS_SECRET_ACCESS_KEY,
+    k2.AWS_SECRET_ACCESS_KEY,
+    wrongAws.AWS_SECRET_ACCESS_KEY,
+    wrongPassword,
+    os.user.password,
+  ];
+  proxy.acceptKeys([aws.accessKeyId, k1.AWS_ACCESS_KEY_ID]);
+  try {
+    await putSecret('aws-creds', wrongAws);
+    await putSecret('os-creds', { 'clouds.yaml': cloudsYaml(os.user.password) });
+    const spec = mirrorOf(name);
+    spec.spec.aws.credentialsSecretRef = { name: 'aws-creds' };
+    spec.spec.octavia = { loadBalancerID: lbId, credentialsSecretRef: { name: 'os-creds' } };
+    const { metadata } = await rest.create(mirrorGvr, spec);
+    const uid = metadata.uid!;
+    const row = async (
+      fault: string,
+      checked: string,
+      change: () => Promise<unknown>,
+      wait: () => Promise<unknown>,
+      check?: () => Promise<void>,
+    ) => {
+      const t0 = Date.now();
+      await change();
+      await wait();
+      const ms = Date.now() - t0;
+      await check?.();
+      rows.push({ fault, checked, result: 'pass', convergeMs: ms });
+    };
+
+    await row(
+      'AWS credentials Secret wrong (an access key AWS does not know)',
+      'Ready False AuthenticationFailed; nothing created in AWS',
+      async () => {},
+      () => untilReason(name, 'Ready', 'False', 'AuthenticationFailed'),
+      () => assertNone(name, uid, 'wrong AWS credentials'),
+    );
+    await row(
+      'AWS credentials Secret corrected',
+      'Ready; one of each',
+      () => putSecret('aws-creds', k1),
+      () => untilConverged(name, MEMBERS[flip]!),
+      () => assertOneOfEach(name, uid, 'corrected AWS credentials'),
+    );
+    await row(
+      'AWS key rotated: the old key revoked, the Secret not yet updated',
+      'Ready False AuthenticationFailed; the NLB, its targets and records left as they were',
+      async () => proxy.acceptKeys([aws.accessKeyId, k2.AWS_ACCESS_KEY_ID]),
+      () => untilReason(name, 'Ready', 'False', 'AuthenticationFailed'),
+      () => assertOneOfEach(name, uid, 'revoked AWS key'),
+    );
+    await row(
+      'AWS credentials Secret rotated to the new key',
+      'Ready again; one of each',
+      () => putSecret('aws-creds', k2),
+      () => untilConverged(name, MEMBERS[flip]!),
+      () => assertOneOfEach(name, uid, 'rotated AWS credentials'),
+    );
+    await row(
+      'AWS credentials Secret deleted',
+      'Ready False SecretNotFound; nothing removed in AWS',
+      () => rest.delete(secretGvr, ns, 'aws-creds'),
+      () => untilReason(name, 'Ready', 'False', 'SecretNotFound'),
+      () => assertOneOfEach(name, uid, 'AWS Secret deleted'),
+    );
+    await row(
+      'AWS credentials Secret recreated',
+      'Ready again',
+      () => putSecret('aws-creds', k2),
+      () => untilConverged(name, MEMBERS[flip]!),
+    );
+    await row(
+      "OpenStack credentials Secret wrong (clouds.yaml's password)",
+      'Ready False AuthenticationFailed; targets still registered, one of each',
+      () => putSecret('os-creds', { 'clouds.yaml': cloudsYaml(wrongPassword) }),
+      () => untilReason(name, 'Ready', 'False', 'AuthenticationFailed'),
+      async () => {
+        assert.match(condition(await getMirror(name), 'Ready')!.message, /401|authenticat/i);
+        await assertOneOfEach(name, uid, 'wrong OpenStack password');
+        assert.deepEqual(await targetsOf(name), want(MEMBERS[flip]!), 'no target deregistered');
+      },
+    );
+    await row(
+      'OpenStack credentials Secret rotated to the right password',
+      'Ready again with the same targets',
+      () => putSecret('os-creds', { 'clouds.yaml': cloudsYaml(os.user.password) }),
+      () => untilConverged(name, MEMBERS[flip]!),
+    );
+    await row(
+      'OpenStack credentials Secret deleted',
+      'Ready False SecretNotFound; nothing removed in AWS',
+      () => rest.delete(secretGvr, ns, 'os-creds'),
+      () => untilReason(name, 'Ready', 'False', 'SecretNotFound'),
+      () => assertOneOfEach(name, uid, 'OpenStack Secret deleted'),
+    );
+    await row(
+      'OpenStack credentials Secret recreated',
+      'Ready again',
+      () => putSecret('os-creds', { 'clouds.yaml': cloudsYaml(os.user.password) }),
+      () => untilConverged(name, MEMBERS[flip]!),
+    );
+    await rest.delete(mirrorGvr, ns, name);
+    await untilGone(name);
+    await assertNone(name, uid, 'deleted');
+
+    // No secret value in any line any controller of this file wrote, nor in any event.
+    const events = await rest.list(eventGvr, ns);
+    const text = { logs: allLines.join('\n'), events: JSON.stringify(events.items) };
+    assert.ok(allLines.length > 100, `the controllers' logs were captured (${allLines.length})`);
+    assert.ok(events.items.length > 0, 'events were recorded');
+    for (const [where, all] of Object.entries(text))
+      for (const v of values) assert.ok(!all.includes(v), `a secret value in the ${where}`);
+    rows.push({
+      fault: 'all of the above',
+      checked: `no secret value (5) in ${allLines.length} log lines of every controller run, nor in ${events.items.length} events`,
+      result: 'pass',
+    });
+  } finally {
+    proxy.acceptKeys(undefined);
+  }
+});
