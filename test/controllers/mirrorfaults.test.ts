@@ -760,3 +760,58 @@ test('Octavia half-answering: no target deregistered, nothing removed in AWS, st
     await oproxy.close();
   }
 });
+
+// The issue's storm lasts a minute; 20 s here (FAULTS_STORM_MS to change it) keeps the test
+// short while still spanning several syncs and the SDK's whole retry schedule of one call.
+const STORM_MS = Number(process.env.FAULTS_STORM_MS ?? 20_000);
+/** Requests a second, on average, the throttled APIs may see during the storm: no hot loop. */
+const STORM_MAX_RATE = 3;
+
+test('a throttling storm on ELBv2 and Route 53: bounded retries, no hot loop, convergence after', async () => {
+  const name = 'storm';
+  const { metadata } = await rest.create(mirrorGvr, mirrorOf(name));
+  try {
+    await untilConverged(name, MEMBERS[flip]!);
+    const throttled = (s: { params: URLSearchParams; path: string }) =>
+      s.params.get('Version') === '2015-12-01' || s.path.startsWith('/2013-04-01/');
+    const from = proxy.sent.length;
+    const end = Date.now() + STORM_MS;
+    proxy.throttleUntil(throttled, end);
+    // A change to make while AWS throttles: the pool's members and the spec's tags.
+    const members = await update(name);
+    let said: string | undefined;
+    while (Date.now() < end) {
+      alive();
+      const m = await getMirror(name);
+      const c = [condition(m, 'Synced'), condition(m, 'DNSSynced')].find(
+        (c) => c?.status === 'False' && /Throttl|Rate exceeded/i.test(c.message),
+      );
+      if (c) said = `${c.type} ${c.reason}`;
+      await sleep(500);
+    }
+    const during = proxy.sent.slice(from).filter((s) => s.at < end && throttled(s));
+    const rate = during.length / (STORM_MS / 1000);
+    assert.ok(during.length > 0, 'the controller tried AWS during the storm');
+    assert.ok(
+      rate <= STORM_MAX_RATE,
+      `${during.length} requests in ${STORM_MS / 1000} s (${rate.toFixed(1)}/s): a hot loop`,
+    );
+    await untilConverged(name, members);
+    const ms = Date.now() - end;
+    await assertOneOfEach(name, metadata.uid!, 'after the storm');
+    const byOp = new Map<string, number>();
+    for (const s of during) byOp.set(operationOf(s), (byOp.get(operationOf(s)) ?? 0) + 1);
+    rows.push({
+      fault: `throttling storm: every ELBv2 and Route 53 request answered Throttling for ${STORM_MS / 1000} s, during a change`,
+      checked: `requests to them ≤ ${STORM_MAX_RATE}/s; the change made after; one of each`,
+      result: `pass — ${during.length} requests (${rate.toFixed(1)}/s: ${[...byOp].map(([op, n]) => `${op} ${n}`).join(', ')})${said ? `; status said ${said}` : ''}`,
+      convergeMs: ms,
+    });
+    await rest.delete(mirrorGvr, ns, name);
+    await untilGone(name);
+  } catch (err) {
+    proxy.throttleUntil(() => false, 0);
+    await cleanUp(name);
+    throw err;
+  }
+});
