@@ -31,6 +31,7 @@ import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
 import { callerPrefix } from '../../src/controllers/loadbalancermirror/dns.js';
 import { CRASH_AT_ENV } from '../../src/clouds/aws/crashpoint.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
+import { restartMoto } from '../../lab/src/lab.js';
 import { OctaviaBuilder, type MemberInput } from '../../lab/src/octavia.js';
 import { labState } from '../support/lab.js';
 import { controlPlaneConfig, grantSecrets, namespaceGvr, testNamespace } from '../support/kube.js';
@@ -811,6 +812,82 @@ test('a throttling storm on ELBv2 and Route 53: bounded retries, no hot loop, co
     await untilGone(name);
   } catch (err) {
     proxy.throttleUntil(() => false, 0);
+    await cleanUp(name);
+    throw err;
+  }
+});
+
+/** The mirror reads AWS again at least every 10th sync (awsCheckEvery's default). */
+const AWS_CHECK_EVERY = 10;
+/** Noticed within 10 syncs, then rebuilt. */
+const LOST_STATE_MS = AWS_CHECK_EVERY * 5_000 + CONVERGE_MS;
+
+/** moto seeded, then a hosted zone made: after a restart, the same calls give the same zone id. */
+async function seededZone(name: string): Promise<string> {
+  const res = await fetch(`${aws.endpoint}/moto-api/seed?a=777`, { method: 'POST' });
+  assert.ok(res.ok, `moto seed: ${res.status}`);
+  const zone = await r53.send(new CreateHostedZoneCommand({ Name: name, CallerReference: name }));
+  return zone.HostedZone!.Id!.replace('/hostedzone/', '');
+}
+
+// Last in this file: the restart loses everything in moto, the other tests' hosted zone too.
+test('moto restarted with its state lost: the mirror notices the NLB gone and rebuilds it, and its DNS', async () => {
+  const name = 'lost';
+  const lostZone = `lost.${zoneName}`;
+  const zone = await seededZone(lostZone);
+  const spec = mirrorOf(name);
+  spec.spec.dns = {
+    ...spec.spec.dns!,
+    hostedZone: { id: zone },
+    recordNames: [`${name}.${lostZone}`],
+  };
+  const { metadata } = await rest.create(mirrorGvr, spec);
+  const uid = metadata.uid!;
+  const count = async () => {
+    const have = await inAws(name, uid);
+    const records = (
+      await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }))
+    ).ResourceRecordSets!.filter((r) => r.Name === `${name}.${lostZone}.`);
+    return { ...have, records: records.length };
+  };
+  const whole = { loadBalancers: 1, targetGroups: 1, listeners: 1, records: 2, healthChecks: 2 };
+  try {
+    await untilConverged(name, MEMBERS[flip]!);
+    assert.deepEqual(await count(), whole, 'before the restart');
+    await restartMoto(lab.dir);
+    assert.equal(await seededZone(lostZone), zone, 'the zone made again with its id');
+    assert.deepEqual(
+      await count(),
+      { ...whole, loadBalancers: 0, targetGroups: 0, listeners: 0, records: 0, healthChecks: 0 },
+      'moto lost everything',
+    );
+    const t0 = Date.now();
+    let noticed = 0;
+    await until(
+      'the NLB rebuilt',
+      async () => {
+        alive();
+        const have = await count();
+        if (!noticed && have.loadBalancers > 0) noticed = Date.now() - t0;
+        return JSON.stringify(have) === JSON.stringify(whole) ? true : undefined;
+      },
+      LOST_STATE_MS,
+      500,
+    );
+    const m = await untilConverged(name, MEMBERS[flip]!);
+    const ms = Date.now() - t0;
+    assert.equal((await inAws(name, uid)).loadBalancers, 1, 'one NLB');
+    rows.push({
+      fault:
+        'moto restarted with its state lost (the lab VPC and the hosted zone made again with their ids)',
+      checked: `NLB, TG, listener, targets, 2 records, 2 health checks made again, one of each; Ready (NLB ${m.status!.loadBalancer!.dnsName})`,
+      result: `pass — the NLB back ${(noticed / 1000).toFixed(1)} s after the restart (AWS is read again every ${AWS_CHECK_EVERY}th sync: at the default 60 s interval, up to 10 min)`,
+      convergeMs: ms,
+    });
+    await rest.delete(mirrorGvr, ns, name);
+    await untilGone(name);
+    await assertNone(name, uid, 'deleted');
+  } catch (err) {
     await cleanUp(name);
     throw err;
   }
