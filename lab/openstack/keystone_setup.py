@@ -35,7 +35,8 @@ if __name__ == '__main__':
     manage(conf_file, 'credential_setup', *owner)
     manage(conf_file, 'bootstrap',
            '--bootstrap-username', 'admin',
-           '--bootstrap-password', admin_password,
+           # One argument: a random password may start with '-', which argparse takes for an option.
+           f'--bootstrap-password={admin_password}',
            '--bootstrap-project-name', 'admin',
            '--bootstrap-role-name', 'admin',
            '--bootstrap-service-name', 'keystone',

@@ -17,7 +17,7 @@ import {
   openstackHealth,
   startOpenStack,
 } from './parts/openstack.js';
-import { awsEnv, awsHealth, startAws } from './parts/aws.js';
+import { awsEnv, awsHealth, restoreAwsNetwork, startAws } from './parts/aws.js';
 import { alertmanagerEnv, alertmanagerHealth, startAlertmanager } from './parts/alertmanager.js';
 import { routerEnv, routerHealth, startRouter } from './parts/haproxy.js';
 import { gitEnv, gitHealth, startGit } from './parts/git.js';
@@ -195,6 +195,18 @@ export async function startLabProcess(dir: string, name: string): Promise<ProcRe
   state.processes[index] = fresh;
   writeState(dir, state);
   return fresh;
+}
+
+/**
+ * Restarts the lab's moto with its state lost (what a restarted emulator is); the lab's VPC and
+ * subnets are made again with the same ids, everything else is gone.
+ */
+export async function restartMoto(dir: string): Promise<void> {
+  const aws = readState(dir)?.aws;
+  if (!aws) throw new Error(`the lab at ${dir} has no aws part`);
+  await stopLabProcess(dir, 'moto');
+  await startLabProcess(dir, 'moto');
+  await restoreAwsNetwork(aws);
 }
 
 function recorded(dir: string, name: string): { state: LabState; rec: ProcRecord; index: number } {

@@ -96,6 +96,8 @@ export const Reason = {
   // LoadBalancerMirror
   InSync: 'InSync',
   OctaviaUnreachable: 'OctaviaUnreachable',
+  /** Octavia's answers disagree (a list cut short, a pool that 404s mid-read): nothing planned. */
+  OctaviaIncomplete: 'OctaviaIncomplete',
   OctaviaPending: 'OctaviaPending',
   LoadBalancerNotFound: 'LoadBalancerNotFound',
   AuthenticationFailed: 'AuthenticationFailed',

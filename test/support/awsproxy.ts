@@ -24,6 +24,17 @@ export interface AwsProxy {
   sent: Sent[];
   /** Answer the next `n` requests for `action` with ELBv2's throttling error. */
   throttle(action: string, n: number): void;
+  /**
+   * Answer every request `matches` picks with the service's throttling error until `until`
+   * (Date.now() ms): a throttling storm.
+   */
+  throttleUntil(matches: (s: Sent) => boolean, until: number): void;
+  /**
+   * Refuse requests signed with an access key id not in `ids` (undefined: accept any), as AWS
+   * refuses unknown credentials (moto takes any): a stand-in for AWS's own check, which only
+   * looks at the key id, not the signature.
+   */
+  acceptKeys(ids: string[] | undefined): void;
   /** Hold every request `matches` picks back for `ms` before passing it on (0: none). */
   slow(matches: (s: Sent) => boolean, ms: number): void;
   close(): Promise<void>;
@@ -39,6 +50,18 @@ const throttlingXml = (requestId: string) =>
   `<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>` +
   `<RequestId>${requestId}</RequestId></ErrorResponse>`;
 
+// EC2 (API version 2016-11-15) has its own error shape.
+const ec2ErrorXml = (code: string, message: string, requestId: string) =>
+  `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors>` +
+  `<RequestID>${requestId}</RequestID></Response>`;
+// ELBv2's shape; Route 53 (REST-XML) answers errors in the same one.
+const errorXml = (code: string, message: string, requestId: string) =>
+  `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error>` +
+  `<RequestId>${requestId}</RequestId></ErrorResponse>`;
+
+/** The access key id of a SigV4-signed request. */
+const keyIdOf = (auth: string | undefined) => /Credential=([^/]+)\//.exec(auth ?? '')?.[1];
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -50,6 +73,8 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const sent: Sent[] = [];
   const faults = new Map<string, number>();
   let slow: { matches: (s: Sent) => boolean; ms: number } = { matches: () => false, ms: 0 };
+  let storm: { matches: (s: Sent) => boolean; until: number } = { matches: () => false, until: 0 };
+  let keys: string[] | undefined;
   const server = createServer(async (req, res) => {
     let gone = false;
     res.on('close', () => (gone = !res.writableFinished));
@@ -69,6 +94,27 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       faults.set(entry.action, left - 1);
       res.writeHead(400, { 'content-type': 'text/xml' });
       res.end(throttlingXml(randomUUID()));
+      return;
+    }
+    const refuse = (status: number, code: string, message: string) => {
+      const id = randomUUID();
+      res.writeHead(status, { 'content-type': 'text/xml' });
+      res.end(
+        params.get('Version') === '2016-11-15'
+          ? ec2ErrorXml(code, message, id)
+          : errorXml(code, message, id),
+      );
+    };
+    if (keys && !keys.includes(keyIdOf(req.headers.authorization) ?? '')) {
+      refuse(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+      return;
+    }
+    if (Date.now() < storm.until && storm.matches(entry)) {
+      refuse(
+        400,
+        params.get('Version') === '2016-11-15' ? 'RequestLimitExceeded' : 'Throttling',
+        'Rate exceeded',
+      );
       return;
     }
     if (slow.ms > 0 && slow.matches(entry)) {
@@ -103,6 +149,8 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     url: `http://127.0.0.1:${port}`,
     sent,
     throttle: (action, n) => void faults.set(action, n),
+    throttleUntil: (matches, until) => void (storm = { matches, until }),
+    acceptKeys: (ids) => void (keys = ids),
     slow: (matches, ms) => void (slow = { matches, ms }),
     close: () =>
       new Promise((resolve) => {
@@ -111,3 +159,31 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       }),
   };
 }
+
+/**
+ * The API operation of a recorded request: the query protocol's Action, or Route 53's, from its
+ * method and path (as far as kachiku calls Route 53).
+ */
+export function operationOf(s: Sent): string {
+  if (s.action) return s.action;
+  const path = (s.path.split('?')[0] ?? '').replace(/\/$/, '');
+  const m = s.method;
+  if (/\/hostedzone\/[^/]+\/rrset$/.test(path))
+    return m === 'POST' ? 'ChangeResourceRecordSets' : 'ListResourceRecordSets';
+  if (/\/tags\/healthcheck\/[^/]+$/.test(path))
+    return m === 'POST' ? 'ChangeTagsForResource' : 'ListTagsForResource';
+  if (/\/tags\/healthcheck$/.test(path)) return 'ListTagsForResources';
+  if (/\/healthcheck\/[^/]+\/status$/.test(path)) return 'GetHealthCheckStatus';
+  if (/\/healthcheck\/[^/]+$/.test(path))
+    return m === 'DELETE'
+      ? 'DeleteHealthCheck'
+      : m === 'POST'
+        ? 'UpdateHealthCheck'
+        : 'GetHealthCheck';
+  if (/\/healthcheck$/.test(path)) return m === 'POST' ? 'CreateHealthCheck' : 'ListHealthChecks';
+  if (/\/hostedzone(\/[^/]+)?$/.test(path)) return m === 'GET' ? 'GetHostedZone' : `${m} ${path}`;
+  return `${m} ${path}`;
+}
+
+/** Whether an operation changes something (anything but Describe*, Get*, List*). */
+export const isWrite = (operation: string) => !/^(Describe|Get|List)/.test(operation);

@@ -64,31 +64,75 @@ export async function startAws(lab: PartContext): Promise<AwsState> {
     { mode: 0o600 },
   );
 
+  // Seeded before anything is made, so that restartMoto (lab.ts) makes the same ids again.
+  await seedMoto(endpoint);
+  const network = await createNetwork(state);
+  state.vpc.id = network.vpc.id;
+  state.subnets = network.subnets;
+  return state;
+}
+
+/**
+ * moto draws every id from one random generator, which its API can seed: the same seed and the
+ * same calls after it give the same ids. lab up seeds it before making the VPC and subnets.
+ */
+const MOTO_SEED = 4242;
+
+async function seedMoto(endpoint: string): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/seed?a=${MOTO_SEED}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto seed: ${res.status} ${await res.text()}`);
+}
+
+/** The lab's VPC and its two subnets, made in a moto that was just seeded. */
+async function createNetwork(state: AwsState): Promise<Pick<AwsState, 'vpc' | 'subnets'>> {
+  const out: Pick<AwsState, 'vpc' | 'subnets'> = {
+    vpc: { id: '', cidr: state.vpc.cidr },
+    subnets: [],
+  };
   const ec2 = new EC2Client({
-    endpoint,
+    endpoint: state.endpoint,
     region: state.region,
     credentials: { accessKeyId: state.accessKeyId, secretAccessKey: state.secretAccessKey },
   });
   try {
-    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: state.vpc.cidr }));
-    state.vpc.id = vpc.Vpc?.VpcId ?? '';
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: out.vpc.cidr }));
+    out.vpc.id = vpc.Vpc?.VpcId ?? '';
     await ec2.send(
       new CreateTagsCommand({
-        Resources: [state.vpc.id],
+        Resources: [out.vpc.id],
         Tags: [{ Key: 'Name', Value: 'kachiku-lab' }],
       }),
     );
     for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
       const cidr = `10.20.${i}.0/24`;
       const subnet = await ec2.send(
-        new CreateSubnetCommand({ VpcId: state.vpc.id, CidrBlock: cidr, AvailabilityZone: az }),
+        new CreateSubnetCommand({ VpcId: out.vpc.id, CidrBlock: cidr, AvailabilityZone: az }),
       );
-      state.subnets.push({ id: subnet.Subnet?.SubnetId ?? '', cidr, availabilityZone: az });
+      out.subnets.push({ id: subnet.Subnet?.SubnetId ?? '', cidr, availabilityZone: az });
     }
   } finally {
     ec2.destroy();
   }
-  return state;
+  return out;
+}
+
+/**
+ * After moto restarted (its state lost): the lab's VPC and subnets made again, with the ids
+ * the lab recorded, so that what names them (mirrors' specs) still holds. Everything else made
+ * in moto is gone, as a test of lost state wants.
+ */
+export async function restoreAwsNetwork(state: AwsState): Promise<void> {
+  await waitUntil(PART, 'moto_server', () => ok(`${state.endpoint}/moto-api/`), {
+    timeoutMs: 60_000,
+  });
+  await seedMoto(state.endpoint);
+  const again = await createNetwork(state);
+  const want = [state.vpc.id, ...state.subnets.map((s) => s.id)].join(',');
+  const got = [again.vpc.id, ...again.subnets.map((s) => s.id)].join(',');
+  if (want !== got)
+    throw new Error(
+      `moto restarted, but the lab's network came back as ${got}, not ${want}: was the lab made before moto was seeded? lab up again`,
+    );
 }
 
 export async function awsHealth(s: AwsState): Promise<PartHealth[]> {

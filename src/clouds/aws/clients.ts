@@ -5,6 +5,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { instrument, limiter, type Limits, type OnCall } from './ratelimit.js';
+import { installCrashPoint } from './crashpoint.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -66,6 +67,8 @@ export function awsClients(options: AwsClientOptions): AwsClients {
   instrument(elbv2.middlewareStack, 'elbv2', hooks);
   instrument(ec2.middlewareStack, 'ec2', hooks);
   instrument(route53.middlewareStack, 'route53', hooks);
+  // Test-only (KACHIKU_FAULT_CRASH_AT); nothing without that variable.
+  for (const c of [elbv2, ec2, route53]) installCrashPoint(c.middlewareStack);
   if (options.signal) for (const c of [elbv2, ec2, route53]) bindSignal(c, options.signal);
   return {
     elbv2,

@@ -210,7 +210,7 @@ test('getTree: requests proportional to pools, not members', async () => {
       status: 200,
       body: {
         pools: [
-          { id: 'p1', healthmonitor_id: 'hm1' },
+          { id: 'p1', healthmonitor_id: 'hm1', members: [{ id: '0' }, { id: '1' }] },
           { id: 'p2', healthmonitor_id: null },
         ],
       },
@@ -236,5 +236,10 @@ test('getTree: requests proportional to pools, not members', async () => {
       ['p1', 50, 'hm1'],
       ['p2', 0, null],
     ],
+  );
+  // The member ids the pool object names are kept beside the member list, to be checked.
+  assert.deepEqual(
+    tree.pools.map((p) => p.listedMemberIds),
+    [['0', '1'], undefined],
   );
 });

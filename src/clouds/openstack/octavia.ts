@@ -156,7 +156,17 @@ export function createOctaviaClient(session: Session, opts: OctaviaOptions = {})
           client.listMembers(pool.id),
           pool.healthmonitor_id ? client.getHealthMonitor(pool.healthmonitor_id) : null,
         ]);
-        return { ...pool, members, healthMonitor };
+        const listed = (pool as { members?: { id?: unknown }[] }).members;
+        return {
+          ...pool,
+          members,
+          healthMonitor,
+          ...(Array.isArray(listed) && {
+            listedMemberIds: listed
+              .map((m) => m.id)
+              .filter((i): i is string => typeof i === 'string'),
+          }),
+        };
       });
       return { loadBalancer, listeners, pools: full };
     },

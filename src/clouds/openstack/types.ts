@@ -80,5 +80,13 @@ export interface OctaviaHealthMonitor {
 export interface OctaviaTree {
   loadBalancer: OctaviaLoadBalancer;
   listeners: OctaviaListener[];
-  pools: (OctaviaPool & { members: OctaviaMember[]; healthMonitor: OctaviaHealthMonitor | null })[];
+  pools: (OctaviaPool & {
+    members: OctaviaMember[];
+    healthMonitor: OctaviaHealthMonitor | null;
+    /**
+     * The member ids the pool object itself lists (Octavia's pool answer carries them): checked
+     * against the member list, which alone says nothing when it comes back short.
+     */
+    listedMemberIds?: string[];
+  })[];
 }

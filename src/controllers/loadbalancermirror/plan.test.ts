@@ -13,6 +13,7 @@ import {
   PUT_BACKS_NAMED,
   describeAction,
   diffStack,
+  incompleteAnswer,
   pendingObjects,
   planStack,
   putBackList,
@@ -870,4 +871,36 @@ test('monitor_port: the same on every member is the health-check port; members t
     port: 'traffic-port',
     notes: ['member monitor_address'],
   });
+});
+
+test('incompleteAnswer: answers that agree pass; a missing pool or a short member list is named', () => {
+  const m1 = member('192.168.1.10', 80);
+  const m2 = member('192.168.1.11', 80);
+  const p = { ...pool([m1, m2]), listedMemberIds: [m1.id, m2.id] };
+  const l = listener('TCP', 80, p.id);
+  assert.deepEqual(incompleteAnswer(tree([l], [p])), []);
+  // Without the pool's own member ids (an answer that lacks them) the member list is taken.
+  assert.deepEqual(incompleteAnswer(tree([l], [{ ...p, listedMemberIds: undefined }])), []);
+  // An empty pool that says it is empty is fine.
+  const empty = { ...pool([]), listedMemberIds: [] };
+  assert.deepEqual(incompleteAnswer(tree([listener('TCP', 81, empty.id)], [empty])), []);
+
+  // The member list came back empty (or short) while the pool names two members.
+  assert.match(
+    incompleteAnswer(tree([l], [{ ...p, members: [] }])).join(),
+    /names 2 member\(s\), its member list holds 0/,
+  );
+  assert.match(incompleteAnswer(tree([l], [{ ...p, members: [m1] }])).join(), /holds 1/);
+  // The listener's pool is missing from the pool list (and from the load balancer's view).
+  const t = tree([l], [p]);
+  const problems = incompleteAnswer({ ...t, pools: [] });
+  assert.equal(problems.length, 2);
+  assert.match(
+    problems.join(),
+    new RegExp(`listener ${l.id}'s pool ${p.id} is not in the pool list`),
+  );
+  assert.match(
+    problems.join(),
+    new RegExp(`pool ${p.id} of the load balancer is not in the pool list`),
+  );
 });

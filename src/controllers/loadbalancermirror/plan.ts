@@ -69,6 +69,32 @@ export function ownerTagValue(m: Pick<MirrorInput, 'namespace' | 'name'>): strin
   return `${m.namespace}/${m.name}`;
 }
 
+/**
+ * Where Octavia's answers disagree with each other: a listener whose default pool is not in the
+ * pool list, a pool the load balancer names but the pool list lacks, a member the pool names but
+ * its member list lacks. A half answer (a list cut short, a pool that 404s in between) would
+ * otherwise plan deletions and deregistrations; a plan is made only from answers that agree.
+ */
+export function incompleteAnswer(tree: OctaviaTree): string[] {
+  const pools = new Set(tree.pools.map((p) => p.id));
+  const problems: string[] = [];
+  for (const p of tree.loadBalancer.pools ?? [])
+    if (!pools.has(p.id))
+      problems.push(`pool ${p.id} of the load balancer is not in the pool list`);
+  for (const l of tree.listeners)
+    if (l.default_pool_id && !pools.has(l.default_pool_id))
+      problems.push(`listener ${l.id}'s pool ${l.default_pool_id} is not in the pool list`);
+  for (const p of tree.pools) {
+    const have = new Set(p.members.map((m) => m.id));
+    const missing = (p.listedMemberIds ?? []).filter((id) => !have.has(id));
+    if (missing.length > 0)
+      problems.push(
+        `pool ${p.id} names ${p.listedMemberIds!.length} member(s), its member list holds ${p.members.length}`,
+      );
+  }
+  return problems;
+}
+
 /** Octavia objects in PENDING_* are mid-change: a plan made from them would be wrong. */
 export function pendingObjects(tree: OctaviaTree): string[] {
   const pending = (s: string) => s.startsWith('PENDING_');

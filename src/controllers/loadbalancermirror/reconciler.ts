@@ -41,6 +41,7 @@ import {
   RESOURCE_TAG,
   describeAction,
   diffStack,
+  incompleteAnswer,
   ownerTagValue,
   pendingObjects,
   planStack,
@@ -115,6 +116,7 @@ type Outcome = 'waiting' | 'degraded' | 'invalid';
 /** Reasons of a sync stopped by the outside (Octavia, AWS), not by the spec. */
 const DEGRADED = new Set<string>([
   Reason.OctaviaUnreachable,
+  Reason.OctaviaIncomplete,
   Reason.AWSUnreachable,
   Reason.ReconcileError,
 ]);
@@ -366,6 +368,15 @@ async function sync(
       Reason.OctaviaPending,
       `Octavia is changing (${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}): waiting for ACTIVE`,
       deps.pendingRetryMs ?? 2000,
+    );
+  }
+  // A half answer must not read as "fewer listeners, pools or members": nothing is planned.
+  const incomplete = incompleteAnswer(tree);
+  if (incomplete.length > 0) {
+    throw new TerminalError(
+      Reason.OctaviaIncomplete,
+      `Octavia answered in part (${incomplete.slice(0, 3).join('; ')}${incomplete.length > 3 ? '; …' : ''}): no target deregistered, looking again`,
+      INCOMPLETE_RETRY_MS,
     );
   }
   if (tree.loadBalancer.provisioning_status === 'ERROR') {
@@ -694,6 +705,9 @@ async function deletingCondition(
   await writeStatus(mgr, mirror, {}, conditions);
 }
 
+/** How soon a sync stopped by a half answer from Octavia looks again. */
+const INCOMPLETE_RETRY_MS = 2000;
+
 /**
  * Runs a call to Octavia or AWS, turning the failures a condition can explain into a
  * TerminalError.
@@ -704,8 +718,16 @@ async function guard<T>(call: () => Promise<T>, side: 'octavia' | 'aws'): Promis
   } catch (err) {
     if (err instanceof TerminalError) throw err;
     if (err instanceof OpenStackError) {
+      // Only the load balancer itself missing means it is gone; a pool or member list that
+      // 404s mid-read is a half answer (a pool deleted in between, or a faulty API).
       if (err.kind === 'NotFound' && err.service === 'octavia')
-        throw new TerminalError(Reason.LoadBalancerNotFound, err.message);
+        throw err.operation === 'getLoadBalancer'
+          ? new TerminalError(Reason.LoadBalancerNotFound, err.message)
+          : new TerminalError(
+              Reason.OctaviaIncomplete,
+              `Octavia answered in part: ${err.message}; no target deregistered, looking again`,
+              INCOMPLETE_RETRY_MS,
+            );
       if (err.kind === 'NotFound') throw new TerminalError(Reason.InvalidSpec, err.message);
       if (err.kind === 'Unauthorized' || err.kind === 'Forbidden')
         throw new TerminalError(Reason.AuthenticationFailed, err.message);
