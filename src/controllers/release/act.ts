@@ -8,7 +8,7 @@ import { update } from '../../runtime/objects.js';
 import { keyOf } from '../../runtime/informer.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Prod } from '../../api/prod.js';
-import type { Release } from '../../api/release.js';
+import { AVOID_ANNOTATION, type Release } from '../../api/release.js';
 import { activeAlerts } from '../../clouds/alertmanager/index.js';
 import { fleetGvr, prodGvr, type ReleaseEnv } from './context.js';
 import { settings, type Action, type GateCheck, type GateQuery } from './plan.js';
@@ -45,7 +45,23 @@ export async function act(
   };
   const prod = (name: string) => env.prods.get(`${ns}/${name}`);
 
+  // The avoid annotations of a rollback, all at once: the Fleet moves the tenants of every
+  // failed Prod in one placement step when it sees them together, not one step per Prod.
+  const avoids = actions.filter(
+    (a): a is Extract<Action, { kind: 'annotate' }> =>
+      a.kind === 'annotate' && a.key === AVOID_ANNOTATION,
+  );
+  await Promise.all(
+    avoids.map((a) =>
+      write('prods', prod(a.prod), `annotate ${a.key}`, (p: Prod) => {
+        if (p.metadata.annotations?.[a.key] !== undefined) return false;
+        p.metadata.annotations = { ...p.metadata.annotations, [a.key]: a.value };
+        return true;
+      }),
+    ),
+  );
   for (const a of actions) {
+    if (avoids.includes(a as Extract<Action, { kind: 'annotate' }>)) continue;
     switch (a.kind) {
       case 'annotate':
         await write('prods', prod(a.prod), `annotate ${a.key}`, (p: Prod) => {
