@@ -75,6 +75,8 @@ export function registerFleetController(mgr: Manager, deps: FleetDeps): Controll
       (change) => writeTenantStatus(env, change),
       deps.writeConcurrency ?? 16,
       (owner, err) => {
+        // No longer leading: every pending write fails at once; the next leader writes them.
+        if (mgr.leading.aborted) return;
         mgr.log.warn({ controller: 'fleet', key: owner, err }, 'tenant status write failed: again');
         ctl.enqueue(parseKey(owner));
       },
