@@ -141,6 +141,11 @@ test(
         out,
         /Release shop-1\.2\.0: RolledBack — gate errors failed on ShopErrorRate; \d+ tenants moved to Prods on 1\.1\.0[^\n]*\n {2}requests through HAProxy answered by: 1\.1\.0: 24 tenants\n/,
       );
+      // And as an operator sees it, through the kubectl plugin's view.
+      assert.match(
+        out,
+        /\$ kubectl kachiku get release shop-1\.2\.0 -n demo\n {2}Name: +shop-1\.2\.0\n/,
+      );
       const cp = controlPlaneOf(dir);
       const tenants = (await new Rest(client(cp)).list<Tenant>(tenantGvr, 'demo')).items;
       assert.equal(tenants.length, 24);

@@ -4,6 +4,8 @@
 // while it bakes, and the rollback — users moved to Prods still on the good version — shown by
 // what the tenants' requests through HAProxy answer (the stand-ins answer with their Prod's name
 // and the version it runs).
+import { releaseView } from '../kubectl/views.js';
+import { NO_COLOURS } from '../kubectl/output.js';
 import { Rest, isAlreadyExists, type KubeObject } from '../../runtime/rest.js';
 import { until } from '../../runtime/wait.js';
 import { secretGvr } from '../../runtime/core.js';
@@ -124,6 +126,11 @@ export async function releaseDemo(
     `Release ${second.metadata.name}: ${second.status?.phase} — gate ${gate?.gate ?? '?'} failed on ${(gate?.alerts ?? []).join(', ')}; ${rb?.tenantsMoved ?? 0} tenants moved to Prods on ${second.status?.fromVersion}${rb?.routedTime ? `, routed ${secs(Date.parse(rb.routedTime) - firedAt)} after the alert` : ''}`,
   );
   say(`  requests through HAProxy answered by: ${summary(await d.versions())}`);
+
+  // What an operator sees of it: `kubectl kachiku get release` (the same program, as a plugin).
+  say(`$ kubectl kachiku get release ${second.metadata.name} -n ${namespace}`);
+  const now = await rest.get<Release>(releaseGvr, namespace, second.metadata.name);
+  for (const line of releaseView(now, { now: Date.now(), colours: NO_COLOURS })) say(`  ${line}`);
 }
 
 /** Waits for the Release, prints its waves as they change, until it ends. */
