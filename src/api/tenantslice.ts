@@ -70,6 +70,10 @@ export function sliceName(fleet: string, slice: number): string {
   return `${fleet.slice(0, 253 - 22)}-${hash}-t-${slice}`;
 }
 
+/** The informer key (`<namespace>/<name>`) of the slice that holds a Tenant's assignment. */
+export const sliceKeyOf = (t: Pick<Tenant, 'metadata' | 'spec'>) =>
+  `${t.metadata.namespace ?? ''}/${sliceName(t.spec.fleet, sliceOf(t.metadata.name))}`;
+
 export interface Prods {
   primary: string;
   secondary?: string;

@@ -11,7 +11,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Router } from '../../api/router.js';
-import { sliceName, sliceOf, tenantProds, type TenantSlice } from '../../api/tenantslice.js';
+import { sliceKeyOf, tenantProds, type TenantSlice } from '../../api/tenantslice.js';
 import { FLEET_LABEL } from '../fleet/prods.js';
 import { PRODS_BY_FLEET, RELEASES_BY_FLEET, TENANTS_BY_FLEET, type ReleaseEnv } from './context.js';
 import { isTerminal, type PlanInput } from './plan.js';
@@ -121,12 +121,7 @@ export function watch(env: ReleaseEnv): void {
     on<Tenant>(
       (t) => [fleetKeyOfTenant(t)],
       // The status's Prods only while the Tenant's slice does not exist (see placedTenants).
-      (t) => [
-        t.spec.redundancy,
-        env.slices.get(`${ns(t)}/${sliceName(t.spec.fleet, sliceOf(t.metadata.name))}`)
-          ? undefined
-          : t.status?.prods,
-      ],
+      (t) => [t.spec.redundancy, env.slices.get(sliceKeyOf(t)) ? undefined : t.status?.prods],
     ),
   );
   env.slices.addHandler(

@@ -29,7 +29,7 @@ import { fleetKind, type Fleet } from '../../api/fleet.js';
 import { prodKind, type Prod } from '../../api/prod.js';
 import { AVOID_ANNOTATION, HOLD_ANNOTATION } from '../../api/release.js';
 import { tenantKind, type Tenant } from '../../api/tenant.js';
-import { sliceName, sliceOf, tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
+import { sliceKeyOf, tenantSliceKind, type TenantSlice } from '../../api/tenantslice.js';
 import { haproxySettings, routerKind, type Router, type RouterStatus } from '../../api/router.js';
 import { buildTable, settle } from './table.js';
 import { describe } from './plan.js';
@@ -162,10 +162,7 @@ function watch(env: Env): void {
   });
   // A Tenant's status says where it is only while its TenantSlice does not exist: once it does,
   // the status writes that follow a move (thousands in a rollback) are not news here.
-  const sliced = (t: Tenant) =>
-    env.slices.get(
-      `${t.metadata.namespace ?? ''}/${sliceName(t.spec.fleet, sliceOf(t.metadata.name))}`,
-    ) !== undefined;
+  const sliced = (t: Tenant) => env.slices.get(sliceKeyOf(t)) !== undefined;
   const tenantFacts = (t: Tenant) =>
     JSON.stringify([
       t.spec.hosts,
