@@ -53,6 +53,7 @@ import { until } from '../test/support/wait.js';
 import { percentile } from '../test/support/traffic.js';
 import { freeLoopbackPort } from '../test/support/loadbalancers.js';
 import { labHAProxy } from '../lab/src/router.js';
+import { startProfile } from './profile.js';
 
 const P = Number(process.argv[2] ?? 10);
 const PER_PROD = Number(process.argv[3] ?? 200);
@@ -64,6 +65,8 @@ const GATE_INTERVAL = '1s';
 /** Each wave's bake in the rollback runs: the alert is posted at its start. */
 const BAKE = '6s';
 const N = P * PER_PROD;
+/** Reconciles so far, per controller (set once the Manager runs). */
+let reconciles: () => Promise<Record<string, number>> = () => Promise.resolve({});
 const lab = labState();
 const haproxy = lab.router!;
 if (!lab.alertmanager) throw new Error('the lab has no Alertmanager: lab up again');
@@ -296,11 +299,21 @@ async function main(): Promise<void> {
       name: CONTROLLER_NAME,
       config: kachikuConfig(),
       namespace: ns,
-      log: newLogger(process.env.BENCH_LOG === 'debug' ? 'debug' : 'warn'),
+      log: newLogger(
+        process.env.BENCH_LOG === 'debug' || process.env.BENCH_LOG === 'info'
+          ? process.env.BENCH_LOG
+          : 'warn',
+      ),
     });
     registerFleetController(mgr, { placer });
     registerRouterController(mgr);
     registerReleaseController(mgr, { alertmanagerUrl });
+    reconciles = async () => {
+      const out: Record<string, number> = {};
+      for (const v of (await mgr.metrics.reconcileTotal.get()).values)
+        out[String(v.labels.controller)] = (out[String(v.labels.controller)] ?? 0) + v.value;
+      return out;
+    };
     const abort = new AbortController();
     const running = mgr.run(abort.signal);
     stop = () => (abort.abort(), running);
@@ -502,6 +515,8 @@ async function main(): Promise<void> {
       // From now on the Prods going back to the old version warm up slowly: not what answers.
       warmup = ROLLBACK_WARMUP_MS;
       avoidSeenAt = 0;
+      const profile = await startProfile();
+      const reconcilesBefore = await reconciles();
       const t0 = performance.now();
       await postAlert(labels);
       // What HAProxy routes by, read from its runtime API every 100 ms: when does every affected
@@ -535,6 +550,13 @@ async function main(): Promise<void> {
       // 1,000 HTTP requests in flight would slow kachiku down. So the map is what is timed, and
       // the hosts are asked through HAProxy once it says so (the end-to-end check).
       await watchMap;
+      await profile?.stop(`${name}-run${run + 1}`);
+      const reconcilesAfter = await reconciles();
+      console.log(
+        `reconciles from the alert to the map: ${Object.entries(reconcilesAfter)
+          .map(([c, n]) => `${c} ${n - (reconcilesBefore[c] ?? 0)}`)
+          .join(', ')}`,
+      );
       const pending = new Set(affected);
       const answeredAt: number[] = [];
       const lastAnswer = new Map<string, number>();

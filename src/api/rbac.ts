@@ -31,7 +31,9 @@ export const clusterRules: PolicyRule[] = [
   { apiGroups: [GROUP], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
   // The exceptions: a Fleet makes, adopts and removes its Prods, makes its TenantSlices (the
   // garbage collector takes them with it), and makes a Release when its source offers a new version.
-  { apiGroups: [GROUP], resources: ['prods'], verbs: ['create', 'delete'] },
+  // A Release patches a Prod's hold and avoid annotations (a merge patch cannot conflict with the
+  // Prod's status writes, so a rollback's annotations never wait out a 409).
+  { apiGroups: [GROUP], resources: ['prods'], verbs: ['create', 'delete', 'patch'] },
   { apiGroups: [GROUP], resources: ['releases', 'tenantslices'], verbs: ['create'] },
   // A MirrorPolicy makes and removes its LoadBalancerMirrors.
   { apiGroups: [GROUP], resources: ['loadbalancermirrors'], verbs: ['create', 'delete'] },

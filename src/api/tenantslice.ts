@@ -57,10 +57,22 @@ export const tenantSliceKind = defineKind({
   status: TenantSliceStatus,
 });
 
-/** The slice a Tenant's assignment lives in. */
+/**
+ * The slice a Tenant's assignment lives in. Memoized: every reader asks it per Tenant per
+ * reconcile (a rollback at 10,000 tenants asked it ~10^6 times, 1.4 s of sha256 in a profile);
+ * the memo is dropped whole when it outgrows any plausible number of live tenant names.
+ */
 export function sliceOf(tenant: string): number {
-  return createHash('sha256').update(tenant).digest().readUInt32BE(0) % SLICE_COUNT;
+  let i = sliceMemo.get(tenant);
+  if (i === undefined) {
+    i = createHash('sha256').update(tenant).digest().readUInt32BE(0) % SLICE_COUNT;
+    if (sliceMemo.size >= SLICE_MEMO_MAX) sliceMemo.clear();
+    sliceMemo.set(tenant, i);
+  }
+  return i;
 }
+const SLICE_MEMO_MAX = 1 << 18;
+const sliceMemo = new Map<string, number>();
 
 /** A slice's deterministic name (a long Fleet name is cut and told apart by a hash). */
 export function sliceName(fleet: string, slice: number): string {
@@ -95,14 +107,31 @@ export function sliceAssignment(fleet: string, slices: readonly TenantSlice[]): 
   const out = new Map<string, Prods>();
   for (const s of slices) {
     if (s.spec.fleet !== fleet || s.metadata.deletionTimestamp) continue;
-    for (const [tenant, v] of Object.entries(s.spec.tenants ?? {})) {
-      if (sliceOf(tenant) !== s.spec.slice) continue;
-      const p = decodeProds(v);
-      if (p) out.set(tenant, p);
-    }
+    for (const [tenant, p] of decoded(s)) out.set(tenant, p);
   }
   return out;
 }
+
+/**
+ * One slice's valid entries, decoded once per object: the informers replace an object on every
+ * change and never modify one, so an object's entries never change (the Fleet, the routers and
+ * the Release controller each read every slice on every reconcile).
+ */
+function decoded(s: TenantSlice): ReadonlyMap<string, Prods> {
+  let d = decodedSlices.get(s);
+  if (!d) {
+    const m = new Map<string, Prods>();
+    for (const [tenant, v] of Object.entries(s.spec.tenants ?? {})) {
+      if (sliceOf(tenant) !== s.spec.slice) continue;
+      const p = decodeProds(v);
+      if (p) m.set(tenant, p);
+    }
+    decodedSlices.set(s, m);
+    d = m;
+  }
+  return d;
+}
+const decodedSlices = new WeakMap<TenantSlice, ReadonlyMap<string, Prods>>();
 
 /**
  * Which Prods serve a Tenant now: its slice's entry once the slice exists (the Fleet writes it
@@ -112,25 +141,24 @@ export function sliceAssignment(fleet: string, slices: readonly TenantSlice[]): 
 export function tenantProds(
   slices: readonly TenantSlice[],
 ): (t: Pick<Tenant, 'metadata' | 'spec' | 'status'>) => Prods | undefined {
-  const byFleet = new Map<string, TenantSlice[]>();
+  // `<namespace>/<fleet>` → slice number → the slices that say they are it (one, but for an
+  // object made by hand). A slice being deleted still says the Tenant's status is not the record.
+  const byFleet = new Map<string, Map<number, TenantSlice[]>>();
   for (const s of slices) {
     const key = `${s.metadata.namespace ?? ''}/${s.spec.fleet}`;
-    byFleet.set(key, [...(byFleet.get(key) ?? []), s]);
+    let m = byFleet.get(key);
+    if (!m) byFleet.set(key, (m = new Map()));
+    m.set(s.spec.slice, [...(m.get(s.spec.slice) ?? []), s]);
   }
-  const cache = new Map<string, { written: Set<number>; prods: Map<string, Prods> }>();
-  const of = (key: string, fleet: string) => {
-    let c = cache.get(key);
-    if (!c) {
-      const ours = byFleet.get(key) ?? [];
-      c = { written: new Set(ours.map((s) => s.spec.slice)), prods: sliceAssignment(fleet, ours) };
-      cache.set(key, c);
-    }
-    return c;
-  };
   return (t) => {
-    const c = of(`${t.metadata.namespace ?? ''}/${t.spec.fleet}`, t.spec.fleet);
     const name = t.metadata.name;
-    if (c.written.has(sliceOf(name))) return c.prods.get(name);
+    const same = byFleet.get(`${t.metadata.namespace ?? ''}/${t.spec.fleet}`)?.get(sliceOf(name));
+    if (same) {
+      let found: Prods | undefined;
+      for (const s of same)
+        if (!s.metadata.deletionTimestamp) found = decoded(s).get(name) ?? found;
+      return found;
+    }
     const p = t.status?.prods;
     return p?.primary
       ? { primary: p.primary, ...(p.secondary && { secondary: p.secondary }) }

@@ -342,6 +342,8 @@ test('helm install: CRDs Established, the ServiceAccount may do what deploy/rbac
     { verb: 'update', resource: 'releases', subresource: 'status', namespace: 'default' },
     { verb: 'update', resource: 'fleets', subresource: 'finalizers', namespace: 'default' },
     { verb: 'create', resource: 'prods', namespace: 'default' },
+    // A Release's hold and avoid annotations: merge patches.
+    { verb: 'patch', resource: 'prods', namespace: 'default' },
     { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: 'default' },
     { verb: 'get', resource: 'secrets', group: '', namespace: ns },
     { verb: 'list', resource: 'secrets', group: '', namespace: `${ns}-tenants` },
@@ -355,7 +357,7 @@ test('helm install: CRDs Established, the ServiceAccount may do what deploy/rbac
   const denied = [
     { verb: 'create', resource: 'fleets', namespace: 'default' },
     { verb: 'delete', resource: 'tenants', namespace: 'default' },
-    { verb: 'patch', resource: 'prods', namespace: 'default' },
+    { verb: 'patch', resource: 'fleets', namespace: 'default' },
     { verb: 'get', resource: 'secrets', group: '', namespace: 'default' },
     { verb: 'list', resource: 'secrets', group: '' },
     { verb: 'create', resource: 'secrets', group: '', namespace: ns },

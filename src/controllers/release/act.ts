@@ -1,6 +1,8 @@
-// The shell's hands: the annotations and versions a decision says to write (each a
-// read-modify-write that writes nothing when the object already says so, recorded as an
-// expectation so that the next step waits until the caches show it), and the gate queries.
+// The shell's hands: the annotations and versions a decision says to write (nothing when the
+// cached object already says so; each write recorded as an expectation so that the next step
+// waits until the caches show it), and the gate queries. Versions are read-modify-writes;
+// annotations are merge patches, which cannot conflict with the Prod controller's status writes:
+// a rollback's avoid annotations must not wait out a 409's re-read and backoff.
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { isNotFound } from '../../runtime/rest.js';
@@ -44,6 +46,28 @@ export async function act(
     env.expectations.expect(key, resource, keyOf(cached), { kind: 'updated', from });
   };
   const prod = (name: string) => env.prods.get(`${ns}/${name}`);
+  /** One annotation set (a value) or lifted (null) on a Prod, if the cache says it differs. */
+  const annotate = async (name: string, k: string, value: string | null, what: string) => {
+    const cached = prod(name);
+    if (!cached) return;
+    if ((cached.metadata.annotations?.[k] !== undefined) === (value !== null)) return;
+    const from = cached.metadata.resourceVersion ?? '';
+    try {
+      const after = await rest.patch<Prod>(
+        prodGvr,
+        ns,
+        name,
+        { metadata: { annotations: { [k]: value } } },
+        'merge',
+      );
+      if (after.metadata.resourceVersion === from) return;
+      ctx.log.info({ prod: name }, what);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    env.expectations.expect(key, 'prods', `${ns}/${name}`, { kind: 'updated', from });
+  };
 
   // The avoid annotations of a rollback, all at once: the Fleet moves the tenants of every
   // failed Prod in one placement step when it sees them together, not one step per Prod.
@@ -51,31 +75,15 @@ export async function act(
     (a): a is Extract<Action, { kind: 'annotate' }> =>
       a.kind === 'annotate' && a.key === AVOID_ANNOTATION,
   );
-  await Promise.all(
-    avoids.map((a) =>
-      write('prods', prod(a.prod), `annotate ${a.key}`, (p: Prod) => {
-        if (p.metadata.annotations?.[a.key] !== undefined) return false;
-        p.metadata.annotations = { ...p.metadata.annotations, [a.key]: a.value };
-        return true;
-      }),
-    ),
-  );
+  await Promise.all(avoids.map((a) => annotate(a.prod, a.key, a.value, `annotate ${a.key}`)));
   for (const a of actions) {
     if (avoids.includes(a as Extract<Action, { kind: 'annotate' }>)) continue;
     switch (a.kind) {
       case 'annotate':
-        await write('prods', prod(a.prod), `annotate ${a.key}`, (p: Prod) => {
-          if (p.metadata.annotations?.[a.key] !== undefined) return false;
-          p.metadata.annotations = { ...p.metadata.annotations, [a.key]: a.value };
-          return true;
-        });
+        await annotate(a.prod, a.key, a.value, `annotate ${a.key}`);
         break;
       case 'unannotate':
-        await write('prods', prod(a.prod), `lift ${a.key}`, (p: Prod) => {
-          if (p.metadata.annotations?.[a.key] === undefined) return false;
-          delete p.metadata.annotations[a.key];
-          return true;
-        });
+        await annotate(a.prod, a.key, null, `lift ${a.key}`);
         break;
       case 'setProdVersion':
         await write('prods', prod(a.prod), `set version ${a.version}`, (p: Prod) => {

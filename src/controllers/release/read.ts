@@ -11,7 +11,7 @@ import type { Prod } from '../../api/prod.js';
 import type { Tenant } from '../../api/tenant.js';
 import type { Fleet } from '../../api/fleet.js';
 import type { Router } from '../../api/router.js';
-import { sliceKeyOf, tenantProds, type TenantSlice } from '../../api/tenantslice.js';
+import { sliceKeyOf, tenantProds, type Prods, type TenantSlice } from '../../api/tenantslice.js';
 import { FLEET_LABEL } from '../fleet/prods.js';
 import { PRODS_BY_FLEET, RELEASES_BY_FLEET, TENANTS_BY_FLEET, type ReleaseEnv } from './context.js';
 import { isTerminal, type PlanInput } from './plan.js';
@@ -40,12 +40,19 @@ function placedTenants(env: ReleaseEnv, fleetKey: string): Tenant[] {
   const prodsOf = tenantProds(env.slices.byIndex(TENANTS_BY_FLEET, fleetKey));
   return env.tenants.byIndex(TENANTS_BY_FLEET, fleetKey).map((t) => {
     const prods = prodsOf(t);
+    // The same cached Tenant with the same slice entry (a slice's entries are decoded once per
+    // object): the copy made last time, not 10,000 new objects per reconcile.
+    const last = placed.get(t);
+    if (last && last.prods === prods) return last.tenant;
     const status = { ...t.status };
     if (prods) status.prods = prods;
     else delete status.prods;
-    return { ...t, status };
+    const tenant = { ...t, status };
+    placed.set(t, { prods, tenant });
+    return tenant;
   });
 }
+const placed = new WeakMap<Tenant, { prods: Prods | undefined; tenant: Tenant }>();
 
 /** Everything decide() needs about one Release, from the caches; undefined when it is gone. */
 export function observe(env: ReleaseEnv, req: Request, now: number): PlanInput | undefined {
