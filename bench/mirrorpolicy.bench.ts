@@ -27,7 +27,11 @@ import {
   registerLoadBalancerMirror,
 } from '../src/controllers/loadbalancermirror/reconciler.js';
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
-import { policyGvr, registerMirrorPolicy } from '../src/controllers/mirrorpolicy/reconciler.js';
+import {
+  policyGvr,
+  registerMirrorPolicy,
+  type PolicyStep,
+} from '../src/controllers/mirrorpolicy/reconciler.js';
 import { realPolicyClouds } from '../src/controllers/mirrorpolicy/clouds.js';
 import { listenNotifications } from '../src/clouds/openstack/notifications.js';
 import { OctaviaBuilder } from '../lab/src/octavia.js';
@@ -106,6 +110,47 @@ async function tag(id: string, tags: string[]): Promise<void> {
   await octavia.waitActive(id);
 }
 
+/** The policy controller's steps for each load balancer: the first time each was passed. */
+const steps = new Map<string, Map<PolicyStep, number>>();
+const STEPS: PolicyStep[] = [
+  'received',
+  'enqueued',
+  'reconcile',
+  'secret',
+  'octavia',
+  'planned',
+  'posting',
+  'created',
+];
+function onStep(step: PolicyStep, id: string, at: number): void {
+  const m = steps.get(id) ?? new Map<PolicyStep, number>();
+  // A step is counted once the notification was received (a reconcile already running when it
+  // came in did not take it: the next one does).
+  if (!m.has(step) && (step === 'received' || m.has('received'))) m.set(step, at);
+  steps.set(id, m);
+}
+
+/** The median time between consecutive steps of these load balancers' notifications. */
+function breakdown(label: string, ids: string[], eventAt: (id: string) => number | undefined) {
+  const parts: string[] = [];
+  let prev: ((id: string) => number | undefined) | undefined = eventAt;
+  let prevName = 'event (bench queue)';
+  for (const s of STEPS) {
+    const cur = (id: string) => steps.get(id)?.get(s);
+    const d = ids
+      .map((id) => {
+        const a = prev!(id);
+        const b = cur(id);
+        return a === undefined || b === undefined ? undefined : b - a;
+      })
+      .filter((x): x is number => x !== undefined);
+    if (d.length > 0) parts.push(`${prevName} -> ${s}: ${stat(d)}`);
+    prev = cur;
+    prevName = s;
+  }
+  console.log(`  ${label} breakdown:\n    ${parts.join('\n    ')}`);
+}
+
 const stat = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${(pct(s, 50) / 1000).toFixed(2)} s, p99 ${(pct(s, 99) / 1000).toFixed(2)} s, max ${(s[s.length - 1]! / 1000).toFixed(2)} s (n=${s.length})`;
@@ -129,7 +174,7 @@ async function phase(
   event: string,
 ): Promise<void> {
   // This phase's events only (an earlier phase's update.end of the same load balancer is older).
-  for (const id of ids) events.delete(`${event} ${id}`);
+  for (const id of ids) (events.delete(`${event} ${id}`), steps.delete(id));
   const t0 = performance.now();
   await mapLimit(ids, 5, (id) => tag(id, tagOf(id)));
   await until(
@@ -150,6 +195,7 @@ async function phase(
   );
   console.log(`  ${event} -> mirror created: ${stat(created)}`);
   console.log(`  ${event} -> NLB serving its target: ${stat(serving)}`);
+  breakdown(label, ids, (id) => events.get(`${event} ${id}`));
 }
 
 async function main() {
@@ -177,7 +223,7 @@ async function main() {
     naming: mirrorNaming,
     pendingRetryMs: 500,
   });
-  registerMirrorPolicy(mgr, { clouds: realPolicyClouds(mgr.rest) });
+  registerMirrorPolicy(mgr, { clouds: realPolicyClouds(mgr.rest), onStep });
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
 
@@ -239,6 +285,7 @@ async function main() {
   );
   console.log(`  create.end -> mirror created: ${stat(created)}`);
   console.log(`  create.end -> NLB made (no listener yet): ${stat(nlb)}`);
+  breakdown('new', fresh, (id) => events.get(`octavia.loadbalancer.create.end ${id}`));
 
   // Poll only: the notify policy and its mirrors go first (their claims with them).
   await rest.delete(policyGvr, NS, 'notify');

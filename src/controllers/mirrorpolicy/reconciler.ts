@@ -2,6 +2,7 @@
 // notification or a new spec), plan against the mirrors of the namespace (plan.ts), create,
 // update and delete the policy's mirrors, write status. A mirror's change re-plans from the last
 // list without listing again.
+import { performance } from 'node:perf_hooks';
 import type { Manager } from '../../runtime/manager.js';
 import {
   TerminalError,
@@ -38,7 +39,21 @@ export interface PolicyDeps {
   clouds: PolicyClouds;
   /** Seen for each Octavia notification that woke a policy (benchmarks, metrics). */
   onNotification?: (eventType: string) => void;
+  /**
+   * Where a notification's time goes (benchmarks): each step a load balancer's notification
+   * passes, at performance.now(). Off (undefined) in production.
+   */
+  onStep?: (step: PolicyStep, loadBalancerID: string, at: number) => void;
 }
+
+/**
+ * received: the AMQP message handed to the hub; enqueued: the policy's key queued; reconcile:
+ * the reconcile that took the notification started; secret: its notifications Secret read;
+ * octavia: the load balancer read from Octavia; planned: the plan made; posting / created: the
+ * mirror's create sent / answered.
+ */
+export type PolicyStep =
+  'received' | 'enqueued' | 'reconcile' | 'secret' | 'octavia' | 'planned' | 'posting' | 'created';
 
 /** The last successful list of a policy, kept between reconciles (lost on restart: lists again). */
 interface LastList {
@@ -54,6 +69,8 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   const notified = new Map<string, Notified>();
   const hub = new NotificationHub(deps.clouds.listen, (keys, event) => {
     for (const key of keys) {
+      const id = event?.loadBalancerID;
+      if (event && id) deps.onStep?.('received', id, performance.now());
       if (event) {
         const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
         n.at = timestamp();
@@ -66,6 +83,7 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
         deps.onNotification?.(event.eventType);
       }
       controller.enqueue(parseKey(key));
+      if (event && id) deps.onStep?.('enqueued', id, performance.now());
     }
   });
   const controller = mgr
@@ -107,6 +125,7 @@ async function reconcile(
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
+  const startedAt = performance.now();
   const key = `${req.namespace}/${req.name}`;
   const policy = st.policies.get(key);
   if (!policy || isDeleting(policy)) {
@@ -157,11 +176,17 @@ async function reconcile(
     );
   }
 
+  const secretAt = performance.now();
   const listInterval = parseDuration(policy.spec.listInterval ?? '5m');
   const graceMs = parseDuration(policy.spec.gracePeriod ?? '5m');
   const last = st.lists.get(key);
   const woken = st.notified.get(key);
   st.notified.delete(key);
+  const step = (s: PolicyStep, at = performance.now()) => {
+    if (deps.onStep) for (const id of woken?.ids ?? []) deps.onStep(s, id, at);
+  };
+  step('reconcile', startedAt);
+  step('secret', secretAt);
   const fresh = last && last.generation === policy.metadata.generation;
   const due = !fresh || woken?.list === true || Date.now() - last.at >= listInterval - 100;
   let listed: ListedLoadBalancer[] | undefined = fresh ? last.lbs : undefined;
@@ -192,6 +217,7 @@ async function reconcile(
         }
         listed = [...byId.values()];
         last.lbs = listed;
+        step('octavia');
       }
     } catch (err) {
       if (ctx.signal.aborted) throw err;
@@ -216,10 +242,13 @@ async function reconcile(
     graceMs,
   });
   if (plan.invalid) set(ConditionType.Ready, 'False', Reason.InvalidSpec, plan.invalid);
+  step('planned');
 
   for (const m of plan.create) {
     try {
+      deps.onStep?.('posting', m.spec.octavia.loadBalancerID, performance.now());
       await mgr.rest.create(mirrorGvr, m);
+      deps.onStep?.('created', m.spec.octavia.loadBalancerID, performance.now());
       ctx.log.info({ mirror: m.metadata.name }, 'created a mirror');
       void mgr.events.record({
         regarding: policy,
