@@ -28,7 +28,13 @@ import {
 import { loadBalancerMirrorKind, type LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { conditionSetter } from '../loadbalancermirror/dnsstep.js';
 import { isOpenStackError } from '../../clouds/openstack/errors.js';
-import { SPEC_HASH_ANNOTATION, planPolicy, type ListedLoadBalancer } from './plan.js';
+import {
+  SPEC_HASH_ANNOTATION,
+  planLoadBalancer,
+  planPolicy,
+  type ListedLoadBalancer,
+  type PolicyPlan,
+} from './plan.js';
 import type { PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
 
@@ -67,6 +73,9 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
   const lists = new Map<string, LastList>();
   const notified = new Map<string, Notified>();
+  let leading: AbortSignal | undefined;
+  const st = (): State => ({ policies, mirrors, lists, notified, hub });
+  const fast = new FastPath(notifiedOne);
   const hub = new NotificationHub(deps.clouds.listen, (keys, event) => {
     for (const key of keys) {
       const id = event?.loadBalancerID;
@@ -74,33 +83,118 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
       if (event) {
         const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
         n.at = timestamp();
-        // A load balancer created or updated is read by its id; a deletion (or an event
-        // naming none) lists, since only a list can show a load balancer gone.
-        if (event.loadBalancerID && !event.eventType.endsWith('.delete.end'))
-          n.ids.add(event.loadBalancerID);
-        else n.list = true;
         notified.set(key, n);
         deps.onNotification?.(event.eventType);
+        // A load balancer created or updated takes the fast path (read by its id, planned
+        // alone, its mirror made at once); a deletion (or an event naming none) lists, since
+        // only a list can show a load balancer gone.
+        if (id && !event.eventType.endsWith('.delete.end')) {
+          fast.run(key, id);
+          continue;
+        }
+        n.list = true;
       }
       controller.enqueue(parseKey(key));
-      if (event && id) deps.onStep?.('enqueued', id, performance.now());
     }
   });
   const controller = mgr
     .controller({
       name: 'mirrorpolicy',
       concurrency: 2,
-      reconcile: (req, ctx) =>
-        reconcile(mgr, deps, { policies, mirrors, lists, notified, hub }, req, ctx),
+      reconcile: (req, ctx) => reconcile(mgr, deps, st(), req, ctx),
     })
     .for(policies, generationChanged)
-    // A mirror made, changed or gone in a namespace re-plans its policies (from the last list).
-    .watches(mirrors, (m) =>
-      policies
-        .list(m.metadata.namespace)
-        .map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name })),
+    // A mirror made, re-specified, relabelled, re-owned or gone re-plans its namespace's
+    // policies (from the last list); its status changes (several per sync) do not.
+    .watches(
+      mirrors,
+      (m) =>
+        policies
+          .list(m.metadata.namespace)
+          .map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name })),
+      (old, m) =>
+        generationChanged(old, m) ||
+        JSON.stringify(old?.metadata.ownerReferences) !==
+          JSON.stringify(m.metadata.ownerReferences),
     );
-  mgr.add({ name: 'mirrorpolicy notifications', start: () => {}, stop: () => hub.stopAll() });
+  mgr.add({
+    name: 'mirrorpolicy notifications',
+    start: (signal) => void (leading = signal),
+    stop: () => hub.stopAll(),
+  });
+
+  /**
+   * One notified load balancer (the fast path): read it, plan it alone against the mirrors
+   * cache with the same decision as the full plan, act; then the policy's own reconcile (queued
+   * after, from the last list) writes the status. A failure hands the load balancer to that
+   * reconcile, which reads it again and reports the error in a condition.
+   */
+  async function notifiedOne(key: string, id: string): Promise<void> {
+    const signal = leading;
+    const policy = policies.get(key);
+    if (!policy || isDeleting(policy) || !signal || signal.aborted) return;
+    try {
+      const octavia = await deps.clouds.octavia(policy);
+      const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
+        // Gone meanwhile: left to the lists.
+        if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
+        throw e;
+      });
+      deps.onStep?.('octavia', id, performance.now());
+      if (lb) {
+        const last = lists.get(key);
+        if (last) last.lbs = [...last.lbs.filter((l) => l.id !== id), lb];
+        const d = planLoadBalancer(policy, lb, mirrors.list(policy.metadata.namespace));
+        deps.onStep?.('planned', id, performance.now());
+        if (d)
+          await act(mgr, deps, policy, {
+            create: d.create ? [d.create] : [],
+            update: d.update ? [d.update] : [],
+            delete: d.delete ? [d.delete] : [],
+          });
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      mgr.log.warn(
+        { policy: key, loadBalancer: id, err: (err as Error).message },
+        'notified load balancer: left to the policy reconcile',
+      );
+      const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
+      n.ids.add(id);
+      notified.set(key, n);
+    }
+    controller.enqueue(parseKey(key));
+  }
+}
+
+/**
+ * Runs the fast path for each notified (policy, load balancer) at once, one run per pair at a
+ * time: a notification during a run runs it again after (it may carry a newer state).
+ */
+class FastPath {
+  private readonly running = new Map<string, { again: boolean }>();
+  constructor(private readonly fn: (key: string, id: string) => Promise<void>) {}
+
+  run(key: string, id: string): void {
+    const k = `${key} ${id}`;
+    const r = this.running.get(k);
+    if (r) {
+      r.again = true;
+      return;
+    }
+    const me = { again: true };
+    this.running.set(k, me);
+    void (async () => {
+      try {
+        while (me.again) {
+          me.again = false;
+          await this.fn(key, id);
+        }
+      } finally {
+        this.running.delete(k);
+      }
+    })();
+  }
 }
 
 /** Notifications for a policy since it last looked: when, which load balancers, whether to list. */
@@ -244,12 +338,59 @@ async function reconcile(
   if (plan.invalid) set(ConditionType.Ready, 'False', Reason.InvalidSpec, plan.invalid);
   step('planned');
 
+  await act(mgr, deps, policy, plan);
+
+  Object.assign(status, plan.status);
+  const conflicts = plan.status.conflicts ?? [];
+  if (conflicts.length > 0)
+    set(
+      ConditionType.Mirrored,
+      'False',
+      Reason.MirrorConflict,
+      `${conflicts.length} load balancer(s) mirrored by a mirror this policy did not make: see status.conflicts`,
+    );
+  else if (listed)
+    set(
+      ConditionType.Mirrored,
+      'True',
+      Reason.AllMirrored,
+      `${plan.status.matched ?? 0} load balancer(s) mirrored`,
+    );
+
+  const next: Status = {
+    ...(policy.status ?? {}),
+    ...status,
+    observedGeneration: policy.metadata.generation,
+    conditions,
+  };
+  if (JSON.stringify(next) !== JSON.stringify(policy.status ?? {})) {
+    await updateStatus<MirrorPolicyStatus, MirrorPolicy>(mgr.rest, policyGvr, policy, (fresh) => ({
+      ...(fresh.status ?? {}),
+      ...status,
+      observedGeneration: policy.metadata.generation,
+      conditions,
+    }));
+  }
+  const lastAt = st.lists.get(key)?.at ?? Date.now();
+  const untilList = Math.max(1000, lastAt + listInterval - Date.now());
+  return { requeueAfterMs: Math.min(untilList, plan.graceEndsInMs ?? Infinity) };
+}
+
+type Status = MirrorPolicyStatus;
+
+/** Creates, updates and deletes the planned mirrors; a race lost to another writer is no error. */
+async function act(
+  mgr: Manager,
+  deps: PolicyDeps,
+  policy: MirrorPolicy,
+  plan: Pick<PolicyPlan, 'create' | 'update' | 'delete'>,
+): Promise<void> {
   for (const m of plan.create) {
     try {
       deps.onStep?.('posting', m.spec.octavia.loadBalancerID, performance.now());
       await mgr.rest.create(mirrorGvr, m);
       deps.onStep?.('created', m.spec.octavia.loadBalancerID, performance.now());
-      ctx.log.info({ mirror: m.metadata.name }, 'created a mirror');
+      mgr.log.info({ mirror: m.metadata.name }, 'created a mirror');
       void mgr.events.record({
         regarding: policy,
         type: 'Normal',
@@ -295,7 +436,7 @@ async function reconcile(
       if (!isNotFound(err) && !isConflict(err)) throw err;
       continue;
     }
-    ctx.log.info({ mirror: d.mirror.metadata.name, why: d.why }, 'deleted a mirror');
+    mgr.log.info({ mirror: d.mirror.metadata.name, why: d.why }, 'deleted a mirror');
     void mgr.events.record({
       regarding: policy,
       type: 'Normal',
@@ -304,41 +445,4 @@ async function reconcile(
       note: `deleted ${d.mirror.metadata.name}: ${d.why}`,
     });
   }
-
-  Object.assign(status, plan.status);
-  const conflicts = plan.status.conflicts ?? [];
-  if (conflicts.length > 0)
-    set(
-      ConditionType.Mirrored,
-      'False',
-      Reason.MirrorConflict,
-      `${conflicts.length} load balancer(s) mirrored by a mirror this policy did not make: see status.conflicts`,
-    );
-  else if (listed)
-    set(
-      ConditionType.Mirrored,
-      'True',
-      Reason.AllMirrored,
-      `${plan.status.matched ?? 0} load balancer(s) mirrored`,
-    );
-
-  const next: Status = {
-    ...(policy.status ?? {}),
-    ...status,
-    observedGeneration: policy.metadata.generation,
-    conditions,
-  };
-  if (JSON.stringify(next) !== JSON.stringify(policy.status ?? {})) {
-    await updateStatus<MirrorPolicyStatus, MirrorPolicy>(mgr.rest, policyGvr, policy, (fresh) => ({
-      ...(fresh.status ?? {}),
-      ...status,
-      observedGeneration: policy.metadata.generation,
-      conditions,
-    }));
-  }
-  const lastAt = st.lists.get(key)?.at ?? Date.now();
-  const untilList = Math.max(1000, lastAt + listInterval - Date.now());
-  return { requeueAfterMs: Math.min(untilList, plan.graceEndsInMs ?? Infinity) };
 }
-
-type Status = MirrorPolicyStatus;
