@@ -152,6 +152,14 @@ function breakdown(label: string, ids: string[], eventAt: (id: string) => number
   console.log(`  ${label} breakdown:\n    ${lines.join('\n    ')}`);
 }
 
+/** The policy controller's Octavia calls (operation → ms), printed and reset by each phase. */
+const policyCalls = new Map<string, number[]>();
+function printCalls(label: string): void {
+  for (const [op, ms] of policyCalls)
+    console.log(`  ${label}: policy's Octavia ${op}: ${stat(ms)}`);
+  policyCalls.clear();
+}
+
 const stat = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${(pct(s, 50) / 1000).toFixed(2)} s, p99 ${(pct(s, 99) / 1000).toFixed(2)} s, max ${(s[s.length - 1]! / 1000).toFixed(2)} s (n=${s.length})`;
@@ -200,6 +208,7 @@ async function phase(
   console.log(`  ${event} -> mirror created: ${stat(created)}`);
   console.log(`  ${event} -> NLB serving its target: ${stat(serving)}`);
   breakdown(label, ids, (id) => events.get(`${event} ${id}`));
+  printCalls(label);
 }
 
 async function main() {
@@ -228,7 +237,13 @@ async function main() {
     naming: mirrorNaming,
     pendingRetryMs: 500,
   });
-  registerMirrorPolicy(mgr, { clouds: realPolicyClouds(mgr.rest), onStep });
+  registerMirrorPolicy(mgr, {
+    clouds: realPolicyClouds(mgr.rest, {
+      octavia: (op, _outcome, seconds) =>
+        void policyCalls.set(op, [...(policyCalls.get(op) ?? []), seconds * 1000]),
+    }),
+    onStep,
+  });
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
 
@@ -291,6 +306,7 @@ async function main() {
   console.log(`  create.end -> mirror created: ${stat(created)}`);
   console.log(`  create.end -> NLB made (no listener yet): ${stat(nlb)}`);
   breakdown('new', fresh, (id) => events.get(`octavia.loadbalancer.create.end ${id}`));
+  printCalls('new');
 
   // Poll only: the notify policy and its mirrors go first (their claims with them).
   await rest.delete(policyGvr, NS, 'notify');
