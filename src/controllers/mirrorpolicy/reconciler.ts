@@ -1,7 +1,9 @@
-// The MirrorPolicy reconciler: list Octavia (when due: every listInterval, at once on an Octavia
+// The MirrorPolicy reconciler: list Octavia (when due: every listInterval, at once on a deletion
 // notification or a new spec), plan against the mirrors of the namespace (plan.ts), create,
-// update and delete the policy's mirrors, write status. A mirror's change re-plans from the last
-// list without listing again.
+// update and delete the policy's mirrors, write status. A mirror's change (not its status)
+// re-plans from the last list without listing again. A create/update notification takes a fast
+// path outside the policy's queue: that load balancer read, planned alone (the same decision),
+// its mirror made; the reconcile queued after it writes the status.
 import { performance } from 'node:perf_hooks';
 import type { Manager } from '../../runtime/manager.js';
 import {
@@ -37,6 +39,7 @@ import {
 } from './plan.js';
 import type { PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
+import { FastPath } from './fastpath.js';
 
 export const policyGvr = gvrOf(mirrorPolicyKind);
 const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -164,36 +167,6 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
       notified.set(key, n);
     }
     controller.enqueue(parseKey(key));
-  }
-}
-
-/**
- * Runs the fast path for each notified (policy, load balancer) at once, one run per pair at a
- * time: a notification during a run runs it again after (it may carry a newer state).
- */
-class FastPath {
-  private readonly running = new Map<string, { again: boolean }>();
-  constructor(private readonly fn: (key: string, id: string) => Promise<void>) {}
-
-  run(key: string, id: string): void {
-    const k = `${key} ${id}`;
-    const r = this.running.get(k);
-    if (r) {
-      r.again = true;
-      return;
-    }
-    const me = { again: true };
-    this.running.set(k, me);
-    void (async () => {
-      try {
-        while (me.again) {
-          me.again = false;
-          await this.fn(key, id);
-        }
-      } finally {
-        this.running.delete(k);
-      }
-    })();
   }
 }
 
