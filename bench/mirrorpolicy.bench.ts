@@ -27,7 +27,11 @@ import {
   registerLoadBalancerMirror,
 } from '../src/controllers/loadbalancermirror/reconciler.js';
 import { mirrorNaming, realMirrorClouds } from '../src/controllers/loadbalancermirror/clouds.js';
-import { policyGvr, registerMirrorPolicy } from '../src/controllers/mirrorpolicy/reconciler.js';
+import {
+  policyGvr,
+  registerMirrorPolicy,
+  type PolicyStep,
+} from '../src/controllers/mirrorpolicy/reconciler.js';
 import { realPolicyClouds } from '../src/controllers/mirrorpolicy/clouds.js';
 import { listenNotifications } from '../src/clouds/openstack/notifications.js';
 import { OctaviaBuilder } from '../lab/src/octavia.js';
@@ -62,7 +66,8 @@ const listener = listenNotifications({
 const seen = new Map<string, number>();
 const served = new Map<string, number>();
 let watching = true;
-const watcher = (async () => {
+// Started once the CRDs are applied (a fresh lab has none yet).
+const watch = async () => {
   while (watching) {
     const list = await rest.list<LoadBalancerMirror>(mirrorGvr, NS);
     const now = performance.now();
@@ -76,7 +81,7 @@ const watcher = (async () => {
     }
     await sleep(100);
   }
-})();
+};
 
 function policy(name: string, tag: string, notify: boolean, listInterval: string): MirrorPolicy {
   return {
@@ -106,6 +111,55 @@ async function tag(id: string, tags: string[]): Promise<void> {
   await octavia.waitActive(id);
 }
 
+/** The policy controller's steps for each load balancer: the first time each was passed. */
+const steps = new Map<string, Map<PolicyStep, number>>();
+const STEPS: PolicyStep[] = [
+  'received',
+  'enqueued',
+  'reconcile',
+  'secret',
+  'octavia',
+  'planned',
+  'posting',
+  'created',
+];
+function onStep(step: PolicyStep, id: string, at: number): void {
+  const m = steps.get(id) ?? new Map<PolicyStep, number>();
+  // A step is counted once the notification was received (a reconcile already running when it
+  // came in did not take it: the next one does).
+  if (!m.has(step) && (step === 'received' || m.has('received'))) m.set(step, at);
+  steps.set(id, m);
+}
+
+/** The time between consecutive steps of these load balancers' notifications (a step a path
+ * does not take is skipped: the fast path reads no Secret). */
+function breakdown(label: string, ids: string[], eventAt: (id: string) => number | undefined) {
+  const gaps = new Map<string, number[]>();
+  for (const id of ids) {
+    let prev = eventAt(id);
+    let prevName = 'event (bench queue)';
+    if (prev === undefined) continue;
+    for (const s of STEPS) {
+      const at = steps.get(id)?.get(s);
+      if (at === undefined) continue;
+      const k = `${prevName} -> ${s}`;
+      gaps.set(k, [...(gaps.get(k) ?? []), at - prev]);
+      prev = at;
+      prevName = s;
+    }
+  }
+  const lines = [...gaps].map(([k, d]) => `${k}: ${stat(d)}`);
+  console.log(`  ${label} breakdown:\n    ${lines.join('\n    ')}`);
+}
+
+/** The policy controller's Octavia calls (operation → ms), printed and reset by each phase. */
+const policyCalls = new Map<string, number[]>();
+function printCalls(label: string): void {
+  for (const [op, ms] of policyCalls)
+    console.log(`  ${label}: policy's Octavia ${op}: ${stat(ms)}`);
+  policyCalls.clear();
+}
+
 const stat = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${(pct(s, 50) / 1000).toFixed(2)} s, p99 ${(pct(s, 99) / 1000).toFixed(2)} s, max ${(s[s.length - 1]! / 1000).toFixed(2)} s (n=${s.length})`;
@@ -129,7 +183,10 @@ async function phase(
   event: string,
 ): Promise<void> {
   // This phase's events only (an earlier phase's update.end of the same load balancer is older).
-  for (const id of ids) events.delete(`${event} ${id}`);
+  for (const id of ids) {
+    events.delete(`${event} ${id}`);
+    steps.delete(id);
+  }
   const t0 = performance.now();
   await mapLimit(ids, 5, (id) => tag(id, tagOf(id)));
   await until(
@@ -150,10 +207,13 @@ async function phase(
   );
   console.log(`  ${event} -> mirror created: ${stat(created)}`);
   console.log(`  ${event} -> NLB serving its target: ${stat(serving)}`);
+  breakdown(label, ids, (id) => events.get(`${event} ${id}`));
+  printCalls(label);
 }
 
 async function main() {
   await applyCrds(config);
+  const watcher = watch();
   await ensureNamespace(rest, NS);
   await rest
     .create(secretGvr, {
@@ -177,7 +237,13 @@ async function main() {
     naming: mirrorNaming,
     pendingRetryMs: 500,
   });
-  registerMirrorPolicy(mgr, { clouds: realPolicyClouds(mgr.rest) });
+  registerMirrorPolicy(mgr, {
+    clouds: realPolicyClouds(mgr.rest, {
+      octavia: (op, _outcome, seconds) =>
+        void policyCalls.set(op, [...(policyCalls.get(op) ?? []), seconds * 1000]),
+    }),
+    onStep,
+  });
   const ctl = new AbortController();
   const running = mgr.run(ctl.signal);
 
@@ -239,6 +305,8 @@ async function main() {
   );
   console.log(`  create.end -> mirror created: ${stat(created)}`);
   console.log(`  create.end -> NLB made (no listener yet): ${stat(nlb)}`);
+  breakdown('new', fresh, (id) => events.get(`octavia.loadbalancer.create.end ${id}`));
+  printCalls('new');
 
   // Poll only: the notify policy and its mirrors go first (their claims with them).
   await rest.delete(policyGvr, NS, 'notify');

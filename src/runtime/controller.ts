@@ -120,13 +120,20 @@ export class Controller {
     );
   }
 
-  /** Any other objects, in this cluster or another: `map` names the primary keys they concern. */
-  watches<T extends KubeObject>(informer: Informer<T>, map: (obj: T) => Request[]): this {
+  /**
+   * Any other objects, in this cluster or another: `map` names the primary keys they concern;
+   * `predicate` says which updates matter (by default all).
+   */
+  watches<T extends KubeObject>(
+    informer: Informer<T>,
+    map: (obj: T) => Request[],
+    predicate: Predicate<T> = () => true,
+  ): this {
     this.track(informer);
     const enqueue = (obj: T) => map(obj).forEach((r) => this.enqueue(r));
     informer.addHandler({
       add: enqueue,
-      update: (old, obj) => (enqueue(old), enqueue(obj)),
+      update: (old, obj) => predicate(old, obj) && (enqueue(old), enqueue(obj)),
       delete: enqueue,
     });
     return this;

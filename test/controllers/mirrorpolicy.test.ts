@@ -228,7 +228,7 @@ test('a mirror made by hand wins: the policy reports the conflict and makes none
   const lb2 = await loadBalancer([]);
   await rest.create(mirrorGvr, mirrorOf('by-hand', lb2));
   await untilReady('by-hand', 60_000);
-  // Tagged now: Octavia sends update.end, the policy lists at once.
+  // Tagged now: Octavia sends update.end, the policy reads that load balancer at once.
   const r = await octavia.call('PUT', `/loadbalancers/${lb2}`, { loadbalancer: { tags: [TAG] } });
   assert.equal(r.status, 200);
   const p = await until(

@@ -9,6 +9,7 @@ import {
   mirrorName,
   mirrorSpec,
   newMirror,
+  planLoadBalancer,
   planPolicy,
   selects,
   specHash,
@@ -257,4 +258,97 @@ test('a failed list makes and deletes nothing', () => {
   });
   assert.deepEqual([plan.create.length, plan.update.length, plan.delete.length], [0, 0, 0]);
   assert.deepEqual(plan.status.conflicts, p.status!.conflicts);
+});
+
+/** The share of a full plan for one load balancer, shaped as planLoadBalancer's decision. */
+function shareOf(plan: ReturnType<typeof planPolicy>, id: string) {
+  const create = plan.create.find((m) => m.spec.octavia.loadBalancerID === id);
+  const update = plan.update.find((u) => u.mirror.spec.octavia.loadBalancerID === id);
+  const del = plan.delete.find((d) => d.mirror.spec.octavia.loadBalancerID === id);
+  const conflict = plan.status.conflicts?.find((c) => c.loadBalancerID === id);
+  return {
+    ...(create && { create }),
+    ...(update && { update }),
+    ...(del && { delete: del }),
+    ...(conflict && { conflict }),
+    ...(plan.invalid && { invalid: plan.invalid }),
+  };
+}
+
+test("one notified load balancer: its plan is exactly the full plan's share for it, case by case", () => {
+  const p = policy();
+  const edited = policy();
+  edited.spec.template = { ...edited.spec.template, syncInterval: '30s' };
+  const q = policy();
+  q.metadata = { ...q.metadata, name: 'other', uid: 'other-uid' };
+  const badZone = policy();
+  badZone.spec.template.dns = {
+    ...badZone.spec.template.dns!,
+    hostedZone: { id: 'Z123' },
+  };
+  const cases: {
+    name: string;
+    policy: MirrorPolicy;
+    mirrors: LoadBalancerMirror[];
+    expect: string[];
+  }[] = [
+    { name: 'new', policy: p, mirrors: [], expect: ['create'] },
+    { name: 'mirrored already', policy: p, mirrors: [ours(p, lb(ID1))], expect: [] },
+    { name: 'template edited', policy: edited, mirrors: [ours(p, lb(ID1))], expect: ['update'] },
+    {
+      name: 'made by hand, none of ours',
+      policy: p,
+      mirrors: [handMade(ID1)],
+      expect: ['conflict'],
+    },
+    {
+      name: 'made by hand and ours',
+      policy: p,
+      mirrors: [ours(p, lb(ID1)), handMade(ID1)],
+      expect: ['delete', 'conflict'],
+    },
+    {
+      name: "another policy's, older",
+      policy: p,
+      mirrors: [ours(q, lb(ID1)), ours(p, lb(ID1), '2026-01-01T00:00:01Z')],
+      expect: ['delete', 'conflict'],
+    },
+    {
+      name: "another policy's, younger",
+      policy: p,
+      mirrors: [ours(q, lb(ID1), '2026-01-01T00:00:01Z'), ours(p, lb(ID1))],
+      expect: [],
+    },
+    { name: 'invalid template', policy: badZone, mirrors: [], expect: ['invalid'] },
+  ];
+  for (const c of cases) {
+    // Another load balancer in the list and its mirror change nothing of ID1's share.
+    const mirrors = [...c.mirrors, handMade(ID2, 'by-hand-2')];
+    const full = planPolicy({
+      policy: c.policy,
+      listed: [lb(ID1), lb(ID2)],
+      mirrors,
+      now: NOW,
+      graceMs: MIN,
+    });
+    const one = planLoadBalancer(c.policy, lb(ID1), mirrors);
+    const share = shareOf(full, ID1);
+    assert.deepEqual(Object.keys(one ?? {}).sort(), c.expect.sort(), c.name);
+    assert.deepEqual(one, share, c.name);
+  }
+});
+
+test('one notified load balancer: a hand-made mirror still wins; one the policy does not select is left to the list', () => {
+  const p = policy();
+  const d = planLoadBalancer(p, lb(ID1), [ours(p, lb(ID1)), handMade(ID1)]);
+  assert.equal(d?.create, undefined);
+  assert.equal(d?.delete?.mirror.metadata.name, mirrorName('web', ID1));
+  assert.equal(d?.conflict?.mirror, 'by-hand');
+  assert.equal(planLoadBalancer(p, lb(ID1), [handMade(ID1)])?.create, undefined);
+  // Untagged since: no create, and no delete either (the grace period is the list's).
+  assert.equal(planLoadBalancer(p, lb(ID1, 'Web App', []), [ours(p, lb(ID1))]), undefined);
+  assert.equal(
+    planLoadBalancer(p, { ...lb(ID1), provisioning_status: 'PENDING_DELETE' }, []),
+    undefined,
+  );
 });

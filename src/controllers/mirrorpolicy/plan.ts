@@ -163,16 +163,78 @@ export function newMirror(
   };
 }
 
-export function planPolicy(input: PolicyInput): PolicyPlan {
-  const { policy, listed, now, graceMs } = input;
-  const live = input.mirrors.filter((m) => !m.metadata.deletionTimestamp);
+/** The live mirrors of a namespace by load balancer: the policy's own, and the others. */
+function byLoadBalancer(policy: MirrorPolicy, mirrors: LoadBalancerMirror[]) {
   const ours = new Map<string, LoadBalancerMirror>();
   const others = new Map<string, LoadBalancerMirror[]>();
-  for (const m of live) {
+  for (const m of mirrors) {
+    if (m.metadata.deletionTimestamp) continue;
     const id = m.spec.octavia.loadBalancerID;
     if (ownedBy(policy, m)) ours.set(id, m);
     else others.set(id, [...(others.get(id) ?? []), m]);
   }
+  return { ours, others };
+}
+
+/** What the policy does for one load balancer it selects. */
+export interface LoadBalancerDecision {
+  create?: LoadBalancerMirror;
+  update?: PolicyPlan['update'][number];
+  delete?: PolicyPlan['delete'][number];
+  conflict?: NonNullable<MirrorPolicyStatus['conflicts']>[number];
+  invalid?: string;
+}
+
+function decide(
+  policy: MirrorPolicy,
+  lb: ListedLoadBalancer,
+  mine: LoadBalancerMirror | undefined,
+  others: LoadBalancerMirror[],
+): LoadBalancerDecision {
+  const other = [...others].sort((a, b) => (older(a, b) ? -1 : 1))[0];
+  // A mirror made by hand always wins; one of another policy wins when it is the older.
+  if (other && (!madeByAPolicy(other) || !mine || older(other, mine)))
+    return {
+      conflict: {
+        loadBalancerID: lb.id,
+        mirror: other.metadata.name,
+        reason: madeByAPolicy(other)
+          ? 'mirrored by another policy'
+          : 'mirrored by a LoadBalancerMirror made by hand',
+      },
+      ...(mine && { delete: { mirror: mine, why: `${other.metadata.name} mirrors it` } }),
+    };
+  let spec: LoadBalancerMirrorSpec;
+  try {
+    spec = mirrorSpec(policy, lb);
+  } catch (err) {
+    return { invalid: (err as Error).message };
+  }
+  const hash = specHash(spec);
+  if (!mine) return { create: newMirror(policy, lb, spec) };
+  if (mine.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== hash)
+    return { update: { mirror: mine, spec, hash } };
+  return {};
+}
+
+/**
+ * The decision for one load balancer, as a notification names it: exactly the share of
+ * planPolicy for it (the same `decide`), or undefined when the policy does not select it (a
+ * load balancer that left the selection is the list's to judge, after its grace period).
+ */
+export function planLoadBalancer(
+  policy: MirrorPolicy,
+  lb: ListedLoadBalancer,
+  mirrors: LoadBalancerMirror[],
+): LoadBalancerDecision | undefined {
+  if (!selects(policy.spec.octavia.selector, lb)) return undefined;
+  const { ours, others } = byLoadBalancer(policy, mirrors);
+  return decide(policy, lb, ours.get(lb.id), others.get(lb.id) ?? []);
+}
+
+export function planPolicy(input: PolicyInput): PolicyPlan {
+  const { policy, listed, now, graceMs } = input;
+  const { ours, others } = byLoadBalancer(policy, input.mirrors);
   const plan: PolicyPlan = { create: [], update: [], delete: [], status: {} };
   const conflicts: NonNullable<MirrorPolicyStatus['conflicts']> = [];
   const prevMissing = new Map((policy.status?.missing ?? []).map((m) => [m.loadBalancerID, m]));
@@ -181,31 +243,12 @@ export function planPolicy(input: PolicyInput): PolicyPlan {
   const selected = listed?.filter((lb) => selects(policy.spec.octavia.selector, lb));
   const selectedIds = new Set(selected?.map((lb) => lb.id));
   for (const lb of selected ?? []) {
-    const mine = ours.get(lb.id);
-    const other = (others.get(lb.id) ?? []).sort((a, b) => (older(a, b) ? -1 : 1))[0];
-    // A mirror made by hand always wins; one of another policy wins when it is the older.
-    if (other && (!madeByAPolicy(other) || !mine || older(other, mine))) {
-      conflicts.push({
-        loadBalancerID: lb.id,
-        mirror: other.metadata.name,
-        reason: madeByAPolicy(other)
-          ? 'mirrored by another policy'
-          : 'mirrored by a LoadBalancerMirror made by hand',
-      });
-      if (mine) plan.delete.push({ mirror: mine, why: `${other.metadata.name} mirrors it` });
-      continue;
-    }
-    let spec: LoadBalancerMirrorSpec;
-    try {
-      spec = mirrorSpec(policy, lb);
-    } catch (err) {
-      plan.invalid = (err as Error).message;
-      continue;
-    }
-    const hash = specHash(spec);
-    if (!mine) plan.create.push(newMirror(policy, lb, spec));
-    else if (mine.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== hash)
-      plan.update.push({ mirror: mine, spec, hash });
+    const d = decide(policy, lb, ours.get(lb.id), others.get(lb.id) ?? []);
+    if (d.conflict) conflicts.push(d.conflict);
+    if (d.invalid) plan.invalid = d.invalid;
+    if (d.create) plan.create.push(d.create);
+    if (d.update) plan.update.push(d.update);
+    if (d.delete) plan.delete.push(d.delete);
   }
   // Ours whose load balancer the last list did not select: gone only after a whole grace
   // period of successful lists without it; a failed list changes nothing.

@@ -1,7 +1,10 @@
-// The MirrorPolicy reconciler: list Octavia (when due: every listInterval, at once on an Octavia
+// The MirrorPolicy reconciler: list Octavia (when due: every listInterval, at once on a deletion
 // notification or a new spec), plan against the mirrors of the namespace (plan.ts), create,
-// update and delete the policy's mirrors, write status. A mirror's change re-plans from the last
-// list without listing again.
+// update and delete the policy's mirrors, write status. A mirror's change (not its status)
+// re-plans from the last list without listing again. A create/update notification takes a fast
+// path outside the policy's queue: that load balancer read, planned alone (the same decision),
+// its mirror made; the reconcile queued after it writes the status.
+import { performance } from 'node:perf_hooks';
 import type { Manager } from '../../runtime/manager.js';
 import {
   TerminalError,
@@ -27,9 +30,16 @@ import {
 import { loadBalancerMirrorKind, type LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import { conditionSetter } from '../loadbalancermirror/dnsstep.js';
 import { isOpenStackError } from '../../clouds/openstack/errors.js';
-import { SPEC_HASH_ANNOTATION, planPolicy, type ListedLoadBalancer } from './plan.js';
+import {
+  SPEC_HASH_ANNOTATION,
+  planLoadBalancer,
+  planPolicy,
+  type ListedLoadBalancer,
+  type PolicyPlan,
+} from './plan.js';
 import type { PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
+import { FastPath } from './fastpath.js';
 
 export const policyGvr = gvrOf(mirrorPolicyKind);
 const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -38,7 +48,21 @@ export interface PolicyDeps {
   clouds: PolicyClouds;
   /** Seen for each Octavia notification that woke a policy (benchmarks, metrics). */
   onNotification?: (eventType: string) => void;
+  /**
+   * Where a notification's time goes (benchmarks): each step a load balancer's notification
+   * passes, at performance.now(). Off (undefined) in production.
+   */
+  onStep?: (step: PolicyStep, loadBalancerID: string, at: number) => void;
 }
+
+/**
+ * received: the AMQP message handed to the hub; enqueued: the policy's key queued; reconcile:
+ * the reconcile that took the notification started; secret: its notifications Secret read;
+ * octavia: the load balancer read from Octavia; planned: the plan made; posting / created: the
+ * mirror's create sent / answered.
+ */
+export type PolicyStep =
+  'received' | 'enqueued' | 'reconcile' | 'secret' | 'octavia' | 'planned' | 'posting' | 'created';
 
 /** The last successful list of a policy, kept between reconciles (lost on restart: lists again). */
 interface LastList {
@@ -52,18 +76,26 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
   const lists = new Map<string, LastList>();
   const notified = new Map<string, Notified>();
+  let leading: AbortSignal | undefined;
+  const st = (): State => ({ policies, mirrors, lists, notified, hub });
+  const fast = new FastPath(notifiedOne);
   const hub = new NotificationHub(deps.clouds.listen, (keys, event) => {
     for (const key of keys) {
+      const id = event?.loadBalancerID;
+      if (event && id) deps.onStep?.('received', id, performance.now());
       if (event) {
         const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
         n.at = timestamp();
-        // A load balancer created or updated is read by its id; a deletion (or an event
-        // naming none) lists, since only a list can show a load balancer gone.
-        if (event.loadBalancerID && !event.eventType.endsWith('.delete.end'))
-          n.ids.add(event.loadBalancerID);
-        else n.list = true;
         notified.set(key, n);
         deps.onNotification?.(event.eventType);
+        // A load balancer created or updated takes the fast path (read by its id, planned
+        // alone, its mirror made at once); a deletion (or an event naming none) lists, since
+        // only a list can show a load balancer gone.
+        if (id && !event.eventType.endsWith('.delete.end')) {
+          fast.run(key, id);
+          continue;
+        }
+        n.list = true;
       }
       controller.enqueue(parseKey(key));
     }
@@ -72,17 +104,70 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
     .controller({
       name: 'mirrorpolicy',
       concurrency: 2,
-      reconcile: (req, ctx) =>
-        reconcile(mgr, deps, { policies, mirrors, lists, notified, hub }, req, ctx),
+      reconcile: (req, ctx) => reconcile(mgr, deps, st(), req, ctx),
     })
     .for(policies, generationChanged)
-    // A mirror made, changed or gone in a namespace re-plans its policies (from the last list).
-    .watches(mirrors, (m) =>
-      policies
-        .list(m.metadata.namespace)
-        .map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name })),
+    // A mirror made, re-specified, relabelled, re-owned or gone re-plans its namespace's
+    // policies (from the last list); its status changes (several per sync) do not.
+    .watches(
+      mirrors,
+      (m) =>
+        policies
+          .list(m.metadata.namespace)
+          .map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name })),
+      (old, m) =>
+        generationChanged(old, m) ||
+        JSON.stringify(old?.metadata.ownerReferences) !==
+          JSON.stringify(m.metadata.ownerReferences),
     );
-  mgr.add({ name: 'mirrorpolicy notifications', start: () => {}, stop: () => hub.stopAll() });
+  mgr.add({
+    name: 'mirrorpolicy notifications',
+    start: (signal) => void (leading = signal),
+    stop: () => hub.stopAll(),
+  });
+
+  /**
+   * One notified load balancer (the fast path): read it, plan it alone against the mirrors
+   * cache with the same decision as the full plan, act; then the policy's own reconcile (queued
+   * after, from the last list) writes the status. A failure hands the load balancer to that
+   * reconcile, which reads it again and reports the error in a condition.
+   */
+  async function notifiedOne(key: string, id: string): Promise<void> {
+    const signal = leading;
+    const policy = policies.get(key);
+    if (!policy || isDeleting(policy) || !signal || signal.aborted) return;
+    try {
+      const octavia = await deps.clouds.octavia(policy);
+      const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
+        // Gone meanwhile: left to the lists.
+        if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
+        throw e;
+      });
+      deps.onStep?.('octavia', id, performance.now());
+      if (lb) {
+        const last = lists.get(key);
+        if (last) last.lbs = [...last.lbs.filter((l) => l.id !== id), lb];
+        const d = planLoadBalancer(policy, lb, mirrors.list(policy.metadata.namespace));
+        deps.onStep?.('planned', id, performance.now());
+        if (d)
+          await act(mgr, deps, policy, {
+            create: d.create ? [d.create] : [],
+            update: d.update ? [d.update] : [],
+            delete: d.delete ? [d.delete] : [],
+          });
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      mgr.log.warn(
+        { policy: key, loadBalancer: id, err: (err as Error).message },
+        'notified load balancer: left to the policy reconcile',
+      );
+      const n = notified.get(key) ?? { at: timestamp(), ids: new Set<string>(), list: false };
+      n.ids.add(id);
+      notified.set(key, n);
+    }
+    controller.enqueue(parseKey(key));
+  }
 }
 
 /** Notifications for a policy since it last looked: when, which load balancers, whether to list. */
@@ -107,6 +192,7 @@ async function reconcile(
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
+  const startedAt = performance.now();
   const key = `${req.namespace}/${req.name}`;
   const policy = st.policies.get(key);
   if (!policy || isDeleting(policy)) {
@@ -157,11 +243,17 @@ async function reconcile(
     );
   }
 
+  const secretAt = performance.now();
   const listInterval = parseDuration(policy.spec.listInterval ?? '5m');
   const graceMs = parseDuration(policy.spec.gracePeriod ?? '5m');
   const last = st.lists.get(key);
   const woken = st.notified.get(key);
   st.notified.delete(key);
+  const step = (s: PolicyStep, at = performance.now()) => {
+    if (deps.onStep) for (const id of woken?.ids ?? []) deps.onStep(s, id, at);
+  };
+  step('reconcile', startedAt);
+  step('secret', secretAt);
   const fresh = last && last.generation === policy.metadata.generation;
   const due = !fresh || woken?.list === true || Date.now() - last.at >= listInterval - 100;
   let listed: ListedLoadBalancer[] | undefined = fresh ? last.lbs : undefined;
@@ -192,6 +284,7 @@ async function reconcile(
         }
         listed = [...byId.values()];
         last.lbs = listed;
+        step('octavia');
       }
     } catch (err) {
       if (ctx.signal.aborted) throw err;
@@ -216,11 +309,61 @@ async function reconcile(
     graceMs,
   });
   if (plan.invalid) set(ConditionType.Ready, 'False', Reason.InvalidSpec, plan.invalid);
+  step('planned');
 
+  await act(mgr, deps, policy, plan);
+
+  Object.assign(status, plan.status);
+  const conflicts = plan.status.conflicts ?? [];
+  if (conflicts.length > 0)
+    set(
+      ConditionType.Mirrored,
+      'False',
+      Reason.MirrorConflict,
+      `${conflicts.length} load balancer(s) mirrored by a mirror this policy did not make: see status.conflicts`,
+    );
+  else if (listed)
+    set(
+      ConditionType.Mirrored,
+      'True',
+      Reason.AllMirrored,
+      `${plan.status.matched ?? 0} load balancer(s) mirrored`,
+    );
+
+  const next: Status = {
+    ...(policy.status ?? {}),
+    ...status,
+    observedGeneration: policy.metadata.generation,
+    conditions,
+  };
+  if (JSON.stringify(next) !== JSON.stringify(policy.status ?? {})) {
+    await updateStatus<MirrorPolicyStatus, MirrorPolicy>(mgr.rest, policyGvr, policy, (fresh) => ({
+      ...(fresh.status ?? {}),
+      ...status,
+      observedGeneration: policy.metadata.generation,
+      conditions,
+    }));
+  }
+  const lastAt = st.lists.get(key)?.at ?? Date.now();
+  const untilList = Math.max(1000, lastAt + listInterval - Date.now());
+  return { requeueAfterMs: Math.min(untilList, plan.graceEndsInMs ?? Infinity) };
+}
+
+type Status = MirrorPolicyStatus;
+
+/** Creates, updates and deletes the planned mirrors; a race lost to another writer is no error. */
+async function act(
+  mgr: Manager,
+  deps: PolicyDeps,
+  policy: MirrorPolicy,
+  plan: Pick<PolicyPlan, 'create' | 'update' | 'delete'>,
+): Promise<void> {
   for (const m of plan.create) {
     try {
+      deps.onStep?.('posting', m.spec.octavia.loadBalancerID, performance.now());
       await mgr.rest.create(mirrorGvr, m);
-      ctx.log.info({ mirror: m.metadata.name }, 'created a mirror');
+      deps.onStep?.('created', m.spec.octavia.loadBalancerID, performance.now());
+      mgr.log.info({ mirror: m.metadata.name }, 'created a mirror');
       void mgr.events.record({
         regarding: policy,
         type: 'Normal',
@@ -266,7 +409,7 @@ async function reconcile(
       if (!isNotFound(err) && !isConflict(err)) throw err;
       continue;
     }
-    ctx.log.info({ mirror: d.mirror.metadata.name, why: d.why }, 'deleted a mirror');
+    mgr.log.info({ mirror: d.mirror.metadata.name, why: d.why }, 'deleted a mirror');
     void mgr.events.record({
       regarding: policy,
       type: 'Normal',
@@ -275,41 +418,4 @@ async function reconcile(
       note: `deleted ${d.mirror.metadata.name}: ${d.why}`,
     });
   }
-
-  Object.assign(status, plan.status);
-  const conflicts = plan.status.conflicts ?? [];
-  if (conflicts.length > 0)
-    set(
-      ConditionType.Mirrored,
-      'False',
-      Reason.MirrorConflict,
-      `${conflicts.length} load balancer(s) mirrored by a mirror this policy did not make: see status.conflicts`,
-    );
-  else if (listed)
-    set(
-      ConditionType.Mirrored,
-      'True',
-      Reason.AllMirrored,
-      `${plan.status.matched ?? 0} load balancer(s) mirrored`,
-    );
-
-  const next: Status = {
-    ...(policy.status ?? {}),
-    ...status,
-    observedGeneration: policy.metadata.generation,
-    conditions,
-  };
-  if (JSON.stringify(next) !== JSON.stringify(policy.status ?? {})) {
-    await updateStatus<MirrorPolicyStatus, MirrorPolicy>(mgr.rest, policyGvr, policy, (fresh) => ({
-      ...(fresh.status ?? {}),
-      ...status,
-      observedGeneration: policy.metadata.generation,
-      conditions,
-    }));
-  }
-  const lastAt = st.lists.get(key)?.at ?? Date.now();
-  const untilList = Math.max(1000, lastAt + listInterval - Date.now());
-  return { requeueAfterMs: Math.min(untilList, plan.graceEndsInMs ?? Infinity) };
 }
-
-type Status = MirrorPolicyStatus;
