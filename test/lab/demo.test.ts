@@ -63,6 +63,15 @@ test(
       // DNS failover: the weighted records, a maintenance shift to the NLB, and back.
       assert.match(out, /www\.demo\.kachiku\.test A weight {2}90 → [\d.]+ \(health check/);
       assert.match(out, /www\.demo\.kachiku\.test A weight {2}10 → alias /);
+      // A MirrorPolicy: a load balancer created with its tag gets a mirror from Octavia's
+      // create.end (the policy's list is 10 minutes away), then an NLB.
+      const policyMirror = out.match(
+        /LoadBalancerMirror demo\/\S+ made by the policy ([\d.]+) s later \(from the notification/,
+      );
+      assert.ok(policyMirror, 'the policy made a mirror');
+      assert.ok(Number(policyMirror[1]) < 30, `made ${policyMirror[1]} s after create.end`);
+      assert.match(out, /… Ready [\d.]+ s after the load balancer: NLB \S+/);
+      assert.match(out, /policy status: 1 load balancers matched, 1 mirrors, 0 conflicts/);
       assert.match(
         out,
         /www\.demo\.kachiku\.test A weight 100 → alias [^\n]*\n[^\n]*serving: nlb since/,

@@ -13,6 +13,7 @@ import { awsClients } from '../../clouds/aws/clients.js';
 import { observeStack } from '../../clouds/aws/elbv2.js';
 import { applyCrds } from '../crds.js';
 import { dnsDemo } from './dns.js';
+import { policyDemo } from './policy.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
@@ -160,6 +161,7 @@ export async function mirrorDemo(
   );
   await showTargets();
   await dnsDemo(rest, clients, print);
+  await policyDemo(lab, rest, print);
   print(`See it yourself: KUBECONFIG=${cp.kubeconfig} kubectl get lbm -n ${NAMESPACE} -o wide`);
   return {
     mgr,
