@@ -59,9 +59,16 @@ function rbacTemplate(): string {
   // The Secrets of other namespaces (a LoadBalancerMirror's or Router's credentials, member
   // kubeconfigs kept elsewhere): the same ClusterRole bound in each of rbac.secretNamespaces.
   const extra = inNamespace(o.secretReaderBinding as Meta, '{{ $ns }}');
+  // The ServiceAccount's annotations from values (EKS's IAM roles for service accounts:
+  // eks.amazonaws.com/role-arn gives the controller AWS credentials without a Secret).
+  const [serviceAccount, ...rest] = objects.map(toYaml);
+  const annotated = serviceAccount!.replace(
+    /^metadata:\n/m,
+    'metadata:\n{{- with $.Values.serviceAccount.annotations }}\n  annotations: {{- toYaml . | nindent 4 }}\n{{- end }}\n',
+  );
   return (
     GENERATED_HEADER +
-    objects.map(toYaml).join('---\n') +
+    [annotated, ...rest].join('---\n') +
     '{{- range $ns := .Values.rbac.secretNamespaces }}\n---\n' +
     toYaml(extra) +
     '{{- end }}\n'

@@ -234,6 +234,20 @@ test('release kachiku renders exactly the RBAC of deploy/rbac, and the controlle
     await helm('template', 'kachiku', chart, '--set', 'metrics.serviceMonitor.enabled=true'),
   );
   assert.ok(monitored.some((x) => x.kind === 'ServiceMonitor'));
+  // EKS's IAM roles for service accounts: an annotation on the ServiceAccount from values.
+  const role = 'arn:aws:iam::111122223333:role/kachiku';
+  const irsa = docs(
+    await helm(
+      'template',
+      'kachiku',
+      chart,
+      '--set-string',
+      `serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${role}`,
+    ),
+  );
+  const sa = irsa.find((x) => x.kind === 'ServiceAccount');
+  assert.equal(sa?.metadata.annotations?.['eks.amazonaws.com/role-arn'], role);
+  assert.equal(find('ServiceAccount', 'kachiku').metadata.annotations, undefined);
 });
 
 test("the rendered objects pass the control plane's server-side dry run, and none is created", async () => {
