@@ -144,6 +144,14 @@ export class Controller {
   }
 
   /**
+   * Enqueues after `ms` (an earlier pending time for the key wins): lets a burst of related
+   * events that would each start a costly reconcile be seen by one.
+   */
+  enqueueAfter(req: Request, ms: number): void {
+    this.queue.addAfter(requestKey(req), ms);
+  }
+
+  /**
    * Starts the workers; resolves when they have all stopped (after stop()). Reconciles see
    * `signal` (the manager's leadership) as ctx.signal.
    */

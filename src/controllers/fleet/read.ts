@@ -14,7 +14,7 @@ import type { Tenant } from '../../api/tenant.js';
 import type { Release } from '../../api/release.js';
 import type { TenantSlice } from '../../api/tenantslice.js';
 import { BY_CLUSTER, BY_FLEET, type FleetEnv } from './context.js';
-import { FLEET_LABEL, clusterOfProd } from './prods.js';
+import { FLEET_LABEL, avoided, clusterOfProd } from './prods.js';
 import { selects } from './clusters.js';
 import type { Observed } from './plan.js';
 
@@ -52,6 +52,9 @@ export function observe(env: FleetEnv, req: Request, now: number): Observed {
 }
 
 /** Sets up what enqueues a Fleet besides its own spec changes. */
+/** How long the Fleet waits for the rest of a rollback's avoid annotations (see watch). */
+const AVOID_BURST_MS = 100;
+
 export function watch(env: FleetEnv): void {
   const { ctl } = env;
   const enqueue = (key: string) => ctl.enqueue(parseKey(key));
@@ -88,6 +91,15 @@ export function watch(env: FleetEnv): void {
     add: onProd,
     update: (old, p) => {
       if (relevant(old) === relevant(p)) return;
+      // A rollback annotates every Prod on the failed version at once, but their events arrive
+      // one by one: a step started on the first would move one Prod's tenants, then the next
+      // step would wait for that step's slice writes to show. A moment's wait lets one step
+      // see them all.
+      if (!avoided(old) && avoided(p)) {
+        for (const k of new Set([...fleetKeyOfProd(old), ...fleetKeyOfProd(p)]))
+          ctl.enqueueAfter(parseKey(k), AVOID_BURST_MS);
+        return;
+      }
       onProd(old);
       onProd(p);
     },
