@@ -20,15 +20,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runtimeClient, showMap } from '../src/clouds/haproxy/index.js';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
 import { Manager } from '../src/runtime/manager.js';
 import { newLogger } from '../src/runtime/log.js';
 import { mapLimit } from '../src/runtime/concurrency.js';
 import { Informer } from '../src/runtime/informer.js';
 import { Rest } from '../src/runtime/rest.js';
-import { applyCrds } from '../src/cli/crds.js';
 import { gvrOf, CONTROLLER_NAME } from '../src/api/kind.js';
-import { fleetKind, type Fleet } from '../src/api/fleet.js';
+import { fleetKind } from '../src/api/fleet.js';
 import { tenantKind, type Tenant } from '../src/api/tenant.js';
 import { prodKind, type Prod } from '../src/api/prod.js';
 import { routerKind, type Router } from '../src/api/router.js';
@@ -38,21 +37,16 @@ import {
   releaseKind,
   type Release,
 } from '../src/api/release.js';
-import type { MemberCluster } from '../src/api/membercluster.js';
 import { registerRouterController } from '../src/controllers/router/reconciler.js';
 import { registerFleetController } from '../src/controllers/fleet/reconciler.js';
 import { registerReleaseController } from '../src/controllers/release/reconciler.js';
 import { placer } from '../src/controllers/fleet/placer.js';
-import { FLEET_LABEL, ROLE_LABEL } from '../src/controllers/fleet/prods.js';
-import { memberClusterGvr } from '../src/controllers/membercluster/reconciler.js';
-import { namespaceGvr } from '../src/runtime/core.js';
-import { controlPlaneIdentity } from '../lab/src/identities.js';
 import { labState } from '../test/support/lab.js';
 import { controlPlaneConfig, kachikuConfig } from '../test/support/kube.js';
 import { until } from '../test/support/wait.js';
 import { percentile } from '../test/support/traffic.js';
 import { freeLoopbackPort } from '../test/support/loadbalancers.js';
-import { labHAProxy } from '../lab/src/router.js';
+import { benchFleet, type BenchFleet } from '../test/support/standins.js';
 import { startProfile } from './profile.js';
 
 const P = Number(process.argv[2] ?? 10);
@@ -94,10 +88,6 @@ const summary = (xs: number[]) =>
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-const domains = ['a', 'b', 'c'];
-const clusterOf = (d: string) => `rl-${id}-${d}`;
-const prodName = (i: number) => `${FLEET}-${domains[i % 3]}-${Math.floor(i / 3) + 1}`;
-const prods = Array.from({ length: P }, (_, i) => prodName(i));
 const ipOf = (i: number) => `127.0.1.${10 + i}`;
 const hostOf = (t: string) => `${t}.herd.example`;
 const copiesOf = (t: Tenant) =>
@@ -114,12 +104,6 @@ async function main(): Promise<void> {
   console.log(
     `release bench: ${P} Prods over 3 domains, ${N} tenants (30 % Dual), capacity ${CAPACITY}, warm-up ${ms(WARMUP_MS)} (${ms(ROLLBACK_WARMUP_MS)} in the rollback runs), ${RUNS} rollback runs, gate interval ${GATE_INTERVAL}; HAProxy ${haproxy.version}, ${haproxy.slots} slots; load ${load()}`,
   );
-  await applyCrds(controlPlaneConfig());
-  await controlPlaneIdentity(rest);
-  await rest.create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr, prodGvr, releaseGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true));
-  const servers: Server[] = [];
   const port = await freeLoopbackPort([ipOf(0), ipOf(P - 1)]);
   let stop: (() => Promise<void>) | undefined;
   const tenants = new Informer<Tenant>(rest, tenantGvr, { namespace: ns });
@@ -187,109 +171,23 @@ async function main(): Promise<void> {
       });
     },
   });
+  let stood: BenchFleet | undefined;
   try {
-    for (const d of domains) {
-      const mc = await rest.create<MemberCluster>(memberClusterGvr, {
-        apiVersion: 'kachiku.io/v1alpha1',
-        kind: 'MemberCluster',
-        metadata: { name: clusterOf(d) },
-        spec: {
-          kubeconfigSecretRef: { name: 'none', namespace: ns },
-          provider: 'onprem',
-          failureDomain: d,
-          labels: { run: id },
-        },
-      });
-      await rest.replace(
-        memberClusterGvr,
-        { ...mc, status: { conditions: [cond('Ready', 'True'), cond('Reachable', 'True')] } },
-        'status',
-      );
-    }
-    for (let i = 0; i < P; i++) {
-      const name = prods[i]!;
-      const srv = createServer((_q, res) => {
-        res.writeHead(200);
-        res.end(`${name} ${versionOf(name)}`);
-      });
-      srv.keepAliveTimeout = 2000;
-      await new Promise<void>((ok) => srv.listen(port, ipOf(i), ok));
-      servers.push(srv);
-    }
-    await rest.create<Router>(routerGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Router',
-      metadata: { name: 'edge', namespace: ns },
-      spec: {
-        haproxy: labHAProxy(haproxy, '1s'),
-      },
+    stood = await benchFleet(rest, {
+      namespace: ns,
+      kinds: [releaseGvr],
+      id,
+      clusterPrefix: 'rl',
+      fleet: FLEET,
+      prods: P,
+      capacity: CAPACITY,
+      haproxy,
+      ipOf,
+      port,
+      answer: (p) => `${p} ${versionOf(p)}`,
+      who: 'the release bench',
     });
-    const fleet = await rest.create<Fleet>(fleetGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Fleet',
-      metadata: { name: FLEET, namespace: ns },
-      spec: {
-        app: 'shop',
-        version: '1.0.0',
-        template: {
-          components: [{ name: 'web', image: 'x/shop:{{version}}' }],
-          capacity: CAPACITY,
-        },
-        prods: { total: P },
-        clusterSelector: { matchLabels: { run: id } },
-        routing: { router: 'edge' },
-        // No rebalancing while a run is timed (set high between runs to even out again).
-        drain: { rebalanceMovesPerMinute: 0 },
-      },
-    });
-    await mapLimit(
-      prods.map((name, i) => ({ name, i })),
-      8,
-      async ({ name, i }) => {
-        const cluster = clusterOf(domains[i % 3]!);
-        const p = await rest.create<Prod>(prodGvr, {
-          apiVersion: 'kachiku.io/v1alpha1',
-          kind: 'Prod',
-          metadata: {
-            name,
-            namespace: ns,
-            labels: { [FLEET_LABEL]: FLEET, [ROLE_LABEL]: 'standard' },
-            ownerReferences: [
-              {
-                apiVersion: 'kachiku.io/v1alpha1',
-                kind: 'Fleet',
-                name: FLEET,
-                uid: fleet.metadata.uid!,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
-          },
-          spec: {
-            app: 'shop',
-            version: '1.0.0',
-            cluster,
-            role: 'standard',
-            capacity: CAPACITY,
-            components: [{ name: 'web', image: 'x/shop:{{version}}' }],
-          },
-        });
-        await rest.replace(
-          prodGvr,
-          {
-            ...p,
-            status: {
-              phase: 'Ready',
-              cluster,
-              version: '1.0.0',
-              conditions: [cond('Ready', 'True')],
-              endpoints: [{ component: 'web', address: `${ipOf(i)}:${port}` }],
-            },
-          },
-          'status',
-        );
-      },
-    );
+    const { prods } = stood;
     prodWatch.start();
     releases.start();
     await prodWatch.waitForSync();
@@ -624,13 +522,7 @@ async function main(): Promise<void> {
     await prodWatch.stop();
     await releases.stop();
     await stop?.();
-    await rest.delete(namespaceGvr, undefined, ns).catch(() => undefined);
-    for (const d of domains)
-      await rest.delete(memberClusterGvr, undefined, clusterOf(d)).catch(() => undefined);
-    for (const s of servers) {
-      s.closeAllConnections();
-      s.close();
-    }
+    await stood?.close();
   }
 }
 

@@ -14,33 +14,27 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
 import { Manager } from '../src/runtime/manager.js';
 import { newLogger } from '../src/runtime/log.js';
 import { mapLimit } from '../src/runtime/concurrency.js';
 import { Informer } from '../src/runtime/informer.js';
 import { Rest } from '../src/runtime/rest.js';
-import { applyCrds } from '../src/cli/crds.js';
 import { gvrOf, CONTROLLER_NAME } from '../src/api/kind.js';
-import { fleetKind, type Fleet } from '../src/api/fleet.js';
+import { fleetKind } from '../src/api/fleet.js';
 import { tenantKind, type Tenant } from '../src/api/tenant.js';
-import { prodKind, type Prod } from '../src/api/prod.js';
+import { prodKind } from '../src/api/prod.js';
 import { routerKind, type Router } from '../src/api/router.js';
 import { AVOID_ANNOTATION } from '../src/api/release.js';
-import type { MemberCluster } from '../src/api/membercluster.js';
 import { registerRouterController } from '../src/controllers/router/reconciler.js';
 import { registerFleetController } from '../src/controllers/fleet/reconciler.js';
 import { placer } from '../src/controllers/fleet/placer.js';
-import { FLEET_LABEL, ROLE_LABEL } from '../src/controllers/fleet/prods.js';
-import { memberClusterGvr } from '../src/controllers/membercluster/reconciler.js';
-import { namespaceGvr } from '../src/runtime/core.js';
-import { controlPlaneIdentity } from '../lab/src/identities.js';
 import { labState } from '../test/support/lab.js';
 import { controlPlaneConfig, kachikuConfig } from '../test/support/kube.js';
 import { until } from '../test/support/wait.js';
 import { percentile } from '../test/support/traffic.js';
 import { freeLoopbackPort } from '../test/support/loadbalancers.js';
-import { labHAProxy } from '../lab/src/router.js';
+import { benchFleet, type BenchFleet } from '../test/support/standins.js';
 
 const P = Number(process.argv[2] ?? 10);
 const PER_PROD = Number(process.argv[3] ?? 200);
@@ -69,10 +63,6 @@ const summary = (xs: number[]) =>
   `p50 ${ms(percentile(xs, 50))}, p99 ${ms(percentile(xs, 99))}, max ${ms(Math.max(...xs))}`;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const domains = ['a', 'b', 'c'];
-const clusterOf = (d: string) => `rb-${id}-${d}`;
-const prodName = (i: number) => `${FLEET}-${domains[i % 3]}-${Math.floor(i / 3) + 1}`;
-const prods = Array.from({ length: P }, (_, i) => prodName(i));
 const ipOf = (i: number) => `127.0.1.${10 + i}`;
 const hostOf = (t: string) => `${t}.herd.example`;
 const copiesOf = (t: Tenant) =>
@@ -82,12 +72,6 @@ async function main(): Promise<void> {
   console.log(
     `rollback bench: ${P} Prods over 3 domains, ${N} tenants (30 % Dual), capacity ${CAPACITY}, ${RUNS} runs; HAProxy ${haproxy.version}, ${haproxy.slots} slots; load ${load()}`,
   );
-  await applyCrds(controlPlaneConfig());
-  await controlPlaneIdentity(rest);
-  await rest.create(namespaceGvr, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr, prodGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true));
-  const servers: Server[] = [];
   const port = await freeLoopbackPort([ipOf(0), ipOf(P - 1)]);
   let stop: (() => Promise<void>) | undefined;
   const tenants = new Informer<Tenant>(rest, tenantGvr, { namespace: ns });
@@ -99,127 +83,21 @@ async function main(): Promise<void> {
         changedAt.set(t.metadata.name, performance.now());
     },
   });
+  let stood: BenchFleet | undefined;
   try {
-    // MemberClusters: no MemberCluster controller here, the bench says they are healthy.
-    for (const d of domains) {
-      const mc = await rest.create<MemberCluster>(memberClusterGvr, {
-        apiVersion: 'kachiku.io/v1alpha1',
-        kind: 'MemberCluster',
-        metadata: { name: clusterOf(d) },
-        spec: {
-          kubeconfigSecretRef: { name: 'none', namespace: ns },
-          provider: 'onprem',
-          failureDomain: d,
-          labels: { run: id },
-        },
-      });
-      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      const cond = (type: string) => ({
-        type,
-        status: 'True' as const,
-        lastTransitionTime: now,
-        reason: 'Bench',
-        message: 'written by the rollback bench',
-      });
-      await rest.replace(
-        memberClusterGvr,
-        { ...mc, status: { conditions: [cond('Ready'), cond('Reachable')] } },
-        'status',
-      );
-    }
-    for (let i = 0; i < P; i++) {
-      const name = prods[i]!;
-      const srv = createServer((_q, res) => {
-        res.writeHead(200, { 'x-prod': name });
-        res.end(name);
-      });
-      srv.keepAliveTimeout = 2000;
-      await new Promise<void>((ok) => srv.listen(port, ipOf(i), ok));
-      servers.push(srv);
-    }
-    await rest.create<Router>(routerGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Router',
-      metadata: { name: 'edge', namespace: ns },
-      spec: {
-        haproxy: labHAProxy(haproxy, '1s'),
-      },
+    stood = await benchFleet(rest, {
+      namespace: ns,
+      id,
+      clusterPrefix: 'rb',
+      fleet: FLEET,
+      prods: P,
+      capacity: CAPACITY,
+      haproxy,
+      ipOf,
+      port,
+      answer: (p) => p,
+      who: 'the rollback bench',
     });
-    const fleet = await rest.create<Fleet>(fleetGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'Fleet',
-      metadata: { name: FLEET, namespace: ns },
-      spec: {
-        app: 'shop',
-        version: '1.0.0',
-        template: {
-          components: [{ name: 'web', image: 'x/shop:{{version}}' }],
-          capacity: CAPACITY,
-        },
-        prods: { total: P },
-        clusterSelector: { matchLabels: { run: id } },
-        routing: { router: 'edge' },
-        // No rebalancing while a run is timed (set high between runs to even out again).
-        drain: { rebalanceMovesPerMinute: 0 },
-      },
-    });
-    await mapLimit(
-      prods.map((name, i) => ({ name, i })),
-      8,
-      async ({ name, i }) => {
-        const cluster = clusterOf(domains[i % 3]!);
-        const p = await rest.create<Prod>(prodGvr, {
-          apiVersion: 'kachiku.io/v1alpha1',
-          kind: 'Prod',
-          metadata: {
-            name,
-            namespace: ns,
-            labels: { [FLEET_LABEL]: FLEET, [ROLE_LABEL]: 'standard' },
-            ownerReferences: [
-              {
-                apiVersion: 'kachiku.io/v1alpha1',
-                kind: 'Fleet',
-                name: FLEET,
-                uid: fleet.metadata.uid!,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
-          },
-          spec: {
-            app: 'shop',
-            version: '1.0.0',
-            cluster,
-            role: 'standard',
-            capacity: CAPACITY,
-            components: [{ name: 'web', image: 'x/shop:{{version}}' }],
-          },
-        });
-        await rest.replace(
-          prodGvr,
-          {
-            ...p,
-            status: {
-              phase: 'Ready',
-              cluster,
-              version: '1.0.0',
-              conditions: [
-                {
-                  type: 'Ready',
-                  status: 'True',
-                  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-                  reason: 'Bench',
-                  message: '',
-                },
-              ],
-              endpoints: [{ component: 'web', address: `${ipOf(i)}:${port}` }],
-            },
-          },
-          'status',
-        );
-      },
-    );
-
     const mgr = new Manager({
       name: CONTROLLER_NAME,
       config: kachikuConfig(),
@@ -384,13 +262,7 @@ async function main(): Promise<void> {
   } finally {
     await tenants.stop();
     await stop?.();
-    await rest.delete(namespaceGvr, undefined, ns).catch(() => undefined);
-    for (const d of domains)
-      await rest.delete(memberClusterGvr, undefined, clusterOf(d)).catch(() => undefined);
-    for (const s of servers) {
-      s.closeAllConnections();
-      s.close();
-    }
+    await stood?.close();
   }
 }
 

@@ -21,12 +21,8 @@ fi
 # Explicit files: given a directory, Node 20 would also run every module under a test/ folder.
 mapfile -t tests < <(find dist -name '*.test.js' | sort)
 # A hung test fails after 3 minutes instead of holding CI (the slowest, the demo's, takes about
-# 65 s); --test-force-exit ends a test file whose tests are done even if something it opened
-# still holds its event loop. Checked without it on 2026-11-30: every file then exited on its
-# own, within 0.2 s of its last test or after-hook (timers left by Promise.race held three of
-# them up to 45 s before; test/support/wait.ts's within() clears its timer).
-# Known cost (nodejs/node#64833, seen here on 2026-11-30): force-exit can drop the last verdicts
-# of a file from the report (a run counted 649 of 667 tests). A dropped failure still fails
-# the file through its exit code, so the run's status holds; the counts are a lower bound.
-# To do: let every file exit on its own and remove the flag.
-node --test --test-reporter=spec --test-timeout=180000 --test-force-exit "${tests[@]}"
+# 65 s). No --test-force-exit: it could drop a file's last verdicts from the report
+# (nodejs/node#64833: a run counted 649 of 667 tests), so every test file must let its event
+# loop empty on its own: close servers, sockets, watches and timers in its after-hooks
+# (test/support/wait.ts's within() clears its timer).
+node --test --test-reporter=spec --test-timeout=180000 "${tests[@]}"

@@ -24,8 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
-import { applyCrds } from '../../src/cli/crds.js';
+import { isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant } from '../../src/api/tenant.js';
@@ -39,40 +38,29 @@ import {
 import { PREVIOUS_FAILOVER_MODE_ANNOTATION } from '../../src/cli/kubectl/actions.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { OctaviaBuilder } from '../../lab/src/octavia.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  deleteProds,
-  grantSecrets,
-  namespaceGvr,
-  registerMembers,
-  testNamespace,
-} from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController, type Controller } from '../support/process.js';
+import { FleetLab } from '../support/fleetlab.js';
 
-const lab = labState();
-const kubectlBin = lab.kube?.kubectl ?? join(lab.kube!.binDir, 'kubectl');
-if (!existsSync(kubectlBin)) throw new Error(`no kubectl at ${kubectlBin}: lab up again`);
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const aws = lab.aws!;
-const os = lab.openstack!;
-Object.assign(process.env, awsEnv(aws));
-const config = controlPlaneConfig();
-const rest = new Rest(config);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
 const prodGvr = gvrOf(prodKind);
 const releaseGvr = gvrOf(releaseKind);
 const memberClusterGvr = gvrOf(memberClusterKind);
 const mirrorGvr = gvrOf(loadBalancerMirrorKind);
+// No stand-ins are started: nothing here exposes a LoadBalancer Service.
+const fl = new FleetLab({
+  who: 'the kubectl kachiku tests',
+  prefix: 'plugin',
+  clusterPrefix: 'k',
+  kinds: [releaseGvr, tenantGvr, fleetGvr],
+});
+const { lab, rest, cp, id, clusters } = fl;
+const kubectlBin = lab.kube?.kubectl ?? join(lab.kube!.binDir, 'kubectl');
+if (!existsSync(kubectlBin)) throw new Error(`no kubectl at ${kubectlBin}: lab up again`);
+const aws = lab.aws!;
+const os = lab.openstack!;
+Object.assign(process.env, awsEnv(aws));
 
-const id = randomUUID().slice(0, 6);
-const clusters = [
-  { lab: 'onprem-a', name: `ka-${id}`, domain: 'a', provider: 'onprem' as const },
-  { lab: 'eks-b', name: `kb-${id}`, domain: 'b', provider: 'eks' as const },
-  { lab: 'onprem-c', name: `kc-${id}`, domain: 'c', provider: 'onprem' as const },
-];
 const FLEET = `shop-${id}`;
 const RELEASE = `${FLEET}-1.1.0`;
 
@@ -127,15 +115,11 @@ async function plugin(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-let controller: Controller;
 let lbId = '';
 let zoneId = '';
 const octavia = new OctaviaBuilder(os);
 
-function alive(): void {
-  if (controller.exitCode !== null || controller.signalCode !== null)
-    throw new Error(`kachiku controller exited:\n${controller.lines.slice(-30).join('\n')}`);
-}
+const alive = () => fl.alive();
 
 const getFleet = () => rest.get<Fleet>(fleetGvr, ns, FLEET);
 const listTenants = async () => (await rest.list<Tenant>(tenantGvr, ns)).items;
@@ -144,45 +128,16 @@ const ready = (o: { status?: { conditions?: { type: string; status: string }[] }
   o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'plugin');
-  await grantSecrets(rest, ns);
-  await registerMembers(rest, ns, clusters, { run: id });
-  controller = kachikuController(
-    [
-      '--kubeconfig',
-      cp.kachikuKubeconfig!,
-      '--namespace',
-      ns,
-      '--secret-namespaces',
-      ns,
-      '--no-leader-elect',
-      '--metrics-bind-address',
-      '0',
-      '--health-probe-bind-address',
-      '0',
-      '--alertmanager-url',
-      lab.alertmanager!.url,
-      '--log-level',
-      process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
-    ],
+  ns = await fl.prepare();
+  fl.startController(
+    ['--alertmanager-url', lab.alertmanager!.url],
     // The mirror controller finds OpenStack and AWS the standard way.
     { ...awsEnv(aws), OS_CLIENT_CONFIG_FILE: os.cloudsYaml },
     { own: true },
   );
-  await until(
-    'the three MemberClusters Ready',
-    async () => {
-      alive();
-      const all = await Promise.all(
-        clusters.map((c) => rest.get<MemberCluster>(memberClusterGvr, undefined, c.name)),
-      );
-      return all.every(ready) || undefined;
-    },
-    // The controller process starting included: on this shared 2-core machine (load ~20) a
-    // minute was once not enough.
-    120_000,
-  );
+  // The controller process starting included: on this shared 2-core machine (load ~20) a
+  // minute was once not enough.
+  await fl.membersReady(120_000);
   await rest.create<Fleet>(fleetGvr, {
     apiVersion: 'kachiku.io/v1alpha1',
     kind: 'Fleet',
@@ -229,31 +184,26 @@ before(async () => {
 
 after(async () => {
   try {
-    for (const r of [
-      () => rest.delete(mirrorGvr, ns, 'db'),
-      () => rest.delete(releaseGvr, ns, RELEASE),
-      () => rest.delete(fleetGvr, ns, FLEET),
-    ])
-      await r().catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
-    await until(
-      'the mirror gone (its AWS resources deleted)',
-      () =>
-        rest.get(mirrorGvr, ns, 'db').then(
-          () => undefined,
-          (e: unknown) => (isNotFound(e) ? true : undefined),
-        ),
-      60_000,
-    );
-    await deleteProds(rest, ns, 120_000);
+    await fl.down({
+      // The mirror first, while the controller runs, so that its AWS resources go too.
+      first: async () => {
+        await rest.delete(mirrorGvr, ns, 'db').catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+        await until(
+          'the mirror gone (its AWS resources deleted)',
+          () =>
+            rest.get(mirrorGvr, ns, 'db').then(
+              () => undefined,
+              (e: unknown) => (isNotFound(e) ? true : undefined),
+            ),
+          60_000,
+        );
+      },
+      prodsTimeoutMs: 120_000,
+    });
   } finally {
-    controller.kill('SIGTERM');
-    await controller.exited;
     if (lbId) await octavia.deleteLoadBalancer(lbId);
-    for (const c of clusters)
-      await rest.delete(memberClusterGvr, undefined, c.name).catch(() => {});
-    await rest.delete(namespaceGvr, undefined, ns);
     rmSync(bin, { recursive: true, force: true });
   }
 });

@@ -11,13 +11,9 @@ import {
   DescribeTagsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
-import { newLogger } from '../../src/runtime/log.js';
-import { applyCrds } from '../../src/cli/crds.js';
+import { isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
 import type { MirrorPolicy } from '../../src/api/mirrorpolicy.js';
-import { CONTROLLER_NAME } from '../../src/api/kind.js';
 import { secretGvr } from '../../src/runtime/core.js';
 import { leaseGvr } from '../../src/runtime/leader.js';
 import {
@@ -30,25 +26,11 @@ import { claimName } from '../../src/controllers/loadbalancermirror/claim.js';
 import { policyGvr, registerMirrorPolicy } from '../../src/controllers/mirrorpolicy/reconciler.js';
 import { realPolicyClouds } from '../../src/controllers/mirrorpolicy/clouds.js';
 import { mirrorName } from '../../src/controllers/mirrorpolicy/plan.js';
-import { awsEnv } from '../../lab/src/parts/aws.js';
-import { OctaviaBuilder } from '../../lab/src/octavia.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  grantSecrets,
-  kachikuConfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
+import { namespaceGvr } from '../support/kube.js';
 import { until } from '../support/wait.js';
+import { kachikuManager, kachikuNamespace, mirrorLab } from '../support/mirrorlab.js';
 
-const lab = labState();
-const aws = lab.aws!;
-const os = lab.openstack!;
-Object.assign(process.env, awsEnv(aws), { OS_CLIENT_CONFIG_FILE: os.cloudsYaml });
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-const octavia = new OctaviaBuilder(os);
+const { aws, os, config, rest, octavia } = mirrorLab();
 const elb = new ElasticLoadBalancingV2Client({});
 // Only this file's load balancers carry it.
 const TAG = `kachiku-mirror-${randomUUID().slice(0, 8)}`;
@@ -58,12 +40,7 @@ const stops: (() => Promise<void>)[] = [];
 
 /** A kachiku replica: the mirror controller and, unless `mirrorsOnly`, the policy controller. */
 function startReplica(mirrorsOnly = false): void {
-  const mgr = new Manager({
-    name: CONTROLLER_NAME,
-    config: kachikuConfig(),
-    namespace: ns,
-    log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
-  });
+  const mgr = kachikuManager(ns);
   registerLoadBalancerMirror(mgr, {
     clouds: realMirrorClouds(mgr.rest),
     naming: mirrorNaming,
@@ -83,9 +60,7 @@ async function loadBalancer(tags: string[]): Promise<string> {
 }
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'mp');
-  await grantSecrets(rest, ns);
+  ns = await kachikuNamespace(rest, config, 'mp');
   await rest.create(secretGvr, {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -17,12 +17,9 @@
 // avoid's prodState change).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
+import { type KubeObject } from '../../src/runtime/rest.js';
 import { Informer } from '../../src/runtime/informer.js';
-import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant, type TenantSpec } from '../../src/api/tenant.js';
@@ -35,54 +32,33 @@ import {
   type ReleaseSpec,
 } from '../../src/api/release.js';
 import type { Prod } from '../../src/api/prod.js';
-import type { MemberCluster } from '../../src/api/membercluster.js';
-import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../src/controllers/prod/reconciler.js';
 import { FLEET_LABEL, roleOf, serving } from '../../src/controllers/fleet/prods.js';
 import { assignmentOf } from '../../src/controllers/release/plan.js';
 import { planWaves } from '../../src/fleet/waves.js';
-import { secretGvr } from '../../src/runtime/core.js';
 import { eventGvr } from '../../src/runtime/events.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  deleteProds,
-  grantSecrets,
-  memberKubeconfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController, type Controller } from '../support/process.js';
+import { FleetLab } from '../support/fleetlab.js';
+import { type Controller } from '../support/process.js';
 import { viaRouter } from '../support/router.js';
-import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
 import { History, type Snapshot } from '../support/history.js';
-import { client } from '../../lab/src/parts/kube.js';
 import { labHAProxy } from '../../lab/src/router.js';
 
-const lab = labState();
-const members = lab.kube!.clusters.filter((c) => c.role === 'member');
-for (const needed of ['onprem-a', 'eks-b', 'onprem-c'])
-  if (!members.some((m) => m.name === needed))
-    throw new Error(`the release tests need the lab's three members (lab up --members 3)`);
-if (!lab.router) throw new Error('the lab has no tenant router: lab up again');
-if (!lab.alertmanager) throw new Error('the lab has no Alertmanager: lab up again');
-const haproxy = lab.router;
-const alertmanagerUrl = process.env.KACHIKU_ALERTMANAGER_URL ?? lab.alertmanager.url;
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = controlPlaneConfig();
-const rest = new Rest(config);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
 const routerGvr = gvrOf(routerKind);
 const releaseGvr = gvrOf(releaseKind);
-
-const id = randomUUID().slice(0, 6);
-const clusters = [
-  { lab: 'onprem-a', name: `la-${id}`, domain: 'a', provider: 'onprem' },
-  { lab: 'eks-b', name: `lb-${id}`, domain: 'b', provider: 'eks' },
-  { lab: 'onprem-c', name: `lc-${id}`, domain: 'c', provider: 'onprem' },
-] as const;
+const fl = new FleetLab({
+  who: 'the release tests',
+  prefix: 'release',
+  clusterPrefix: 'l',
+  kinds: [releaseGvr, tenantGvr, fleetGvr, routerGvr],
+  standIns: { firstIp: 60, answer: (prod) => `${prod} ${versionOf(prod)}` },
+});
+const { lab, rest, id } = fl;
+if (!lab.alertmanager) throw new Error('the lab has no Alertmanager: lab up again');
+const haproxy = lab.router!;
+const alertmanagerUrl = process.env.KACHIKU_ALERTMANAGER_URL ?? lab.alertmanager.url;
 const ROUTER = 'edge';
 const FLEET = `shop-${id}`;
 /** Alert posted → every affected tenant answered by an old-version Prod through HAProxy (measured
@@ -95,40 +71,17 @@ let controller: Controller;
 let port = 0;
 let prodWatch: Informer<Prod>;
 const versionOf = (prod: string) => prodWatch?.get(`${ns}/${prod}`)?.status?.version ?? '?';
-const lbs = new LoopbackLoadBalancers(
-  members.map((m) => ({ name: m.name, rest: new Rest(client(m)) })),
-  { firstIp: 60, answer: (prod) => `${prod} ${versionOf(prod)}` },
-);
 
 function startController(): Controller {
-  return kachikuController([
-    '--kubeconfig',
-    cp.kachikuKubeconfig!,
-    '--namespace',
-    ns,
-    '--secret-namespaces',
-    ns,
-    '--no-leader-elect',
-    '--metrics-bind-address',
-    '0',
-    '--health-probe-bind-address',
-    '0',
+  return fl.startController([
     '--alertmanager-url',
     alertmanagerUrl,
     '--release-hold-timeout',
     '3s',
-    '--log-level',
-    process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
   ]);
 }
 
-function alive(): void {
-  if (controller.exitCode !== null || controller.signalCode !== null)
-    throw new Error(
-      `kachiku controller exited (${controller.exitCode ?? controller.signalCode}):\n${controller.lines.slice(-30).join('\n')}`,
-    );
-  assert.deepEqual(lbs.errors, [], 'the stand-in load balancers work');
-}
+const alive = () => fl.alive();
 
 const tenantOf = (name: string, spec: Partial<TenantSpec>): Tenant => ({
   apiVersion: 'kachiku.io/v1alpha1',
@@ -138,47 +91,13 @@ const tenantOf = (name: string, spec: Partial<TenantSpec>): Tenant => ({
 });
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'release');
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr, releaseGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
-  await grantSecrets(rest, ns);
-  for (const c of clusters) {
-    await rest.create(secretGvr, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: c.name, namespace: ns },
-      data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
-    } as KubeObject);
-    await rest.create<MemberCluster>(memberClusterGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'MemberCluster',
-      metadata: { name: c.name },
-      spec: {
-        kubeconfigSecretRef: { name: c.name, namespace: ns },
-        provider: c.provider,
-        failureDomain: c.domain,
-        labels: { run: id },
-      },
-    });
-  }
+  ns = await fl.prepare();
   prodWatch = new Informer<Prod>(rest, prodGvr, { namespace: ns });
   prodWatch.start();
   await prodWatch.waitForSync();
-  port = await freeLoopbackPort(['127.0.0.60', '127.0.0.65', '127.0.0.70']);
-  lbs.start();
+  port = await fl.standIns(['127.0.0.60', '127.0.0.65', '127.0.0.70']);
   controller = startController();
-  await until(
-    'the three MemberClusters Ready',
-    async () => {
-      alive();
-      const all = await Promise.all(
-        clusters.map((c) => rest.get<MemberCluster>(memberClusterGvr, undefined, c.name)),
-      );
-      return all.every((mc) => condition(mc, 'Ready')?.status === 'True') || undefined;
-    },
-    60_000,
-  );
+  await fl.membersReady();
   await rest.create<Router>(routerGvr, {
     apiVersion: 'kachiku.io/v1alpha1',
     kind: 'Router',
@@ -240,33 +159,11 @@ before(async () => {
   });
 });
 
-function keepLog(): void {
-  if (process.env.TEST_CONTROLLER_LOG && controller)
-    writeFileSync(process.env.TEST_CONTROLLER_LOG, controller.lines.join('\n') + '\n');
-}
-
 after(async () => {
-  keepLog();
   try {
-    for (const kind of [releaseGvr, tenantGvr, fleetGvr, routerGvr]) {
-      const left = await rest.list(kind, ns);
-      await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
-    }
-    await deleteProds(rest, ns, 90_000);
-  } catch (err) {
-    console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
-    throw err;
+    await fl.down();
   } finally {
-    controller?.kill('SIGTERM');
-    await controller?.exited;
-    keepLog();
     await prodWatch?.stop();
-    await lbs.close();
-    for (const c of clusters)
-      await rest.delete(memberClusterGvr, undefined, c.name).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-    await rest.delete(namespaceGvr, undefined, ns);
   }
 });
 

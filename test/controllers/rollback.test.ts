@@ -13,12 +13,8 @@
 // with the Prod's name. HAProxy, the runtime API, the map updates and the requests are real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
 import { Informer } from '../../src/runtime/informer.js';
-import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant, type TenantSpec } from '../../src/api/tenant.js';
@@ -32,48 +28,25 @@ import {
   type TenantSlice,
 } from '../../src/api/tenantslice.js';
 import type { Prod } from '../../src/api/prod.js';
-import type { MemberCluster } from '../../src/api/membercluster.js';
-import { memberClusterGvr } from '../../src/controllers/membercluster/reconciler.js';
 import { prodGvr } from '../../src/controllers/prod/reconciler.js';
 import { STANDBY_LABEL } from '../../src/controllers/fleet/prods.js';
-import { secretGvr } from '../../src/runtime/core.js';
-import { client } from '../../lab/src/parts/kube.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  deleteProds,
-  grantSecrets,
-  memberKubeconfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController, type Controller } from '../support/process.js';
+import { FleetLab } from '../support/fleetlab.js';
 import { viaRouter } from '../support/router.js';
-import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
 import { labHAProxy } from '../../lab/src/router.js';
 
-const lab = labState();
-const members = lab.kube!.clusters.filter((c) => c.role === 'member');
-for (const needed of ['onprem-a', 'eks-b', 'onprem-c'])
-  if (!members.some((m) => m.name === needed))
-    throw new Error(`the rollback test needs the lab's three members (lab up --members 3)`);
-if (!lab.router) throw new Error('the lab has no tenant router: lab up again');
-const haproxy = lab.router;
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = controlPlaneConfig();
-const rest = new Rest(config);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
 const routerGvr = gvrOf(routerKind);
 const releaseGvr = gvrOf(releaseKind);
-
-const id = randomUUID().slice(0, 6);
-const clusters = [
-  { lab: 'onprem-a', name: `la-${id}`, domain: 'a', provider: 'onprem' },
-  { lab: 'eks-b', name: `lb-${id}`, domain: 'b', provider: 'eks' },
-  { lab: 'onprem-c', name: `lc-${id}`, domain: 'c', provider: 'onprem' },
-] as const;
+const fl = new FleetLab({
+  who: 'the rollback test',
+  prefix: 'rollback',
+  clusterPrefix: 'l',
+  kinds: [releaseGvr, tenantGvr, fleetGvr, routerGvr],
+});
+const { lab, rest, id, lbs } = fl;
+const haproxy = lab.router!;
 const ROUTER = 'edge';
 const FLEET = `shop-${id}`;
 const RELEASE = `${FLEET}-2.0.0`;
@@ -84,103 +57,17 @@ const REBALANCE_PER_MINUTE = 6;
 const TENANTS = 30;
 
 let ns = '';
-let controller: Controller;
 let port = 0;
-const lbs = new LoopbackLoadBalancers(
-  members.map((m) => ({ name: m.name, rest: new Rest(client(m)) })),
-);
-
-function alive(): void {
-  if (controller.exitCode !== null || controller.signalCode !== null)
-    throw new Error(
-      `kachiku controller exited (${controller.exitCode ?? controller.signalCode}):\n${controller.lines.slice(-30).join('\n')}`,
-    );
-  assert.deepEqual(lbs.errors, [], 'the stand-in load balancers work');
-}
+const alive = () => fl.alive();
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'rollback');
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr, releaseGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
-  await grantSecrets(rest, ns);
-  for (const c of clusters) {
-    await rest.create(secretGvr, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: c.name, namespace: ns },
-      data: { kubeconfig: Buffer.from(memberKubeconfig(c.lab)).toString('base64') },
-    } as KubeObject);
-    await rest.create<MemberCluster>(memberClusterGvr, {
-      apiVersion: 'kachiku.io/v1alpha1',
-      kind: 'MemberCluster',
-      metadata: { name: c.name },
-      spec: {
-        kubeconfigSecretRef: { name: c.name, namespace: ns },
-        provider: c.provider,
-        failureDomain: c.domain,
-        labels: { run: id },
-      },
-    });
-  }
-  port = await freeLoopbackPort(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
-  lbs.start();
-  controller = kachikuController([
-    '--kubeconfig',
-    cp.kachikuKubeconfig!,
-    '--namespace',
-    ns,
-    '--secret-namespaces',
-    ns,
-    '--no-leader-elect',
-    '--metrics-bind-address',
-    '0',
-    '--health-probe-bind-address',
-    '0',
-    '--log-level',
-    process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
-  ]);
-  await until(
-    'the three MemberClusters Ready',
-    async () => {
-      alive();
-      const all = await Promise.all(
-        clusters.map((c) => rest.get<MemberCluster>(memberClusterGvr, undefined, c.name)),
-      );
-      return all.every((mc) => condition(mc, 'Ready')?.status === 'True') || undefined;
-    },
-    60_000,
-  );
+  ns = await fl.prepare();
+  port = await fl.standIns(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
+  fl.startController();
+  await fl.membersReady();
 });
 
-function keepLog(): void {
-  if (process.env.TEST_CONTROLLER_LOG && controller)
-    writeFileSync(process.env.TEST_CONTROLLER_LOG, controller.lines.join('\n') + '\n');
-}
-
-after(async () => {
-  keepLog();
-  try {
-    for (const kind of [releaseGvr, tenantGvr, fleetGvr, routerGvr]) {
-      const left = await rest.list(kind, ns);
-      await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
-    }
-    await deleteProds(rest, ns, 90_000);
-  } catch (err) {
-    console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
-    throw err;
-  } finally {
-    controller?.kill('SIGTERM');
-    await controller?.exited;
-    keepLog();
-    await lbs.close();
-    for (const c of clusters)
-      await rest.delete(memberClusterGvr, undefined, c.name).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-    await rest.delete(namespaceGvr, undefined, ns);
-  }
-});
+after(() => fl.down());
 
 type Cond = { type: string; status: string; reason: string; message: string };
 const condition = (o: { status?: { conditions?: unknown[] } }, type: string) =>

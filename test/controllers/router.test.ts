@@ -12,13 +12,11 @@
 // the map updates and the requests are real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, Rest, isNotFound, type KubeObject } from '../../src/runtime/rest.js';
+import { ApiError, Rest, type KubeObject } from '../../src/runtime/rest.js';
 import { Informer } from '../../src/runtime/informer.js';
-import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant, type TenantSpec } from '../../src/api/tenant.js';
@@ -34,42 +32,25 @@ import { labHAProxy, restartRouter } from '../../lab/src/router.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
 import { HOLD_ANNOTATION } from '../../src/api/release.js';
 import { runtimeClient, showInfo } from '../../src/clouds/haproxy/index.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  grantSecrets,
-  deleteProds,
-  namespaceGvr,
-  registerMembers,
-  testNamespace,
-} from '../support/kube.js';
+import { namespaceGvr } from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController, type Controller } from '../support/process.js';
+import { FleetLab } from '../support/fleetlab.js';
 import { viaRouter } from '../support/router.js';
-import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
 import { Traffic, failed, percentile, type Sample } from '../support/traffic.js';
 import { freePort } from '../../lab/src/ports.js';
 
-const lab = labState();
-const members = lab.kube!.clusters.filter((c) => c.role === 'member');
-for (const needed of ['onprem-a', 'eks-b', 'onprem-c'])
-  if (!members.some((m) => m.name === needed))
-    throw new Error(`the router tests need the lab's three members (lab up --members 3)`);
-if (!lab.router) throw new Error('the lab has no tenant router: lab up again');
-const haproxy = lab.router;
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = controlPlaneConfig();
-const rest = new Rest(config);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
 const routerGvr = gvrOf(routerKind);
-
-const id = randomUUID().slice(0, 6);
-const clusters = [
-  { lab: 'onprem-a', name: `ra-${id}`, domain: 'a', provider: 'onprem' },
-  { lab: 'eks-b', name: `rb-${id}`, domain: 'b', provider: 'eks' },
-  { lab: 'onprem-c', name: `rc-${id}`, domain: 'c', provider: 'onprem' },
-] as const;
+const fl = new FleetLab({
+  who: 'the router tests',
+  prefix: 'router',
+  clusterPrefix: 'r',
+  kinds: [tenantGvr, fleetGvr, routerGvr],
+});
+const { lab, rest, id, clusters, lbs } = fl;
+const haproxy = lab.router!;
+const members = lab.kube!.clusters.filter((c) => c.role === 'member');
 const ROUTER = 'edge';
 const FLEET = `shop-${id}`;
 const POLL = '1s';
@@ -87,44 +68,13 @@ const FAILURES_TO_UNREACHABLE = 3;
 const HOLD_BOUND_MS = 1500;
 
 let ns = '';
-let controller: Controller;
 let port = 0;
-const lbs = new LoopbackLoadBalancers(
-  members.map((m) => ({ name: m.name, rest: new Rest(client(m)) })),
-);
-
-function alive(): void {
-  if (controller.exitCode !== null || controller.signalCode !== null)
-    throw new Error(
-      `kachiku controller exited (${controller.exitCode ?? controller.signalCode}):\n${controller.lines.slice(-30).join('\n')}`,
-    );
-  assert.deepEqual(lbs.errors, [], 'the stand-in load balancers work');
-}
+const alive = () => fl.alive();
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'router');
-  // Established comes a moment before the apiserver serves a new CRD's resource.
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
-  await grantSecrets(rest, ns);
-  await registerMembers(rest, ns, clusters, { run: id });
-  port = await freeLoopbackPort(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
-  lbs.start();
-  controller = kachikuController([
-    '--kubeconfig',
-    cp.kachikuKubeconfig!,
-    '--namespace',
-    ns,
-    '--secret-namespaces',
-    ns,
-    '--no-leader-elect',
-    '--metrics-bind-address',
-    '0',
-    '--health-probe-bind-address',
-    '0',
-    '--log-level',
-    process.env.TEST_LOG === 'debug' ? 'debug' : 'info',
+  ns = await fl.prepare();
+  port = await fl.standIns(['127.0.0.10', '127.0.0.20', '127.0.0.40']);
+  fl.startController([
     '--cluster-probe-interval',
     `${PROBE_INTERVAL_MS}ms`,
     '--cluster-probe-timeout',
@@ -132,48 +82,10 @@ before(async () => {
     '--cluster-unreachable-after',
     String(FAILURES_TO_UNREACHABLE),
   ]);
-  await until(
-    'the three MemberClusters Ready',
-    async () => {
-      alive();
-      const all = await Promise.all(
-        clusters.map((c) => rest.get<MemberCluster>(memberClusterGvr, undefined, c.name)),
-      );
-      return all.every((mc) => condition(mc, 'Ready')?.status === 'True') || undefined;
-    },
-    60_000,
-  );
+  await fl.membersReady();
 });
 
-/** For a look afterwards: TEST_CONTROLLER_LOG=<file> keeps every line of the controller's log. */
-function keepLog(): void {
-  if (process.env.TEST_CONTROLLER_LOG && controller)
-    writeFileSync(process.env.TEST_CONTROLLER_LOG, controller.lines.join('\n') + '\n');
-}
-
-after(async () => {
-  keepLog();
-  try {
-    for (const kind of [tenantGvr, fleetGvr, routerGvr]) {
-      const left = await rest.list(kind, ns);
-      await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
-    }
-    await deleteProds(rest, ns, 90_000);
-  } catch (err) {
-    console.log(`kachiku controller, last lines:\n${controller?.lines.slice(-40).join('\n')}`);
-    throw err;
-  } finally {
-    controller?.kill('SIGTERM');
-    await controller?.exited;
-    keepLog();
-    await lbs.close();
-    for (const c of clusters)
-      await rest.delete(memberClusterGvr, undefined, c.name).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-    await rest.delete(namespaceGvr, undefined, ns);
-  }
-});
+after(() => fl.down());
 
 // ---------------------------------------------------------------------------------------------
 // Reading

@@ -18,7 +18,6 @@
 // Screenshots of each page go to $KACHIKU_DASHBOARD_SHOTS (default $TMPDIR/kachiku-dashboard-shots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -27,8 +26,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { Rest, isNotFound } from '../../src/runtime/rest.js';
-import { applyCrds } from '../../src/cli/crds.js';
 import { gvrOf } from '../../src/api/kind.js';
 import { fleetKind, type Fleet } from '../../src/api/fleet.js';
 import { tenantKind, type Tenant } from '../../src/api/tenant.js';
@@ -41,30 +38,11 @@ import {
   type LoadBalancerMirror,
 } from '../../src/api/loadbalancermirror.js';
 import { FLEET_LABEL, clusterOfProd } from '../../src/controllers/fleet/prods.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  deleteProds,
-  grantSecrets,
-  namespaceGvr,
-  registerMembers,
-  testNamespace,
-} from '../support/kube.js';
+import { namespaceGvr, testNamespace } from '../support/kube.js';
 import { until } from '../support/wait.js';
-import { kachikuController, type Controller } from '../support/process.js';
-import { LoopbackLoadBalancers, freeLoopbackPort } from '../support/loadbalancers.js';
-import { client } from '../../lab/src/parts/kube.js';
+import { FleetLab } from '../support/fleetlab.js';
 import { labHAProxy } from '../../lab/src/router.js';
 
-const lab = labState();
-const members = lab.kube!.clusters.filter((c) => c.role === 'member');
-for (const needed of ['onprem-a', 'eks-b', 'onprem-c'])
-  if (!members.some((m) => m.name === needed))
-    throw new Error(`the dashboard test needs the lab's three members (lab up --members 3)`);
-if (!lab.router) throw new Error('the lab has no tenant router: lab up again');
-const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = controlPlaneConfig();
-const rest = new Rest(config);
 const fleetGvr = gvrOf(fleetKind);
 const tenantGvr = gvrOf(tenantKind);
 const routerGvr = gvrOf(routerKind);
@@ -73,19 +51,20 @@ const clusterGvr = gvrOf(memberClusterKind);
 const prodGvr = gvrOf(prodKind);
 const mirrorGvr = gvrOf(loadBalancerMirrorKind);
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-const id = randomUUID().slice(0, 6);
-const clusters = [
-  { lab: 'onprem-a', name: `da-${id}`, domain: 'a', provider: 'onprem' },
-  { lab: 'eks-b', name: `db-${id}`, domain: 'b', provider: 'eks' },
-  { lab: 'onprem-c', name: `dc-${id}`, domain: 'c', provider: 'onprem' },
-] as const;
+const prodWatch = new Map<string, string>();
+const fl = new FleetLab({
+  who: 'the dashboard test',
+  prefix: 'dashboard',
+  clusterPrefix: 'd',
+  kinds: [releaseGvr, tenantGvr, fleetGvr, routerGvr],
+  standIns: { firstIp: 80, answer: (prod) => `${prod} ${prodWatch.get(prod) ?? '?'}` },
+});
+const { lab, rest, cp, id, clusters } = fl;
 const FLEET = `web-${id}`;
 const shots = process.env.KACHIKU_DASHBOARD_SHOTS ?? join(tmpdir(), 'kachiku-dashboard-shots');
 
 let ns = '';
 let mirrorNs = '';
-let controller: Controller;
 let dashboard: ChildProcess;
 const dashboardLines: string[] = [];
 let url = '';
@@ -93,11 +72,6 @@ let browser: BrowserContext;
 let page: Page;
 let profile = '';
 let port = 0;
-const prodWatch = new Map<string, string>();
-const lbs = new LoopbackLoadBalancers(
-  members.map((m) => ({ name: m.name, rest: new Rest(client(m)) })),
-  { firstIp: 80, answer: (prod) => `${prod} ${prodWatch.get(prod) ?? '?'}` },
-);
 
 type Cond = { type: string; status: string };
 const condition = (o: { status?: { conditions?: unknown[] } }, type: string) =>
@@ -110,11 +84,9 @@ const prodsNow = async () =>
   );
 
 function alive(): void {
-  if (controller.exitCode !== null || controller.signalCode !== null)
-    throw new Error(`kachiku controller exited:\n${controller.lines.slice(-30).join('\n')}`);
+  fl.alive();
   if (dashboard.exitCode !== null || dashboard.signalCode !== null)
     throw new Error(`kachiku dashboard exited:\n${dashboardLines.slice(-30).join('\n')}`);
-  assert.deepEqual(lbs.errors, [], 'the stand-in load balancers work');
 }
 
 async function shot(name: string): Promise<void> {
@@ -132,26 +104,9 @@ async function go(name: 'map' | 'releases' | 'tenants' | 'mirrors'): Promise<voi
 before(async () => {
   mkdirSync(shots, { recursive: true });
   console.log(`screenshots in ${shots}`);
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'dashboard');
-  for (const gvr of [fleetGvr, tenantGvr, routerGvr, releaseGvr])
-    await until(`${gvr.resource} served`, () => rest.list(gvr, ns).then(() => true), 30_000);
-  await grantSecrets(rest, ns);
-  await registerMembers(rest, ns, clusters, { run: id });
-  port = await freeLoopbackPort(['127.0.0.80', '127.0.0.85']);
-  lbs.start();
-  controller = kachikuController([
-    '--kubeconfig',
-    cp.kachikuKubeconfig!,
-    '--namespace',
-    ns,
-    '--secret-namespaces',
-    ns,
-    '--no-leader-elect',
-    '--metrics-bind-address',
-    '0',
-    '--health-probe-bind-address',
-    '0',
+  ns = await fl.prepare();
+  port = await fl.standIns(['127.0.0.80', '127.0.0.85']);
+  fl.startController([
     '--alertmanager-url',
     lab.alertmanager?.url ?? 'http://127.0.0.1:1',
     '--release-hold-timeout',
@@ -343,23 +298,14 @@ async function standInMirror(): Promise<void> {
 
 after(async () => {
   try {
-    await page?.close();
-    await browser?.close();
-    for (const kind of [releaseGvr, tenantGvr, fleetGvr, routerGvr]) {
-      const left = await rest.list(kind, ns);
-      await Promise.all(left.items.map((o) => rest.delete(kind, ns, o.metadata.name)));
-    }
-    await deleteProds(rest, ns, 90_000);
+    await fl.down({
+      first: async () => {
+        await page?.close();
+        await browser?.close();
+      },
+    });
   } finally {
     dashboard?.kill('SIGTERM');
-    controller?.kill('SIGTERM');
-    await controller?.exited;
-    await lbs.close();
-    for (const c of clusters)
-      await rest.delete(clusterGvr, undefined, c.name).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-    await rest.delete(namespaceGvr, undefined, ns);
     if (mirrorNs) await rest.delete(namespaceGvr, undefined, mirrorNs);
     if (profile) rmSync(profile, { recursive: true, force: true });
     await rest.close();
