@@ -953,11 +953,10 @@ test('moto restarted with its state lost: the mirror notices the NLB gone and re
   try {
     await untilConverged(name, MEMBERS[flip]!);
     assert.deepEqual(await count(), whole, 'before the restart');
-    // The lab's VPC and the zone get their ids back only if moto draws no other id first:
-    // the controller's writes are refused until they are made again (its reads go through,
-    // so a sync in between still finds the target group gone).
-    const from = controller!.lines.length;
-    proxy.refuseUntil((s) => isWrite(operationOf(s)), Infinity);
+    // The lab's VPC and the zone get their ids back only if moto draws nothing else from its
+    // seeded generator first (request ids too): the controller's calls are refused until they
+    // are made again, as AWS out of reach would (its failed syncs send the next one the full way).
+    proxy.refuseUntil(() => true, Infinity);
     try {
       await restartMoto(lab.dir);
       assert.equal(await seededZone(lostZone), zone, 'the zone made again with its id');
@@ -980,10 +979,6 @@ test('moto restarted with its state lost: the mirror notices the NLB gone and re
     });
     const m = await untilConverged(name, MEMBERS[flip]!);
     const ms = Date.now() - t0;
-    assert.ok(
-      controller!.lines.slice(from).some((l) => l.includes('AWS differs from the plan')),
-      'a sync found the target group gone by reading its targets',
-    );
     assert.ok(
       rebuilt <= LOST_BOUND_MS,
       `NLB, target group, listener, records and health checks back after ${rebuilt} ms (NLB at ${noticed} ms; bound ${LOST_BOUND_MS} ms: interval ${SYNC} + a sync)`,

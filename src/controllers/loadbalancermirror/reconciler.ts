@@ -479,6 +479,9 @@ async function sync(
     }),
     targetGroups: new Map(observed.targetGroups.map((tg) => [tg.name, tg.arn])),
   };
+  // A new NLB (a first sync, or the old one lost): Route 53 may have lost its part with it, or
+  // point at the old one; it is read whole in this sync.
+  if (actions.some((a) => a.kind === 'createLoadBalancer')) onDrift();
   for (const action of actions) {
     const what = describeAction(action);
     ctx.log.info({ action: action.kind }, what);
