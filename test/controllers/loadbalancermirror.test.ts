@@ -403,10 +403,10 @@ test('each OpenStack call reaches the metrics hook once', async () => {
   });
 });
 
-test('in sync: further syncs, a drift check among them, send nothing to AWS', async () => {
+test('in sync: further syncs, a drift check among them, write nothing to AWS', async () => {
   const before = sent.length;
-  // With awsCheckEvery 2 every other sync reads nothing from AWS: two full syncs after this
-  // point include one that read the stack again (drift check).
+  // With awsCheckEvery 2 every other sync reads only its target groups' targets: two full
+  // syncs after this point include one that read the stack again (drift check).
   const start = syncs;
   // The sync in flight now may be one; three complete syncs hold two full ones after this point.
   await until(

@@ -35,6 +35,11 @@ export interface AwsProxy {
    * looks at the key id, not the signature.
    */
   acceptKeys(ids: string[] | undefined): void;
+  /**
+   * Refuse every request `matches` picks until `until` (Date.now() ms) with AccessDenied, which
+   * the SDK does not retry: AWS out of reach for those calls, without a retry's backoff after.
+   */
+  refuseUntil(matches: (s: Sent) => boolean, until: number): void;
   /** Hold every request `matches` picks back for `ms` before passing it on (0: none). */
   slow(matches: (s: Sent) => boolean, ms: number): void;
   close(): Promise<void>;
@@ -74,6 +79,10 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const faults = new Map<string, number>();
   let slow: { matches: (s: Sent) => boolean; ms: number } = { matches: () => false, ms: 0 };
   let storm: { matches: (s: Sent) => boolean; until: number } = { matches: () => false, until: 0 };
+  let refusal: { matches: (s: Sent) => boolean; until: number } = {
+    matches: () => false,
+    until: 0,
+  };
   let keys: string[] | undefined;
   const server = createServer(async (req, res) => {
     let gone = false;
@@ -107,6 +116,10 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     };
     if (keys && !keys.includes(keyIdOf(req.headers.authorization) ?? '')) {
       refuse(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+      return;
+    }
+    if (Date.now() < refusal.until && refusal.matches(entry)) {
+      refuse(403, 'AccessDenied', 'refused by the test');
       return;
     }
     if (Date.now() < storm.until && storm.matches(entry)) {
@@ -150,6 +163,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     sent,
     throttle: (action, n) => void faults.set(action, n),
     throttleUntil: (matches, until) => void (storm = { matches, until }),
+    refuseUntil: (matches, until) => void (refusal = { matches, until }),
     acceptKeys: (ids) => void (keys = ids),
     slow: (matches, ms) => void (slow = { matches, ms }),
     close: () =>

@@ -52,6 +52,7 @@ import type {
   ObservedStack,
   Target,
   TargetGroup,
+  TargetHealth,
 } from './types.js';
 import { mapLimit } from '../../runtime/concurrency.js';
 
@@ -270,6 +271,36 @@ async function observeTargetGroup(
         availabilityZone: d.Target!.AvailabilityZone ?? '',
       })),
   };
+}
+
+/**
+ * The targets registered in a target group, with their health, in one call (the steady-state
+ * check of a mirror); undefined when the target group is gone.
+ */
+export async function describeTargetHealth(
+  elbv2: Client,
+  arn: string,
+): Promise<TargetHealth[] | undefined> {
+  try {
+    const out = await call('DescribeTargetHealth', () =>
+      elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
+    );
+    return (out.TargetHealthDescriptions ?? []).flatMap((d) =>
+      d.Target?.Id
+        ? [
+            {
+              ip: d.Target.Id,
+              port: d.Target.Port ?? 0,
+              state: d.TargetHealth?.State ?? '',
+              ...(d.TargetHealth?.Reason && { reason: d.TargetHealth.Reason }),
+            },
+          ]
+        : [],
+    );
+  } catch (err) {
+    if (isAwsError(err, 'NotFound')) return undefined;
+    throw err;
+  }
 }
 
 // Everything in the region, page by page.

@@ -24,6 +24,16 @@ export interface Target {
   availabilityZone: string;
 }
 
+/** A target as DescribeTargetHealth reports it: what is registered, and its health. */
+export interface TargetHealth {
+  ip: string;
+  port: number;
+  /** initial, healthy, unhealthy, unhealthy.draining, unused, draining or unavailable. */
+  state: string;
+  /** Why, e.g. Target.NotInUse (the target group serves no load balancer). */
+  reason?: string;
+}
+
 export interface TargetGroup {
   /** Deterministic, at most 32 characters. */
   name: string;

@@ -123,6 +123,7 @@ function stackApi({ elbv2: client, ec2 }: AwsClients): AwsStackApi {
       }),
     observeKnown: (owner, known) =>
       elbv2.observeKnown(client, { ownerTag: [OWNER_TAG, owner], known }),
+    targetHealth: (arn) => elbv2.describeTargetHealth(client, arn),
     apply: (action, arns) => applyAction(client, action, arns),
     deleteLoadBalancer: (arn) => elbv2.deleteLoadBalancer(client, arn),
     remaining: (arns) => elbv2.remaining(client, arns),

@@ -1,7 +1,7 @@
 // What the mirror's reconciler needs of the outside, as small interfaces: the reconciler stays
 // testable and the wiring to the real clients (clouds.ts) stays in one place.
 import type { OctaviaTree } from '../../clouds/openstack/types.js';
-import type { ObservedStack } from '../../clouds/aws/types.js';
+import type { ObservedStack, TargetHealth } from '../../clouds/aws/types.js';
 import type { Route53Api } from '../../clouds/aws/route53.js';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import type { Action } from './plan.js';
@@ -35,6 +35,11 @@ export interface AwsStackApi {
     owner: string,
     known: { loadBalancerArn: string; targetGroupArns: string[] },
   ): Promise<ObservedStack | undefined>;
+  /**
+   * What one target group holds (DescribeTargetHealth, one call): the steady-state check.
+   * Undefined when the target group is gone.
+   */
+  targetHealth(targetGroupArn: string): Promise<TargetHealth[] | undefined>;
   /** Carries out one planned action; records the ARN of what it created in `arns`. */
   apply(action: Action, arns: Arns): Promise<void>;
   deleteLoadBalancer(arn: string): Promise<void>;

@@ -59,6 +59,7 @@ import { conditionSetter, dnsStep } from './dnsstep.js';
 import { Prober, type Probe } from './prober.js';
 import { nextSyncDelay, statusWriteDue } from './schedule.js';
 import { claim, claimName, release } from './claim.js';
+import { syncPath, targetDrift, targetHealthOf } from './drift.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -107,7 +108,11 @@ interface Confirmed {
   dns: { dnsName: string; canonicalHostedZoneId: string };
   targetGroupArns: Map<string, string>;
   syncsSinceCheck: number;
+  /** Registered targets AWS reported healthy at the last targets read, if nothing changed since. */
+  health?: TargetHealthCount;
 }
+
+type TargetHealthCount = ReturnType<typeof targetHealthOf>;
 
 type Status = LoadBalancerMirrorStatus;
 
@@ -236,16 +241,19 @@ async function reconcile(
   let outcome: Parameters<NonNullable<MirrorDeps['onSync']>>[0] = 'synced';
   let status: Partial<Status> = {};
   let vip: string | undefined;
+  let health: TargetHealthCount | undefined;
   // Changes made in AWS outside kachiku that this sync undid, even if a later step failed.
   const putBack: string[] = [];
   try {
-    ({ status, vip } = await sync(mgr, deps, mirror, ctx, confirmed, putBack));
+    ({ status, vip, health } = await sync(mgr, deps, mirror, ctx, confirmed, putBack, () =>
+      memory.dns.delete(key),
+    ));
     const partial = (status.notMirrored ?? []).length > 0;
     set(
       ConditionType.Synced,
       'True',
       Reason.InSync,
-      `AWS matches Octavia (${status.targetsRegistered ?? 0} targets)`,
+      `AWS matches Octavia (${status.targetsRegistered ?? 0} targets${health ? `, ${health.healthy} healthy` : ''})`,
     );
     set(ConditionType.Degraded, 'False', Reason.InSync, '');
     set(
@@ -341,7 +349,8 @@ async function sync(
   ctx: ReconcileContext,
   memo: Map<string, Confirmed>,
   putBack: string[],
-): Promise<{ status: Partial<Status>; vip: string }> {
+  onDrift: () => void,
+): Promise<{ status: Partial<Status>; vip: string; health?: TargetHealthCount }> {
   const input = mirrorInput(mirror);
   const key = `${input.namespace}/${input.name}`;
   const owner = ownerTagValue(input);
@@ -388,15 +397,38 @@ async function sync(
   const plan = planStack(input, tree, deps.naming(input));
   const planKey = JSON.stringify(plan.stack);
 
-  // Octavia has not changed since AWS last matched it: nothing to read or write in AWS,
-  // except every awsCheckEvery syncs, to find drift made by hand.
-  if (
-    known &&
-    known.planKey === planKey &&
-    known.syncsSinceCheck + 1 < (deps.awsCheckEvery ?? 10)
-  ) {
-    known.syncsSinceCheck++;
-    return { status: statusOf(plan, known), vip: tree.loadBalancer.vip_address };
+  // Octavia has not changed since AWS last matched it: one DescribeTargetHealth per target
+  // group (a target deregistered, a target group gone: moto or AWS lost it, or a hand did),
+  // the whole stack read only every awsCheckEvery syncs, for listeners, attributes and tags.
+  if (known && syncPath(known, planKey, deps.awsCheckEvery ?? 10) === 'targets') {
+    const groups = await guard(
+      () =>
+        Promise.all(
+          plan.stack.targetGroups.map(async (tg) => {
+            const arn = known.targetGroupArns.get(tg.name);
+            return {
+              name: tg.name,
+              planned: tg.targets,
+              read: arn ? await aws.targetHealth(arn) : undefined,
+            };
+          }),
+        ),
+      'aws',
+    );
+    const drift = targetDrift(groups);
+    if (drift.length === 0) {
+      known.syncsSinceCheck++;
+      known.health = targetHealthOf(groups);
+      return {
+        status: statusOf(plan, known),
+        vip: tree.loadBalancer.vip_address,
+        health: known.health,
+      };
+    }
+    // AWS no longer matches: this sync goes the full way (a drift check, as every
+    // awsCheckEvery-th is), and Route 53, which may have lost its part too, is read whole.
+    ctx.log.info({ drift }, 'AWS differs from the plan: reading it whole');
+    onDrift();
   }
 
   // One owner per Octavia load balancer, claimed before the stack is read or anything made in
@@ -447,6 +479,9 @@ async function sync(
     }),
     targetGroups: new Map(observed.targetGroups.map((tg) => [tg.name, tg.arn])),
   };
+  // A new NLB (a first sync, or the old one lost): Route 53 may have lost its part with it, or
+  // point at the old one; it is read whole in this sync.
+  if (actions.some((a) => a.kind === 'createLoadBalancer')) onDrift();
   for (const action of actions) {
     const what = describeAction(action);
     ctx.log.info({ action: action.kind }, what);
@@ -465,6 +500,8 @@ async function sync(
   // ARNs found or made, without reading AWS again.
   const now: Confirmed = {
     generation: mirror.metadata.generation,
+    // What the last targets read said, while nothing was changed since.
+    health: actions.length === 0 ? known?.health : undefined,
     planKey,
     loadBalancerArn: arns.loadBalancer ?? '',
     dns: arns.dns ?? { dnsName: '', canonicalHostedZoneId: '' },
@@ -478,7 +515,7 @@ async function sync(
   };
   if (now.loadBalancerArn && now.targetGroupArns.size === plan.stack.targetGroups.length)
     memo.set(key, now);
-  return { status: statusOf(plan, now), vip: tree.loadBalancer.vip_address };
+  return { status: statusOf(plan, now), vip: tree.loadBalancer.vip_address, health: now.health };
 }
 
 /**
