@@ -14,6 +14,7 @@ import { observeStack } from '../../clouds/aws/elbv2.js';
 import { applyCrds } from '../crds.js';
 import { dnsDemo } from './dns.js';
 import { policyDemo } from './policy.js';
+import { untilMirrorReady } from './support.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { awsEnv } from '../../../lab/src/parts/aws.js';
 import { openstackEnv } from '../../../lab/src/parts/openstack.js';
@@ -106,17 +107,7 @@ export async function mirrorDemo(
   print(
     `LoadBalancerMirror ${NAMESPACE}/web applied (only the Octavia UUID, the VPC and its subnets)`,
   );
-  const ready = await until(
-    'the mirror to be Ready',
-    async () => {
-      const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, 'web');
-      return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-        ? m
-        : undefined;
-    },
-    60_000,
-    250,
-  );
+  const ready = await untilMirrorReady(rest, NAMESPACE, 'web', 'the mirror to be Ready');
   print(
     `Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: NLB ${ready.status?.loadBalancer?.dnsName}`,
   );

@@ -6,25 +6,17 @@ import type { Rest } from '../../runtime/rest.js';
 import { isAlreadyExists } from '../../runtime/rest.js';
 import { until } from '../../runtime/wait.js';
 import { secretGvr } from '../../runtime/core.js';
-import type { KubeObject } from '../../runtime/rest.js';
 import { POLICY_LABEL, type MirrorPolicy } from '../../api/mirrorpolicy.js';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
-import { secretReaderBindingIn } from '../../api/rbac.js';
 import { policyGvr } from '../../controllers/mirrorpolicy/reconciler.js';
 import { mirrorGvr } from '../../controllers/loadbalancermirror/reconciler.js';
+import { grantSecretReader, untilMirrorReady } from './support.js';
 import type { LabState } from '../../../lab/src/state.js';
 import { OctaviaBuilder } from '../../../lab/src/octavia.js';
 
 const NAMESPACE = 'demo';
 const TAG = 'kachiku-mirror';
 const POLICY = 'tagged';
-
-const rolebindingGvr = {
-  group: 'rbac.authorization.k8s.io',
-  version: 'v1',
-  resource: 'rolebindings',
-  namespaced: true,
-};
 
 export async function policyDemo(
   lab: LabState,
@@ -35,10 +27,7 @@ export async function policyDemo(
   const aws = lab.aws!;
   print('\n— Defend, by itself: every load balancer tagged kachiku-mirror gets an NLB —');
   // The broker's URL is a credential: a Secret, readable by kachiku in this namespace only.
-  await rest.apply(rolebindingGvr, secretReaderBindingIn(NAMESPACE) as KubeObject, {
-    fieldManager: 'kachiku-demo',
-    force: true,
-  });
+  await grantSecretReader(rest, NAMESPACE);
   await rest
     .create(secretGvr, {
       apiVersion: 'v1',
@@ -109,16 +98,11 @@ export async function policyDemo(
   print(
     `… LoadBalancerMirror ${NAMESPACE}/${mirror.metadata.name} made by the policy ${((Date.now() - t0) / 1000).toFixed(1)} s later (from the notification, not the 10 m list)`,
   );
-  const ready = await until(
+  const ready = await untilMirrorReady(
+    rest,
+    NAMESPACE,
+    mirror.metadata.name,
     'the policy-made mirror to be Ready',
-    async () => {
-      const m = await rest.get<LoadBalancerMirror>(mirrorGvr, NAMESPACE, mirror.metadata.name);
-      return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-        ? m
-        : undefined;
-    },
-    60_000,
-    250,
   );
   print(
     `… Ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the load balancer: NLB ${ready.status?.loadBalancer?.dnsName}`,

@@ -10,7 +10,7 @@ import { Rest, isAlreadyExists, type KubeObject } from '../../runtime/rest.js';
 import { until } from '../../runtime/wait.js';
 import { secretGvr } from '../../runtime/core.js';
 import { gvrOf } from '../../api/kind.js';
-import { secretReaderBindingIn } from '../../api/rbac.js';
+import { grantSecretReader } from './support.js';
 import { releaseKind, type Release } from '../../api/release.js';
 import type { Fleet } from '../../api/fleet.js';
 import { fleetGvr } from '../../controllers/fleet/context.js';
@@ -53,17 +53,7 @@ export async function releaseDemo(
     .catch((e: unknown) => {
       if (!isAlreadyExists(e)) throw e;
     });
-  // As an operator does for a namespace whose objects name Secrets (deploy/rbac's README).
-  await rest.apply(
-    {
-      group: 'rbac.authorization.k8s.io',
-      version: 'v1',
-      resource: 'rolebindings',
-      namespaced: true,
-    },
-    secretReaderBindingIn(namespace) as KubeObject,
-    { fieldManager: 'kachiku-demo', force: true },
-  );
+  await grantSecretReader(rest, namespace);
   await pushCommit(repo, auth, { tags: ['1.0.0'], message: 'shop 1.0.0' });
 
   say(`\n— Releases: versions from git, rolled out in waves by user impact, gated on alerts —`);
