@@ -50,6 +50,33 @@ export function secretCloud(text: string, cloud: string | undefined, source: str
 
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
+/**
+ * The cloud an object's spec.octavia names (a LoadBalancerMirror's, a MirrorPolicy's): its
+ * Secret's clouds.yaml, else the controller's own; and a key for a client cache per cloud.
+ */
+export async function octaviaCloud(
+  rest: Rest,
+  namespace: string,
+  octavia: {
+    cloud?: string;
+    credentialsSecretRef?: { name: string; key?: string; cloud?: string };
+  },
+): Promise<{ cloud: ReturnType<typeof loadCloud>; key: string }> {
+  const ref = octavia.credentialsSecretRef;
+  const cloud = ref
+    ? secretCloud(
+        secretKey(
+          await readSecret(rest, namespace, ref.name),
+          ref.key ?? 'clouds.yaml',
+          `${namespace}/${ref.name}`,
+        ),
+        ref.cloud,
+        `Secret ${namespace}/${ref.name}`,
+      )
+    : loadCloud({ cloud: octavia.cloud });
+  return { cloud, key: hash(cloud) };
+}
+
 export function realMirrorClouds(
   rest: Rest,
   hooks: { octavia?: OsOnCall; aws?: AwsOnCall } = {},
@@ -59,20 +86,11 @@ export function realMirrorClouds(
   const awsApis = new Map<string, { clients: AwsClients; api: AwsStackApi; dns: DnsApi }>();
   return {
     async octavia(m: LoadBalancerMirror): Promise<OctaviaReader> {
-      const ref = m.spec.octavia.credentialsSecretRef;
-      const namespace = m.metadata.namespace ?? 'default';
-      const cloud = ref
-        ? secretCloud(
-            secretKey(
-              await readSecret(rest, namespace, ref.name),
-              ref.key ?? 'clouds.yaml',
-              `${namespace}/${ref.name}`,
-            ),
-            ref.cloud,
-            `Secret ${namespace}/${ref.name}`,
-          )
-        : loadCloud({ cloud: m.spec.octavia.cloud });
-      const key = hash(cloud);
+      const { cloud, key } = await octaviaCloud(
+        rest,
+        m.metadata.namespace ?? 'default',
+        m.spec.octavia,
+      );
       let client = octaviaClients.get(key);
       if (!client) {
         // The session reports every HTTP exchange (Keystone's too, and each retry), so the

@@ -1,37 +1,22 @@
 // The policy's ports on the real clients: Octavia from the controller's clouds.yaml or a
 // Secret's (as its mirrors will reach it), cached per credentials; the AMQP URL from a Secret.
-import { createHash } from 'node:crypto';
 import type { Rest } from '../../runtime/rest.js';
 import type { MirrorPolicy } from '../../api/mirrorpolicy.js';
-import {
-  createOctaviaClient,
-  createSession,
-  loadCloud,
-  type OnCall,
-} from '../../clouds/openstack/index.js';
+import { createOctaviaClient, createSession, type OnCall } from '../../clouds/openstack/index.js';
 import { listenNotifications } from '../../clouds/openstack/notifications.js';
 import { readSecret, secretKey } from '../shared/secrets.js';
-import { secretCloud } from '../loadbalancermirror/clouds.js';
+import { octaviaCloud } from '../loadbalancermirror/clouds.js';
 import type { LoadBalancerLister, PolicyClouds } from './ports.js';
 
 export function realPolicyClouds(rest: Rest, hooks: { octavia?: OnCall } = {}): PolicyClouds {
   const clients = new Map<string, LoadBalancerLister>();
   return {
     async octavia(p: MirrorPolicy) {
-      const ref = p.spec.octavia.credentialsSecretRef;
-      const namespace = p.metadata.namespace ?? 'default';
-      const cloud = ref
-        ? secretCloud(
-            secretKey(
-              await readSecret(rest, namespace, ref.name),
-              ref.key ?? 'clouds.yaml',
-              `${namespace}/${ref.name}`,
-            ),
-            ref.cloud,
-            `Secret ${namespace}/${ref.name}`,
-          )
-        : loadCloud({ cloud: p.spec.octavia.cloud });
-      const key = createHash('sha256').update(JSON.stringify(cloud)).digest('hex');
+      const { cloud, key } = await octaviaCloud(
+        rest,
+        p.metadata.namespace ?? 'default',
+        p.spec.octavia,
+      );
       let client = clients.get(key);
       if (!client) {
         client = createOctaviaClient(
