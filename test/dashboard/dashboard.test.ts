@@ -410,14 +410,23 @@ test(
       spec: { fleet: FLEET, version: '2.0.0', strategy: { bakeTime: '3s' } },
     });
     // What the page shows, sampled: each wave's state.
+    // The waves and the phase in one read of the page, so they are of one render.
     const seen: string[] = [];
+    let phase: string | null = null;
     const sample = async () => {
-      const states = await page.$$eval('[data-release=v2] [data-wave]', (els) =>
-        els.map((e) => e.getAttribute('data-state')).join(','),
-      );
-      if (states && seen[seen.length - 1] !== states) seen.push(states);
+      const now = await page.evaluate(() => {
+        const release = document.querySelector('[data-release=v2]');
+        return {
+          phase: release?.getAttribute('data-phase') ?? null,
+          states: [...(release?.querySelectorAll('[data-wave]') ?? [])]
+            .map((e) => e.getAttribute('data-state'))
+            .join(','),
+        };
+      });
+      phase = now.phase;
+      if (now.states && seen[seen.length - 1] !== now.states) seen.push(now.states);
       for (const p of await prodsNow()) prodWatch.set(p.metadata.name, p.status?.version ?? '?');
-      return states;
+      return now.states;
     };
     await until(
       'the release planned, on the page',
@@ -452,9 +461,7 @@ test(
           await shot('release-in-progress');
           shotTaken = true;
         }
-        return (await page.getAttribute('[data-release=v2]', 'data-phase')) === 'Succeeded'
-          ? true
-          : undefined;
+        return phase === 'Succeeded' ? true : undefined;
       },
       360_000,
       100,
