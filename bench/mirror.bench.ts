@@ -141,10 +141,10 @@ function startController(opts: { scan?: boolean } = {}): Running {
         const client = await clouds.octavia(m);
         return {
           ...client,
-          getTree: async (id) => {
+          getTree: async (id, lb) => {
             const t0 = performance.now();
             try {
-              return await client.getTree(id);
+              return await client.getTree(id, lb);
             } finally {
               treeSeconds.push((performance.now() - t0) / 1000);
             }

@@ -184,6 +184,11 @@ export class OctaviaBuilder {
     ).id as string;
   }
 
+  /** Changes the load balancer's description: a change to it that touches nothing under it. */
+  async describe(lbId: string, description: string): Promise<void> {
+    await this.write(lbId, 'PUT', `/loadbalancers/${lbId}`, 'loadbalancer', { description });
+  }
+
   /** Deletes the load balancer and everything in it; waits until it is gone. */
   async deleteLoadBalancer(lbId: string): Promise<void> {
     for (let i = 0; i < 240; i++) {

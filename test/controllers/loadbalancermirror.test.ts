@@ -90,6 +90,7 @@ let mgr: Manager;
 let stop: () => Promise<void>;
 
 let syncs = 0;
+const octaviaReads = new Map<string, ('loadBalancer' | 'tree' | 'sync')[]>();
 function startController(): void {
   mgr = new Manager({
     name: CONTROLLER_NAME,
@@ -105,10 +106,21 @@ function startController(): void {
     pendingRetryMs: 500,
     // Drift made by hand is looked for every second sync (10 s here).
     awsCheckEvery: 2,
+    // Octavia's whole tree every third sync when its load balancer's updated_at stands still.
+    octaviaReadEvery: 3,
     // Syncs are counted here: status (lastSyncTime) is written only when something changed.
-    onSync: () => void syncs++,
+    onSync: (_outcome, _s, key) => (syncs++, octaviaReads.get(key)?.push('sync')),
     clouds: {
-      octavia: (m) => clouds.octavia(m),
+      // Which Octavia reads each mirror's syncs made, a 'sync' after each sync's own.
+      octavia: async (m) => {
+        const client = await clouds.octavia(m);
+        const key = `${m.metadata.namespace}/${m.metadata.name}`;
+        const log = octaviaReads.get(key) ?? octaviaReads.set(key, []).get(key)!;
+        return {
+          getLoadBalancer: (id) => (log.push('loadBalancer'), client.getLoadBalancer(id)),
+          getTree: (id, lb) => (log.push('tree'), client.getTree(id, lb)),
+        };
+      },
       route53: (m) => clouds.route53(m),
       // Record every action the controller sends to AWS.
       aws: async (m) => {
@@ -341,14 +353,18 @@ test('an Octavia load balancer becomes an NLB with the right listeners, target g
     'disabled and weight-0 members are left out',
   );
   // moto keys targets by IP: what kachiku sent is the check for one IP on two ports and AZ "all".
-  const sentHttp = sent.filter(
-    (a): a is Extract<Action, { kind: 'registerTargets' }> =>
-      a.kind === 'registerTargets' && a.targetGroup === http.TargetGroupName,
-  );
-  assert.deepEqual(
-    sentHttp.flatMap((a) => a.targets.map((t) => `${t.ip}:${t.port}@${t.availabilityZone}`)).sort(),
-    ['192.168.10.21:8080@all', '192.168.10.21:8081@all'],
-  );
+  // The first registration carries both; moto then keeps one of them, so a later sync may send
+  // the one it dropped again (AWS keeps both) — never anything else.
+  const sentHttp = sent
+    .filter(
+      (a): a is Extract<Action, { kind: 'registerTargets' }> =>
+        a.kind === 'registerTargets' && a.targetGroup === http.TargetGroupName,
+    )
+    .map((a) => a.targets.map((t) => `${t.ip}:${t.port}@${t.availabilityZone}`).sort());
+  const both = ['192.168.10.21:8080@all', '192.168.10.21:8081@all'];
+  assert.deepEqual(sentHttp[0], both);
+  for (const again of sentHttp.slice(1))
+    assert.ok(again.length === 1 && both.includes(again[0]!), `sent again: ${again.join(', ')}`);
   const listeners = (
     await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
   ).Listeners!;
@@ -425,6 +441,56 @@ test('in sync: further syncs, a drift check among them, write nothing to AWS', a
       (a) => !(a.kind === 'registerTargets' && a.targets.every((t) => t.ip === '192.168.10.21')),
     );
   assert.deepEqual(writes, [], 'no AWS write but the re-registrations moto forces');
+});
+
+/**
+ * The Octavia reads of each of the mirror's syncs that began at or after its `from`-th read and
+ * are complete, e.g. ['loadBalancer', 'loadBalancer tree']. A sync's first read is its load
+ * balancer's: a first segment without it is the end of a sync begun before.
+ */
+function syncReads(name: string, from: number): string[] {
+  const segments = (octaviaReads.get(`${ns}/${name}`) ?? [])
+    .slice(from)
+    .join(' ')
+    .split('sync')
+    .slice(0, -1)
+    .map((s) => s.trim());
+  return segments[0]?.startsWith('loadBalancer') ? segments : segments.slice(1);
+}
+const octaviaReadsOf = (name: string) => octaviaReads.get(`${ns}/${name}`)?.length ?? 0;
+
+test('an unchanged load balancer costs one Octavia read a sync, the whole tree every third; a change is read whole at once', async () => {
+  // Steady (the mirror made before, nothing changed in Octavia since): any three syncs in a
+  // row read the whole tree once.
+  let from = octaviaReadsOf('web');
+  await until(
+    'three syncs of web',
+    async () => syncReads('web', from).length >= 3 || undefined,
+    30_000,
+    250,
+  );
+  const steady = syncReads('web', from).slice(0, 3);
+  assert.deepEqual(
+    [...steady].sort(),
+    ['loadBalancer', 'loadBalancer', 'loadBalancer tree'],
+    `three syncs in a row: ${steady.join(' | ')}`,
+  );
+  // A change to the load balancer (its description; members and monitors move updated_at the
+  // same way): the next two syncs read the whole tree, as updated_at has whole seconds.
+  await octavia.describe(lbId, 'changed');
+  from = octaviaReadsOf('web');
+  await until(
+    'two syncs after the change',
+    async () => syncReads('web', from).length >= 3 || undefined,
+    30_000,
+    250,
+  );
+  const after = syncReads('web', from).slice(0, 3);
+  assert.deepEqual(
+    after,
+    ['loadBalancer tree', 'loadBalancer tree', 'loadBalancer'],
+    `after the change: ${after.join(' | ')}`,
+  );
 });
 
 test('a restarted controller reads AWS by the ARNs in status, not by a region scan', async () => {

@@ -41,8 +41,9 @@ export interface OctaviaClient {
   listMembers(poolId: string): Promise<OctaviaMember[]>;
   getHealthMonitor(id: string): Promise<OctaviaHealthMonitor>;
   /** The load balancer, its listeners, pools, members and monitors: 3 + 2 × pools requests
-   * (more when a list spans pages), whatever the number of members. */
-  getTree(loadBalancerId: string): Promise<OctaviaTree>;
+   * (more when a list spans pages), whatever the number of members; one fewer when the load
+   * balancer, read just before, is given. */
+  getTree(loadBalancerId: string, loadBalancer?: OctaviaLoadBalancer): Promise<OctaviaTree>;
 }
 
 /** The v2 API root from a catalog URL, which may or may not name the version. */
@@ -145,9 +146,9 @@ export function createOctaviaClient(session: Session, opts: OctaviaOptions = {})
     getHealthMonitor: (id) =>
       get('getHealthMonitor', `/lbaas/healthmonitors/${encodeURIComponent(id)}`, 'healthmonitor'),
 
-    async getTree(lbId) {
+    async getTree(lbId, read) {
       const [loadBalancer, listeners, pools] = await Promise.all([
-        client.getLoadBalancer(lbId),
+        read ?? client.getLoadBalancer(lbId),
         client.listListeners(lbId),
         client.listPools(lbId),
       ]);

@@ -17,6 +17,8 @@ export interface OctaviaLoadBalancer {
   listeners: { id: string }[];
   pools: { id: string }[];
   tags?: string[];
+  /** Set by every change to the load balancer or anything under it (whole seconds). */
+  updated_at?: string | null;
 }
 
 export interface OctaviaListener {

@@ -1,13 +1,15 @@
 // What the mirror's reconciler needs of the outside, as small interfaces: the reconciler stays
 // testable and the wiring to the real clients (clouds.ts) stays in one place.
-import type { OctaviaTree } from '../../clouds/openstack/types.js';
+import type { OctaviaLoadBalancer, OctaviaTree } from '../../clouds/openstack/types.js';
 import type { ObservedStack, TargetHealth } from '../../clouds/aws/types.js';
 import type { Route53Api } from '../../clouds/aws/route53.js';
 import type { LoadBalancerMirror } from '../../api/loadbalancermirror.js';
 import type { Action } from './plan.js';
 
 export interface OctaviaReader {
-  getTree(loadBalancerId: string): Promise<OctaviaTree>;
+  getLoadBalancer(loadBalancerId: string): Promise<OctaviaLoadBalancer>;
+  /** The whole tree; with the load balancer just read, without reading it again. */
+  getTree(loadBalancerId: string, loadBalancer?: OctaviaLoadBalancer): Promise<OctaviaTree>;
 }
 
 /** ARNs known while a sync executes its actions: created resources are added as they come. */

@@ -60,6 +60,7 @@ import { Prober, type Probe } from './prober.js';
 import { nextSyncDelay, statusWriteDue } from './schedule.js';
 import { claim, claimName, release } from './claim.js';
 import { syncPath, targetDrift, targetHealthOf } from './drift.js';
+import { afterWholeRead, treeRead, type TreeSeen } from './octaviaread.js';
 
 export const FINALIZER = 'kachiku.io/loadbalancermirror';
 export const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -83,6 +84,12 @@ export interface MirrorDeps {
    * whose plan equals the last one AWS was found or made to match reads nothing from AWS.
    */
   awsCheckEvery?: number;
+  /**
+   * Every how many syncs Octavia's whole tree is read even though its load balancer's
+   * `updated_at` says nothing changed (default 10; see octaviaread.ts). In between, a sync
+   * reads the load balancer alone.
+   */
+  octaviaReadEvery?: number;
   /** Controller-mode DNS failover probes (tests replace the network). */
   probe?: Probe;
 }
@@ -90,6 +97,8 @@ export interface MirrorDeps {
 /** What the controller remembers between syncs, by mirror key; all of it may be lost. */
 interface MirrorMemory {
   confirmed: Map<string, Confirmed>;
+  /** The last whole Octavia tree of each mirror (octaviaread.ts). */
+  trees: Map<string, TreeSeen>;
   dns: Map<string, DnsMemo>;
   prober: Prober;
   /** Mirrors whose probed side changed state: their next reconcile is DNS only. */
@@ -151,6 +160,7 @@ export function registerLoadBalancerMirror(mgr: Manager, deps: MirrorDeps): void
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
   const memory: MirrorMemory = {
     confirmed: new Map(),
+    trees: new Map(),
     dns: new Map(),
     // A side changing state in controller mode syncs its mirror's DNS at once.
     prober: new Prober((key) => {
@@ -193,6 +203,7 @@ async function reconcile(
   const cached = mirrors.get(key);
   if (!cached || isDeleting(cached)) {
     confirmed.delete(key);
+    memory.trees.delete(key);
     memory.dns.delete(key);
     memory.prober.stop(key);
   }
@@ -245,7 +256,7 @@ async function reconcile(
   // Changes made in AWS outside kachiku that this sync undid, even if a later step failed.
   const putBack: string[] = [];
   try {
-    ({ status, vip, health } = await sync(mgr, deps, mirror, ctx, confirmed, putBack, () =>
+    ({ status, vip, health } = await sync(mgr, deps, mirror, ctx, memory, putBack, () =>
       memory.dns.delete(key),
     ));
     const partial = (status.notMirrored ?? []).length > 0;
@@ -347,10 +358,11 @@ async function sync(
   deps: MirrorDeps,
   mirror: LoadBalancerMirror,
   ctx: ReconcileContext,
-  memo: Map<string, Confirmed>,
+  memory: MirrorMemory,
   putBack: string[],
   onDrift: () => void,
 ): Promise<{ status: Partial<Status>; vip: string; health?: TargetHealthCount }> {
+  const { confirmed: memo, trees } = memory;
   const input = mirrorInput(mirror);
   const key = `${input.namespace}/${input.name}`;
   const owner = ownerTagValue(input);
@@ -370,7 +382,13 @@ async function sync(
     }
   }
 
-  const tree = await guard(() => octavia.getTree(input.loadBalancerID), 'octavia');
+  // The load balancer alone says whether its tree can have changed since the last whole read.
+  const loadBalancer = await guard(() => octavia.getLoadBalancer(input.loadBalancerID), 'octavia');
+  const seen = trees.get(key);
+  const whole = treeRead(seen, loadBalancer, deps.octaviaReadEvery ?? 10) === 'whole';
+  const tree = whole
+    ? await guard(() => octavia.getTree(input.loadBalancerID, loadBalancer), 'octavia')
+    : { ...seen!.tree, loadBalancer };
   const pending = pendingObjects(tree);
   if (pending.length > 0) {
     throw new TerminalError(
@@ -393,6 +411,13 @@ async function sync(
       Reason.ReconcileError,
       `Octavia load balancer ${input.loadBalancerID} is in ERROR`,
     );
+  }
+  // A tree without pending or missing parts: trusted, by the rules of octaviaread.ts.
+  if (!whole) seen!.syncsSinceRead++;
+  else {
+    const now = afterWholeRead(seen, tree);
+    if (now) trees.set(key, now);
+    else trees.delete(key);
   }
   const plan = planStack(input, tree, deps.naming(input));
   const planKey = JSON.stringify(plan.stack);
