@@ -55,6 +55,13 @@ const RUNS = Number(process.argv[4] ?? 5);
 const WARMUP_MS = Number(process.argv[5] ?? 1000);
 const FULL = (process.argv[6] ?? '1') === '1';
 const ROLLBACK_WARMUP_MS = Math.max(WARMUP_MS, 10_000);
+// Waves 0–2 of a rollback run put up to five Prods on the new version (the test Prod, the
+// fewest-users wave, two a wave after): the others must have room for all their tenants. Below
+// 10 Prods they have not (4 × 20 timed out with hosts left on the new version), so say so at once.
+if (RUNS > 0 && P < 10)
+  throw new Error(
+    `rollback runs need at least 10 Prods (got ${P}); run "${P} ${PER_PROD} 0" for the full release alone`,
+  );
 const GATE_INTERVAL = '1s';
 /** Each wave's bake in the rollback runs: the alert is posted at its start. */
 const BAKE = '6s';

@@ -9,17 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
   ListHealthChecksCommand,
   ListResourceRecordSetsCommand,
   ListTagsForResourceCommand,
   Route53Client,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound } from '../../src/runtime/rest.js';
-import { newLogger } from '../../src/runtime/log.js';
-import { applyCrds } from '../../src/cli/crds.js';
+import type { Manager } from '../../src/runtime/manager.js';
+import { isNotFound } from '../../src/runtime/rest.js';
 import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
 import {
   mirrorGvr,
@@ -28,27 +25,12 @@ import {
 import { realMirrorClouds, mirrorNaming } from '../../src/controllers/loadbalancermirror/clouds.js';
 import { callerPrefix } from '../../src/controllers/loadbalancermirror/dns.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
-import { awsEnv } from '../../lab/src/parts/aws.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  grantSecrets,
-  kachikuConfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
-import { OctaviaBuilder } from '../../lab/src/octavia.js';
+import { namespaceGvr } from '../support/kube.js';
+import { kachikuManager, kachikuNamespace, mirrorLab, testZone } from '../support/mirrorlab.js';
 import { until } from '../support/wait.js';
 import { LoopbackServer } from '../support/tcp.js';
-import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
-const lab = labState();
-const aws = lab.aws!;
-const os = lab.openstack!;
-Object.assign(process.env, awsEnv(aws), { OS_CLIENT_CONFIG_FILE: os.cloudsYaml });
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-const octavia = new OctaviaBuilder(os);
+const { aws, os, config, rest, octavia } = mirrorLab();
 const r53 = new Route53Client({});
 
 let ns = '';
@@ -62,12 +44,7 @@ const writes: string[] = [];
 
 let syncs = 0;
 function startController(): void {
-  mgr = new Manager({
-    name: CONTROLLER_NAME,
-    config: kachikuConfig(),
-    namespace: ns,
-    log: newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
-  });
+  mgr = kachikuManager(ns);
   registerLoadBalancerMirror(mgr, {
     naming: mirrorNaming,
     pendingRetryMs: 500,
@@ -86,14 +63,8 @@ function startController(): void {
 }
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'dns');
-  await grantSecrets(rest, ns);
-  zoneName = `${ns}.example.com`;
-  const zone = await r53.send(
-    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
-  );
-  zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  ns = await kachikuNamespace(rest, config, 'dns');
+  ({ zoneId, zoneName } = await testZone(r53, ns));
   lbId = await octavia.loadBalancer(`dns-${randomUUID().slice(0, 6)}`);
   const l = await octavia.listener(lbId, 'TCP', 443);
   const p = await octavia.pool(lbId, l, 'TCP');

@@ -23,10 +23,9 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Manager } from '../../src/runtime/manager.js';
-import { Rest, isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
+import type { Manager } from '../../src/runtime/manager.js';
+import { isNotFound, type Gvr, type KubeObject } from '../../src/runtime/rest.js';
 import { newLogger } from '../../src/runtime/log.js';
-import { applyCrds } from '../../src/cli/crds.js';
 import type {
   LoadBalancerMirror,
   LoadBalancerMirrorStatus,
@@ -40,29 +39,14 @@ import { realMirrorClouds, mirrorNaming } from '../../src/controllers/loadbalanc
 import type { Action } from '../../src/controllers/loadbalancermirror/plan.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
 import { AwsError } from '../../src/clouds/aws/errors.js';
-import { awsEnv } from '../../lab/src/parts/aws.js';
 import { startLabProcess, stopLabProcess } from '../../lab/src/lab.js';
-import { labState } from '../support/lab.js';
-import {
-  controlPlaneConfig,
-  grantSecrets,
-  kachikuConfig,
-  namespaceGvr,
-  testNamespace,
-} from '../support/kube.js';
-import { OctaviaBuilder } from '../../lab/src/octavia.js';
+import { namespaceGvr } from '../support/kube.js';
+import { kachikuManager, kachikuNamespace, mirrorLab } from '../support/mirrorlab.js';
 import { until } from '../support/wait.js';
 import { secretGvr } from '../../src/runtime/core.js';
-import { CONTROLLER_NAME } from '../../src/api/kind.js';
 
-const lab = labState();
-const aws = lab.aws!;
-const os = lab.openstack!;
 // The controller finds OpenStack and AWS the standard way: clouds.yaml and the AWS settings.
-Object.assign(process.env, awsEnv(aws), { OS_CLIENT_CONFIG_FILE: os.cloudsYaml });
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-const octavia = new OctaviaBuilder(os);
+const { lab, aws, os, config, rest, octavia } = mirrorLab();
 const elb = new ElasticLoadBalancingV2Client({});
 
 let ns = '';
@@ -92,14 +76,12 @@ let stop: () => Promise<void>;
 let syncs = 0;
 const octaviaReads = new Map<string, ('loadBalancer' | 'tree' | 'sync')[]>();
 function startController(): void {
-  mgr = new Manager({
-    name: CONTROLLER_NAME,
-    config: kachikuConfig(),
-    namespace: ns,
-    log: newLogger(
+  mgr = kachikuManager(
+    ns,
+    newLogger(
       process.env.TEST_LOG === 'debug' ? 'debug' : process.env.TEST_LOG ? 'warn' : 'silent',
     ),
-  });
+  );
   const clouds = realMirrorClouds(mgr.rest);
   registerLoadBalancerMirror(mgr, {
     naming: mirrorNaming,
@@ -170,9 +152,7 @@ function startController(): void {
 }
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'lbm');
-  await grantSecrets(rest, ns);
+  ns = await kachikuNamespace(rest, config, 'lbm');
   startController();
 });
 after(async () => {
@@ -458,18 +438,22 @@ function syncReads(name: string, from: number): string[] {
   return segments[0]?.startsWith('loadBalancer') ? segments : segments.slice(1);
 }
 const octaviaReadsOf = (name: string) => octaviaReads.get(`${ns}/${name}`)?.length ?? 0;
+/** The Octavia reads of mirror `name`'s next three syncs. */
+async function nextThreeSyncs(name: string): Promise<string[]> {
+  const from = octaviaReadsOf(name);
+  await until(
+    `three syncs of ${name}`,
+    async () => syncReads(name, from).length >= 3 || undefined,
+    30_000,
+    250,
+  );
+  return syncReads(name, from).slice(0, 3);
+}
 
 test('an unchanged load balancer costs one Octavia read a sync, the whole tree every third; a change is read whole at once', async () => {
   // Steady (the mirror made before, nothing changed in Octavia since): any three syncs in a
   // row read the whole tree once.
-  let from = octaviaReadsOf('web');
-  await until(
-    'three syncs of web',
-    async () => syncReads('web', from).length >= 3 || undefined,
-    30_000,
-    250,
-  );
-  const steady = syncReads('web', from).slice(0, 3);
+  const steady = await nextThreeSyncs('web');
   assert.deepEqual(
     [...steady].sort(),
     ['loadBalancer', 'loadBalancer', 'loadBalancer tree'],
@@ -478,14 +462,7 @@ test('an unchanged load balancer costs one Octavia read a sync, the whole tree e
   // A change to the load balancer (its description; members and monitors move updated_at the
   // same way): the next two syncs read the whole tree, as updated_at has whole seconds.
   await octavia.describe(lbId, 'changed');
-  from = octaviaReadsOf('web');
-  await until(
-    'two syncs after the change',
-    async () => syncReads('web', from).length >= 3 || undefined,
-    30_000,
-    250,
-  );
-  const after = syncReads('web', from).slice(0, 3);
+  const after = await nextThreeSyncs('web');
   assert.deepEqual(
     after,
     ['loadBalancer tree', 'loadBalancer tree', 'loadBalancer'],

@@ -26,8 +26,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { Rest, isNotFound } from '../../src/runtime/rest.js';
-import { applyCrds } from '../../src/cli/crds.js';
+import { isNotFound } from '../../src/runtime/rest.js';
 import type { LoadBalancerMirror } from '../../src/api/loadbalancermirror.js';
 import { mirrorGvr } from '../../src/controllers/loadbalancermirror/reconciler.js';
 import { OWNER_TAG } from '../../src/controllers/loadbalancermirror/plan.js';
@@ -35,9 +34,9 @@ import { callerPrefix } from '../../src/controllers/loadbalancermirror/dns.js';
 import { CRASH_AT_ENV } from '../../src/clouds/aws/crashpoint.js';
 import { awsEnv } from '../../lab/src/parts/aws.js';
 import { restartMoto } from '../../lab/src/lab.js';
-import { OctaviaBuilder, type MemberInput } from '../../lab/src/octavia.js';
-import { labState } from '../support/lab.js';
-import { controlPlaneConfig, grantSecrets, namespaceGvr, testNamespace } from '../support/kube.js';
+import type { MemberInput } from '../../lab/src/octavia.js';
+import { namespaceGvr } from '../support/kube.js';
+import { kachikuNamespace, mirrorLab, testZone } from '../support/mirrorlab.js';
 import { until } from '../support/wait.js';
 import { kachikuController, logLine, type Controller } from '../support/process.js';
 import { isWrite, operationOf, startAwsProxy, type AwsProxy } from '../support/awsproxy.js';
@@ -47,13 +46,8 @@ import { secretGvr } from '../../src/runtime/core.js';
 import { eventGvr } from '../../src/runtime/events.js';
 import { parseDuration } from '../../src/runtime/duration.js';
 
-const lab = labState();
-const aws = lab.aws!;
-const os = lab.openstack!;
+const { lab, aws, os, config, rest, octavia } = mirrorLab();
 const cp = lab.kube!.clusters.find((c) => c.role === 'control-plane')!;
-const config = controlPlaneConfig();
-const rest = new Rest(config);
-const octavia = new OctaviaBuilder(os);
 // The test reads moto directly, not through the proxy.
 const direct = {
   endpoint: aws.endpoint,
@@ -158,15 +152,9 @@ function alive(): void {
 }
 
 before(async () => {
-  await applyCrds(config);
-  ns = await testNamespace(rest, 'faults');
-  await grantSecrets(rest, ns);
+  ns = await kachikuNamespace(rest, config, 'faults');
   proxy = await startAwsProxy(aws.endpoint);
-  zoneName = `${ns}.example.com`;
-  const zone = await r53.send(
-    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
-  );
-  zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  ({ zoneId, zoneName } = await testZone(r53, ns));
   lbId = await octavia.loadBalancer(`faults-${randomUUID().slice(0, 6)}`);
   const l = await octavia.listener(lbId, 'TCP', 443);
   poolId = await octavia.pool(lbId, l, 'TCP');

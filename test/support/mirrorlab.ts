@@ -1,7 +1,9 @@
 // The set-up of the tests of the mirror controllers (LoadBalancerMirror, MirrorPolicy): the lab's
 // OpenStack and AWS exported as the controllers find them (clouds.yaml and the AWS settings), the
 // control plane, and kachiku replicas run in the test's process as kachiku's ServiceAccount.
+import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { Rest } from '../../src/runtime/rest.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { newLogger, type Logger } from '../../src/runtime/log.js';
@@ -50,4 +52,16 @@ export function kachikuManager(
   log: Logger = newLogger(process.env.TEST_LOG ? 'debug' : 'silent'),
 ): Manager {
   return new Manager({ name: CONTROLLER_NAME, config: kachikuConfig(), namespace, log });
+}
+
+/** A Route 53 hosted zone of the test's own, `<namespace>.example.com`. */
+export async function testZone(
+  r53: Route53Client,
+  namespace: string,
+): Promise<{ zoneId: string; zoneName: string }> {
+  const zoneName = `${namespace}.example.com`;
+  const zone = await r53.send(
+    new CreateHostedZoneCommand({ Name: zoneName, CallerReference: randomUUID() }),
+  );
+  return { zoneId: zone.HostedZone!.Id!.replace('/hostedzone/', ''), zoneName };
 }
