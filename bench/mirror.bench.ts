@@ -257,12 +257,14 @@ const sum = (map: Map<string, number>) => total(map) / cycles;
 const steady = {
   octavia: Math.round(sum(calls.octavia)),
   reads: Math.round(sum(calls.awsReads)),
-  writes: sum(calls.awsWrites),
-  kube: sum(calls.kubeWrites),
+  writes: Math.round(sum(calls.awsWrites) * 10) / 10,
+  kube: Math.round(sum(calls.kubeWrites) * 10) / 10,
   syncs: (first.syncSeconds.length - steadyFrom) / cycles,
 };
-const readsByOp = Object.fromEntries([...calls.awsReads].map(([op, n]) => [op, n / cycles]));
-const kubeByKind = Object.fromEntries([...calls.kubeWrites].map(([k, n]) => [k, n / cycles]));
+const perCycle = (map: Map<string, number>) =>
+  Object.fromEntries([...map].map(([k, n]) => [k, Math.round((n / cycles) * 10) / 10]));
+const readsByOp = perCycle(calls.awsReads);
+const kubeByKind = perCycle(calls.kubeWrites);
 const syncTimes = first.syncSeconds.slice(steadyFrom).sort((a, b) => a - b);
 const treeTimes = first.treeSeconds.slice(treesFrom).sort((a, b) => a - b);
 
@@ -311,7 +313,12 @@ console.log(
   `steady state: ${f2(steady.syncs)} syncs per cycle (${f2(steady.syncs / N)} per mirror); change → registered p99 ${f2(pct(latencies, 99))} against the bound 1 + sync p99 = ${f2(1 + syncP(99))}`,
 );
 console.log(
-  `a sync's own time p50 / p99: ${f2(pct(syncTimes, 50))} / ${f2(pct(syncTimes, 99))} s, of which reading Octavia's tree ${f2(pct(treeTimes, 50))} / ${f2(pct(treeTimes, 99))} s`,
+  `a sync's own time p50 / p99: ${f2(pct(syncTimes, 50))} / ${f2(pct(syncTimes, 99))} s${
+    // A whole tree is read only when the load balancer changed, or every 10th sync.
+    treeTimes.length
+      ? `, of which reading Octavia's whole tree (${treeTimes.length} read) ${f2(pct(treeTimes, 50))} / ${f2(pct(treeTimes, 99))} s`
+      : '; no whole tree was read in the window'
+  }`,
 );
 console.log(`AWS reads per steady cycle by operation: ${JSON.stringify(readsByOp)}`);
 console.log(`apiserver writes per steady cycle: ${JSON.stringify(kubeByKind)}`);
