@@ -383,6 +383,7 @@ async function sync(
   }
 
   // The load balancer alone says whether its tree can have changed since the last whole read.
+  const readAt = performance.now();
   const loadBalancer = await guard(() => octavia.getLoadBalancer(input.loadBalancerID), 'octavia');
   const seen = trees.get(key);
   const whole = treeRead(seen, loadBalancer, deps.octaviaReadEvery ?? 10) === 'whole';
@@ -390,6 +391,9 @@ async function sync(
     ? await guard(() => octavia.getTree(input.loadBalancerID, loadBalancer), 'octavia')
     : { ...seen!.tree, loadBalancer };
   const pending = pendingObjects(tree);
+  const incomplete = incompleteAnswer(tree);
+  // A tree that is mid-change or in part is not one to trust later either.
+  if (pending.length > 0 || incomplete.length > 0) trees.delete(key);
   if (pending.length > 0) {
     throw new TerminalError(
       Reason.OctaviaPending,
@@ -398,7 +402,6 @@ async function sync(
     );
   }
   // A half answer must not read as "fewer listeners, pools or members": nothing is planned.
-  const incomplete = incompleteAnswer(tree);
   if (incomplete.length > 0) {
     throw new TerminalError(
       Reason.OctaviaIncomplete,
@@ -415,7 +418,7 @@ async function sync(
   // A tree without pending or missing parts: trusted, by the rules of octaviaread.ts.
   if (!whole) seen!.syncsSinceRead++;
   else {
-    const now = afterWholeRead(seen, tree);
+    const now = afterWholeRead(seen, tree, readAt);
     if (now) trees.set(key, now);
     else trees.delete(key);
   }
