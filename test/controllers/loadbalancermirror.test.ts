@@ -74,7 +74,12 @@ let mgr: Manager;
 let stop: () => Promise<void>;
 
 let syncs = 0;
-const octaviaReads = new Map<string, ('loadBalancer' | 'tree' | 'sync')[]>();
+/** One Octavia read of a sync, or a sync's end; a load balancer read keeps what it answered. */
+interface OctaviaRead {
+  read: 'loadBalancer' | 'tree' | 'sync';
+  answered?: string;
+}
+const octaviaReads = new Map<string, OctaviaRead[]>();
 function startController(): void {
   mgr = kachikuManager(
     ns,
@@ -91,7 +96,7 @@ function startController(): void {
     // Octavia's whole tree every third sync when its load balancer's updated_at stands still.
     octaviaReadEvery: 3,
     // Syncs are counted here: status (lastSyncTime) is written only when something changed.
-    onSync: (_outcome, _s, key) => (syncs++, octaviaReads.get(key)?.push('sync')),
+    onSync: (_outcome, _s, key) => (syncs++, octaviaReads.get(key)?.push({ read: 'sync' })),
     clouds: {
       // Which Octavia reads each mirror's syncs made, a 'sync' after each sync's own.
       octavia: async (m) => {
@@ -99,8 +104,14 @@ function startController(): void {
         const key = `${m.metadata.namespace}/${m.metadata.name}`;
         const log = octaviaReads.get(key) ?? octaviaReads.set(key, []).get(key)!;
         return {
-          getLoadBalancer: (id) => (log.push('loadBalancer'), client.getLoadBalancer(id)),
-          getTree: (id, lb) => (log.push('tree'), client.getTree(id, lb)),
+          getLoadBalancer: async (id) => {
+            const entry: OctaviaRead = { read: 'loadBalancer' };
+            log.push(entry);
+            const lb = await client.getLoadBalancer(id);
+            entry.answered = `${lb.provisioning_status} ${lb.updated_at}`;
+            return lb;
+          },
+          getTree: (id, lb) => (log.push({ read: 'tree' }), client.getTree(id, lb)),
         };
       },
       route53: (m) => clouds.route53(m),
@@ -424,49 +435,67 @@ test('in sync: further syncs, a drift check among them, write nothing to AWS', a
 });
 
 /**
- * The Octavia reads of each of the mirror's syncs that began at or after its `from`-th read and
- * are complete, e.g. ['loadBalancer', 'loadBalancer tree']. A sync's first read is its load
- * balancer's: a first segment without it is the end of a sync begun before.
+ * The mirror's syncs that began at or after its `from`-th Octavia read and are complete: each
+ * its reads, e.g. 'loadBalancer tree', and what its load balancer read answered (provisioning
+ * status and updated_at). A sync's first read is its load balancer's: reads before the first
+ * such are the end of a sync begun before.
  */
-function syncReads(name: string, from: number): string[] {
-  const segments = (octaviaReads.get(`${ns}/${name}`) ?? [])
-    .slice(from)
-    .join(' ')
-    .split('sync')
-    .slice(0, -1)
-    .map((s) => s.trim());
-  return segments[0]?.startsWith('loadBalancer') ? segments : segments.slice(1);
+function syncsOf(name: string, from: number): { reads: string; answered: string }[] {
+  const syncs: { reads: string; answered: string }[] = [];
+  let current: OctaviaRead[] = [];
+  for (const r of (octaviaReads.get(`${ns}/${name}`) ?? []).slice(from)) {
+    if (r.read !== 'sync') current.push(r);
+    else {
+      if (current[0]?.read === 'loadBalancer')
+        syncs.push({
+          reads: current.map((c) => c.read).join(' '),
+          answered: current[0].answered ?? '',
+        });
+      current = [];
+    }
+  }
+  return syncs;
 }
 const octaviaReadsOf = (name: string) => octaviaReads.get(`${ns}/${name}`)?.length ?? 0;
-/** The Octavia reads of mirror `name`'s next three syncs. */
-async function nextThreeSyncs(name: string): Promise<string[]> {
-  const from = octaviaReadsOf(name);
-  await until(
-    `three syncs of ${name}`,
-    async () => syncReads(name, from).length >= 3 || undefined,
-    30_000,
-    250,
-  );
-  return syncReads(name, from).slice(0, 3);
+/** Mirror `name`'s syncs from its `from`-th Octavia read, once `enough` says there are enough. */
+async function syncsUntil(
+  name: string,
+  from: number,
+  what: string,
+  enough: (syncs: { reads: string; answered: string }[]) => boolean,
+) {
+  await until(what, async () => enough(syncsOf(name, from)) || undefined, 30_000, 250);
+  return syncsOf(name, from);
 }
 
 test('an unchanged load balancer costs one Octavia read a sync, the whole tree every third; a change is read whole at once', async () => {
   // Steady (the mirror made before, nothing changed in Octavia since): any three syncs in a
   // row read the whole tree once.
-  const steady = await nextThreeSyncs('web');
+  const steady = (
+    await syncsUntil('web', octaviaReadsOf('web'), 'three syncs', (s) => s.length >= 3)
+  ).slice(0, 3);
   assert.deepEqual(
-    [...steady].sort(),
+    steady.map((s) => s.reads).sort(),
     ['loadBalancer', 'loadBalancer', 'loadBalancer tree'],
-    `three syncs in a row: ${steady.join(' | ')}`,
+    `three syncs in a row: ${steady.map((s) => s.reads).join(' | ')}`,
   );
   // A change to the load balancer (its description; members and monitors move updated_at the
-  // same way): the next two syncs read the whole tree, as updated_at has whole seconds.
+  // same way): from the first sync that finds it ACTIVE again with its new updated_at, two
+  // syncs read the whole tree, as updated_at has whole seconds, then one read a sync again.
+  // (Syncs while Octavia is PENDING_UPDATE read it whole too, and plan nothing.)
+  const was = steady[0]!.answered;
+  const from = octaviaReadsOf('web');
   await octavia.describe(lbId, 'changed');
-  const after = await nextThreeSyncs('web');
+  const isNew = (s: { answered: string }) => s.answered.startsWith('ACTIVE ') && s.answered !== was;
+  const all = await syncsUntil('web', from, 'three syncs after the change', (s) => {
+    const i = s.findIndex(isNew);
+    return i >= 0 && s.length >= i + 3;
+  });
+  const after = all.slice(all.findIndex(isNew)).slice(0, 3);
   assert.deepEqual(
-    after,
+    after.map((s) => s.reads),
     ['loadBalancer tree', 'loadBalancer tree', 'loadBalancer'],
-    `after the change: ${after.join(' | ')}`,
+    `after the change: ${all.map((s) => `${s.reads} (${s.answered})`).join(' | ')}`,
   );
 });
 
