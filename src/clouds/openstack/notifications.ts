@@ -36,6 +36,9 @@ export interface NotificationOptions {
  * The load-balancer event a message carries, or undefined: messagingv2 wraps the notification
  * as a JSON string under "oslo.message" (messaging v1 and the log driver send it bare).
  */
+/** A UUID, with or without its dashes (Keystone's project ids have none). */
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
 export function parseNotification(body: string): LoadBalancerEvent | undefined {
   let msg: Record<string, unknown>;
   try {
@@ -50,10 +53,17 @@ export function parseNotification(body: string): LoadBalancerEvent | undefined {
     return undefined;
   const payload = (msg.payload ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  // Octavia's ids are UUIDs, Keystone's project ids hex: anything else in a message (which
+  // anyone on the bus can send) is no id, and goes into no URL path (an event without an id
+  // lists).
+  const uuid = (v: unknown) => {
+    const s = str(v);
+    return s && UUID.test(s) ? s : undefined;
+  };
   return {
     eventType,
-    loadBalancerID: str(payload.loadbalancer_id) ?? str(payload.id),
-    projectID: str(payload.project_id),
+    loadBalancerID: uuid(payload.loadbalancer_id) ?? uuid(payload.id),
+    projectID: uuid(payload.project_id),
   };
 }
 

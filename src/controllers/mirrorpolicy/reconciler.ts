@@ -32,6 +32,7 @@ import { conditionSetter } from '../loadbalancermirror/dnsstep.js';
 import { isOpenStackError } from '../../clouds/openstack/errors.js';
 import {
   SPEC_HASH_ANNOTATION,
+  ownedBy,
   planLoadBalancer,
   planPolicy,
   type ListedLoadBalancer,
@@ -40,6 +41,7 @@ import {
 import type { PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
 import { FastPath } from './fastpath.js';
+import { ListCache } from './listcache.js';
 
 export const policyGvr = gvrOf(mirrorPolicyKind);
 const mirrorGvr = gvrOf(loadBalancerMirrorKind);
@@ -64,17 +66,10 @@ export interface PolicyDeps {
 export type PolicyStep =
   'received' | 'enqueued' | 'reconcile' | 'secret' | 'octavia' | 'planned' | 'posting' | 'created';
 
-/** The last successful list of a policy, kept between reconciles (lost on restart: lists again). */
-interface LastList {
-  at: number;
-  generation: number | undefined;
-  lbs: ListedLoadBalancer[];
-}
-
 export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
   const policies = mgr.informer<MirrorPolicy>(policyGvr);
   const mirrors = mgr.informer<LoadBalancerMirror>(mirrorGvr);
-  const lists = new Map<string, LastList>();
+  const lists = new ListCache();
   const notified = new Map<string, Notified>();
   let leading: AbortSignal | undefined;
   const st = (): State => ({ policies, mirrors, lists, notified, hub });
@@ -138,15 +133,22 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
     if (!policy || isDeleting(policy) || !signal || signal.aborted) return;
     try {
       const octavia = await deps.clouds.octavia(policy);
+      const readAt = performance.now();
       const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
         // Gone meanwhile: left to the lists.
         if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
         throw e;
       });
       deps.onStep?.('octavia', id, performance.now());
-      if (lb) {
-        const last = lists.get(key);
-        if (last) last.lbs = [...last.lbs.filter((l) => l.id !== id), lb];
+      // Acted on only while the read is the freshest answer and the policy the one planned
+      // with (edited or deleted meanwhile: its reconcile, queued below, decides).
+      const now = policies.get(key);
+      const same =
+        now !== undefined &&
+        now.metadata.uid === policy.metadata.uid &&
+        now.metadata.generation === policy.metadata.generation &&
+        !isDeleting(now);
+      if (lb && lists.read(key, lb, readAt) && same) {
         const d = planLoadBalancer(policy, lb, mirrors.list(policy.metadata.namespace));
         deps.onStep?.('planned', id, performance.now());
         if (d)
@@ -180,7 +182,7 @@ interface Notified {
 interface State {
   policies: Informer<MirrorPolicy>;
   mirrors: Informer<LoadBalancerMirror>;
-  lists: Map<string, LastList>;
+  lists: ListCache;
   notified: Map<string, Notified>;
   hub: NotificationHub;
 }
@@ -198,7 +200,7 @@ async function reconcile(
   if (!policy || isDeleting(policy)) {
     // Its mirrors go with it: they carry its ownerReference (the garbage collector).
     st.hub.set(key, undefined);
-    st.lists.delete(key);
+    st.lists.drop(key);
     st.notified.delete(key);
     return;
   }
@@ -264,26 +266,30 @@ async function reconcile(
       const octavia = await deps.clouds.octavia(policy);
       if (due) {
         listed = undefined;
-        listed = await octavia.listLoadBalancers({
+        const startedAt = performance.now();
+        const lbs = await octavia.listLoadBalancers({
           ...(sel.tags && { tags: sel.tags }),
           ...(sel.projectID && { projectID: sel.projectID }),
         });
-        st.lists.set(key, { at: Date.now(), generation: policy.metadata.generation, lbs: listed });
+        listed = st.lists.listed(
+          key,
+          { startedAt, at: Date.now(), generation: policy.metadata.generation },
+          lbs,
+        );
         status.lastListTime = timestamp();
         set(ConditionType.Ready, 'True', Reason.Listed, `listed ${listed.length} load balancer(s)`);
       } else if (woken && woken.ids.size > 0 && last) {
         // Created or updated: read each by its id into the last list (seconds cheaper than a
         // list of a busy Octavia); one gone meanwhile is left to the lists.
-        const byId = new Map(last.lbs.map((lb) => [lb.id, lb]));
         for (const id of woken.ids) {
+          const readAt = performance.now();
           const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
             if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
             throw e;
           });
-          if (lb) byId.set(id, lb);
+          if (lb) st.lists.read(key, lb, readAt);
         }
-        listed = [...byId.values()];
-        last.lbs = listed;
+        listed = st.lists.get(key)?.lbs;
         step('octavia');
       }
     } catch (err) {
@@ -377,19 +383,25 @@ async function act(
     }
   }
   for (const u of plan.update) {
+    const planned = u.mirror.metadata.annotations?.[SPEC_HASH_ANNOTATION];
+    let wrote = false;
     await update(mgr.rest, mirrorGvr, u.mirror, (m) => {
-      if (m.metadata.annotations?.[SPEC_HASH_ANNOTATION] === u.hash) return false;
+      // Exactly the mirror planned on: another one of the name, one updated meanwhile (by a
+      // newer plan) or no longer the policy's is left to the next plan.
+      if (m.metadata.uid !== u.mirror.metadata.uid || !ownedBy(policy, m)) return false;
+      if (m.metadata.annotations?.[SPEC_HASH_ANNOTATION] !== planned) return false;
       m.spec = u.spec;
       m.metadata.annotations = { ...m.metadata.annotations, [SPEC_HASH_ANNOTATION]: u.hash };
-      return true;
+      return (wrote = true);
     });
-    void mgr.events.record({
-      regarding: policy,
-      type: 'Normal',
-      reason: 'MirrorUpdated',
-      action: 'Update',
-      note: `updated ${u.mirror.metadata.name} to the policy's template`,
-    });
+    if (wrote)
+      void mgr.events.record({
+        regarding: policy,
+        type: 'Normal',
+        reason: 'MirrorUpdated',
+        action: 'Update',
+        note: `updated ${u.mirror.metadata.name} to the policy's template`,
+      });
   }
   for (const d of plan.delete) {
     try {
