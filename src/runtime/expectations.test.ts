@@ -37,6 +37,27 @@ test('expectations: an update is seen once the cache moved past the version it r
   assert.equal(e.satisfied('ns/f', cache({}), 300).ok, true, 'forgotten once seen');
 });
 
+test('expectations: a patched annotation is seen once the cache shows its value, not merely a newer version', () => {
+  const e = new Expectations();
+  e.expect('ns/r', 'prods', 'ns/p1', { kind: 'annotated', key: 'k', value: 'r' }, 0);
+  e.expect('ns/r', 'prods', 'ns/p2', { kind: 'annotated', key: 'k', value: null }, 0);
+  const annotated = (rv: string, annotations?: Record<string, string>): KubeObject => ({
+    metadata: { name: 'p', resourceVersion: rv, ...(annotations && { annotations }) },
+  });
+  const entries: Record<string, KubeObject> = {
+    // A status write that came before the patch: a newer version, without the annotation.
+    'prods/ns/p1': annotated('11'),
+    'prods/ns/p2': annotated('11', { k: 'r' }),
+  };
+  assert.equal(e.satisfied('ns/r', cache(entries), 100).waitingFor, 2);
+  entries['prods/ns/p1'] = annotated('12', { k: 'r' });
+  entries['prods/ns/p2'] = annotated('12', { other: 'x' });
+  assert.equal(e.satisfied('ns/r', cache(entries), 200).ok, true);
+  // Gone is seen too.
+  e.expect('ns/r', 'prods', 'ns/p3', { kind: 'annotated', key: 'k', value: 'r' }, 300);
+  assert.equal(e.satisfied('ns/r', cache({}), 400).ok, true);
+});
+
 test('expectations: creations and deletions; owners are separate', () => {
   const e = new Expectations();
   e.expect('ns/a', 'prods', 'ns/p1', { kind: 'created' }, 0);

@@ -4,15 +4,18 @@
 // writes yet: it would redo them, or undo them. A write is seen once the cached object is
 // created, gone, or no longer at the resourceVersion the write replaced (a PUT with that
 // resourceVersion succeeds only from it, so whatever follows in the cache is that write or
-// newer). Bounded: after `timeoutMs` the expectations are dropped (a missed event must not stall
+// newer). A patch carries no resourceVersion: it may land on a version the cache has not seen,
+// so a patch expects what it wrote (an annotation's value) instead. Bounded: after `timeoutMs` the expectations are dropped (a missed event must not stall
 // a key for ever; an optimistic-concurrency conflict then catches a stale read).
 import type { KubeObject } from './rest.js';
 
 export type Expected =
   | { kind: 'created' }
   | { kind: 'deleted' }
-  /** Updated from this resourceVersion. */
-  | { kind: 'updated'; from: string };
+  /** Updated from this resourceVersion (a PUT that carried it). */
+  | { kind: 'updated'; from: string }
+  /** An annotation at this value, or without it (null): a patch, which carries no version. */
+  | { kind: 'annotated'; key: string; value: string | null };
 
 /** Looks an object up in the informer that caches its resource. */
 export type Lookup = (resource: string, key: string) => KubeObject | undefined;
@@ -72,5 +75,10 @@ function seen(cached: KubeObject | undefined, expected: Expected): boolean {
       return cached === undefined || Boolean(cached.metadata.deletionTimestamp);
     case 'updated':
       return cached === undefined || cached.metadata.resourceVersion !== expected.from;
+    case 'annotated':
+      return (
+        cached === undefined ||
+        (cached.metadata.annotations?.[expected.key] ?? null) === expected.value
+      );
   }
 }

@@ -67,6 +67,8 @@ export class ApiError extends Error {
 
 export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 404;
 export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409;
+/** 422: the object or patch is invalid (e.g. a JSON patch whose test op failed). */
+export const isInvalid = (e: unknown) => e instanceof ApiError && e.code === 422;
 export const isAlreadyExists = (e: unknown) =>
   isConflict(e) && (e as ApiError).reason === 'AlreadyExists';
 export const isForbidden = (e: unknown) => e instanceof ApiError && e.code === 403;

@@ -5,7 +5,7 @@
 // a rollback's avoid annotations must not wait out a 409's re-read and backoff.
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { mapLimit } from '../../runtime/concurrency.js';
-import { isNotFound } from '../../runtime/rest.js';
+import { isInvalid, isNotFound } from '../../runtime/rest.js';
 import { update } from '../../runtime/objects.js';
 import { keyOf } from '../../runtime/informer.js';
 import type { Fleet } from '../../api/fleet.js';
@@ -46,27 +46,47 @@ export async function act(
     env.expectations.expect(key, resource, keyOf(cached), { kind: 'updated', from });
   };
   const prod = (name: string) => env.prods.get(`${ns}/${name}`);
-  /** One annotation set (a value) or lifted (null) on a Prod, if the cache says it differs. */
+  /**
+   * One annotation set (a value) or lifted (null) on a Prod, if the cache says it differs. A lift
+   * removes only this Release's own (a JSON patch that tests the value first: another Release's,
+   * set since the cache was read, stays); a set is a merge patch. Neither carries a version, so
+   * neither conflicts with the Prod controller's status writes.
+   */
   const annotate = async (name: string, k: string, value: string | null, what: string) => {
     const cached = prod(name);
     if (!cached) return;
     if ((cached.metadata.annotations?.[k] !== undefined) === (value !== null)) return;
-    const from = cached.metadata.resourceVersion ?? '';
+    const path = `/metadata/annotations/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`;
     try {
-      const after = await rest.patch<Prod>(
-        prodGvr,
-        ns,
-        name,
-        { metadata: { annotations: { [k]: value } } },
-        'merge',
-      );
-      if (after.metadata.resourceVersion === from) return;
+      if (value === null)
+        await rest.patch<Prod>(
+          prodGvr,
+          ns,
+          name,
+          [
+            { op: 'test', path, value: release.metadata.name },
+            { op: 'remove', path },
+          ],
+          'json',
+        );
+      else
+        await rest.patch<Prod>(
+          prodGvr,
+          ns,
+          name,
+          { metadata: { annotations: { [k]: value } } },
+          'merge',
+        );
       ctx.log.info({ prod: name }, what);
     } catch (err) {
       if (isNotFound(err)) return;
+      // The test failed: the annotation is gone already, or another Release's.
+      if (value === null && isInvalid(err)) return;
       throw err;
     }
-    env.expectations.expect(key, 'prods', `${ns}/${name}`, { kind: 'updated', from });
+    // Seen when the cache shows the value: a version past the cached one may be a status write
+    // that came before the patch.
+    env.expectations.expect(key, 'prods', `${ns}/${name}`, { kind: 'annotated', key: k, value });
   };
 
   // The avoid annotations of a rollback, all at once: the Fleet moves the tenants of every
