@@ -51,10 +51,10 @@ export function observe(env: FleetEnv, req: Request, now: number): Observed {
   };
 }
 
-/** Sets up what enqueues a Fleet besides its own spec changes. */
 /** How long the Fleet waits for the rest of a rollback's avoid annotations (see watch). */
 const AVOID_BURST_MS = 100;
 
+/** Sets up what enqueues a Fleet besides its own spec changes. */
 export function watch(env: FleetEnv): void {
   const { ctl } = env;
   const enqueue = (key: string) => ctl.enqueue(parseKey(key));
