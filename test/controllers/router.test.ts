@@ -85,7 +85,19 @@ before(async () => {
   await fl.membersReady();
 });
 
-after(() => fl.down());
+/**
+ * Traffic and watches a test started: stopped here too, so that a test failing before its own
+ * stop does not keep this file's event loop alive (the file would never end).
+ */
+const leftOpen = new Set<{ stop(): Promise<unknown> }>();
+function opened<T extends { stop(): Promise<unknown> }>(x: T): T {
+  leftOpen.add(x);
+  return x;
+}
+after(async () => {
+  await Promise.all([...leftOpen].map((x) => x.stop()));
+  await fl.down();
+});
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -189,7 +201,7 @@ async function watchTenants(): Promise<{ changes: Change[]; stop: () => Promise<
   });
   inf.start();
   await inf.waitForSync();
-  return { changes, stop: () => inf.stop() };
+  return opened({ changes, stop: () => inf.stop() });
 }
 
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -602,9 +614,9 @@ test(
       .sort((a, b) => b[1].length - a[1].length)[0]!;
     assert.ok(onIt.length >= 2, `${victim} is the primary of ${onIt.length} Dual tenants`);
     const secondary = new Map(onIt.map((t) => [hostOf(t), t.status!.prods!.secondary!]));
-    const traffic = new Traffic(haproxy.url, onIt.map(hostOf), { rate: 200 });
+    const traffic = opened(new Traffic(haproxy.url, onIt.map(hostOf), { rate: 200 }));
     // Its Single tenants have nowhere else to go: the slot's own 503, never another Prod.
-    const singles = new Traffic(haproxy.url, singlesOn(victim).map(hostOf), { rate: 50 });
+    const singles = opened(new Traffic(haproxy.url, singlesOn(victim).map(hostOf), { rate: 50 }));
     traffic.start();
     singles.start();
     await sleep(1500);
@@ -834,7 +846,13 @@ test(
       );
       const routedAt = Date.now();
       assert.ok(routedAt - upAt <= RESTART_BOUND_MS, `b routed ${routedAt - upAt} ms after start`);
-      assert.deepEqual(await misrouted(urlB, [late]), [], 'b routes the tenant added while away');
+      // Read again: the Fleet may have moved it since (a rebalance after the previous test).
+      const lateNow = (await tenantsNow()).find((x) => x.metadata.name === late.metadata.name)!;
+      assert.deepEqual(
+        await misrouted(urlB, [lateNow]),
+        [],
+        'b routes the tenant added while away',
+      );
       await until(
         'both serving again',
         async () => serving(await getRouter(), ['lab', 'b']) || undefined,
@@ -888,9 +906,11 @@ test(
     assert.ok(flip.length >= 2, `${flip.length} Dual tenants with their primary on ${down.name}`);
     const survivor = new Map(flip.map((t) => [hostOf(t), t.status!.prods!.secondary!]));
     const primary = new Map(keep.map((t) => [hostOf(t), primaryOf(t)!]));
-    const traffic = new Traffic(haproxy.url, [...survivor.keys(), ...primary.keys()], {
-      rate: 200,
-    });
+    const traffic = opened(
+      new Traffic(haproxy.url, [...survivor.keys(), ...primary.keys()], {
+        rate: 200,
+      }),
+    );
     traffic.start();
     await sleep(1500);
 
@@ -979,6 +999,21 @@ test(
   { timeout: 180_000 },
   async () => {
     const drained = clusters[0];
+    // Room for the drained cluster's tenants: every Prod back in service after the previous
+    // tests' outages (a failure here is the fleet before the drain, not the drain).
+    await until(
+      'every Prod Ready before the drain',
+      async () => {
+        const ps = (await rest.list<Prod>(prodGvr, ns)).items;
+        return (
+          (ps.length > 0 && ps.every((p) => condition(p, 'Ready')?.status === 'True')) || undefined
+        );
+      },
+      60_000,
+      500,
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose()}`);
+    });
     // The previous test's cluster came back: the Fleet may still be rebalancing onto it, and
     // HAProxy serves a move a few ms after the Tenant says it. Start from a read that the
     // router agrees with, read again unchanged.
@@ -995,7 +1030,7 @@ test(
 
     const watch = await watchTenants();
     const hostTenant = new Map(before.map((t) => [hostOf(t), t]));
-    const traffic = new Traffic(haproxy.url, [...hostTenant.keys()], { rate: 300 });
+    const traffic = opened(new Traffic(haproxy.url, [...hostTenant.keys()], { rate: 300 }));
     traffic.start();
     await sleep(1000);
     const drainAt = Date.now();
