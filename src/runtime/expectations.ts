@@ -5,8 +5,9 @@
 // created, gone, or no longer at the resourceVersion the write replaced (a PUT with that
 // resourceVersion succeeds only from it, so whatever follows in the cache is that write or
 // newer). A patch carries no resourceVersion: it may land on a version the cache has not seen,
-// so a patch expects what it wrote (an annotation's value) instead. Bounded: after `timeoutMs` the expectations are dropped (a missed event must not stall
-// a key for ever; an optimistic-concurrency conflict then catches a stale read).
+// so a patch expects what it wrote (an annotation's value) instead. Bounded: after `timeoutMs`
+// the expectations are dropped (a missed event must not stall a key for ever; an
+// optimistic-concurrency conflict then catches a stale read).
 import type { KubeObject } from './rest.js';
 
 export type Expected =

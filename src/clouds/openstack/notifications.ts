@@ -32,13 +32,13 @@ export interface NotificationOptions {
   maxBackoffMs?: number;
 }
 
+/** A UUID, with or without its dashes (Keystone's project ids have none). */
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
 /**
  * The load-balancer event a message carries, or undefined: messagingv2 wraps the notification
  * as a JSON string under "oslo.message" (messaging v1 and the log driver send it bare).
  */
-/** A UUID, with or without its dashes (Keystone's project ids have none). */
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
 export function parseNotification(body: string): LoadBalancerEvent | undefined {
   let msg: Record<string, unknown>;
   try {

@@ -38,7 +38,7 @@ import {
   type ListedLoadBalancer,
   type PolicyPlan,
 } from './plan.js';
-import type { PolicyClouds } from './ports.js';
+import type { LoadBalancerLister, PolicyClouds } from './ports.js';
 import { NotificationHub } from './hub.js';
 import { FastPath } from './fastpath.js';
 import { ListCache } from './listcache.js';
@@ -132,13 +132,7 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
     const policy = policies.get(key);
     if (!policy || isDeleting(policy) || !signal || signal.aborted) return;
     try {
-      const octavia = await deps.clouds.octavia(policy);
-      const readAt = performance.now();
-      const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
-        // Gone meanwhile: left to the lists.
-        if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
-        throw e;
-      });
+      const { lb, fresh } = await readInto(lists, key, await deps.clouds.octavia(policy), id);
       deps.onStep?.('octavia', id, performance.now());
       // Acted on only while the read is the freshest answer and the policy the one planned
       // with (edited or deleted meanwhile: its reconcile, queued below, decides).
@@ -148,7 +142,7 @@ export function registerMirrorPolicy(mgr: Manager, deps: PolicyDeps): void {
         now.metadata.uid === policy.metadata.uid &&
         now.metadata.generation === policy.metadata.generation &&
         !isDeleting(now);
-      if (lb && lists.read(key, lb, readAt) && same) {
+      if (lb && fresh && same) {
         const d = planLoadBalancer(policy, lb, mirrors.list(policy.metadata.namespace));
         deps.onStep?.('planned', id, performance.now());
         if (d)
@@ -281,14 +275,7 @@ async function reconcile(
       } else if (woken && woken.ids.size > 0 && last) {
         // Created or updated: read each by its id into the last list (seconds cheaper than a
         // list of a busy Octavia); one gone meanwhile is left to the lists.
-        for (const id of woken.ids) {
-          const readAt = performance.now();
-          const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
-            if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
-            throw e;
-          });
-          if (lb) st.lists.read(key, lb, readAt);
-        }
+        for (const id of woken.ids) await readInto(st.lists, key, octavia, id);
         listed = st.lists.get(key)?.lbs;
         step('octavia');
       }
@@ -356,6 +343,24 @@ async function reconcile(
 }
 
 type Status = MirrorPolicyStatus;
+
+/**
+ * One load balancer read by its id into the policy's last list; `fresh`: the read is newer than
+ * that list (listcache.ts), so it may be acted on. One gone meanwhile is left to the lists.
+ */
+async function readInto(
+  lists: ListCache,
+  key: string,
+  octavia: LoadBalancerLister,
+  id: string,
+): Promise<{ lb?: ListedLoadBalancer; fresh: boolean }> {
+  const readAt = performance.now();
+  const lb = await octavia.getLoadBalancer(id).catch((e: unknown) => {
+    if (isOpenStackError(e) && e.kind === 'NotFound') return undefined;
+    throw e;
+  });
+  return { lb, fresh: lb !== undefined && lists.read(key, lb, readAt) };
+}
 
 /** Creates, updates and deletes the planned mirrors; a race lost to another writer is no error. */
 async function act(
